@@ -1,0 +1,45 @@
+import type { Department } from '../domain/departments';
+
+/**
+ * What the sync pipeline's merge step hands to linking, and what it gets back. Linking resolves every person
+ * and address a department record mentions to `core.persons` / `core.places`, inside the batch's transaction.
+ */
+export interface PersonMention {
+  /** Unique within the batch, e.g. `${recordId}#party:0`. */
+  ref: string;
+  department: Department;
+  sourceTable: string;   // e.g. 'civil.subsidies'
+  recordId: string;      // the department row's id
+  recordKey: string;     // the source system's key
+  connectorId: string;
+  idNumber?: string | null;   // as the source wrote it (normalised by linking)
+  name?: string | null;
+  sex?: 'M' | 'F' | null;
+  birthDate?: string | null;  // YYYY-MM-DD
+  phone?: string | null;
+  address?: string | null;
+}
+
+export interface PersonLink {
+  ref: string;
+  personId: string;
+  method: 'id_number' | 'scored' | 'review' | 'manual' | 'new';
+  score: number;
+  evidence: Record<string, unknown>;
+  created: boolean;  // a new core person was made for it
+}
+
+export interface PlaceMention {
+  ref: string;
+  address: string;
+  lon?: number | null;
+  lat?: number | null;
+}
+
+export interface PlaceLink {
+  ref: string;
+  placeId: string | null;    // null: the address could not be parsed (kept with the reason)
+  gridCode: string | null;
+  status: 'parsed' | 'partial' | 'unparsed';
+  reason?: string;
+}
