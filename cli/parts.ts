@@ -1,0 +1,42 @@
+import { join } from 'node:path';
+import type { PartDefinition } from './part';
+
+/**
+ * Every runnable part of the hub, in start order. `npm start` runs them all as child processes of one
+ * supervisor; `npm run hub -- run <name>` runs one alone (deployment: one container per part, or several).
+ * Each module exports `part: PartDefinition`; a test checks that every entry loads and is named as listed.
+ */
+export interface PartEntry {
+  name: string;
+  module: string;   // path from the repository root, without extension
+  /** Only with demo data on (DEMO_ENABLED). */
+  demo?: boolean;
+}
+
+export const PARTS: PartEntry[] = [
+  { name: 'demo', module: 'demo/part', demo: true },
+  { name: 'subgraph-core', module: 'subgraphs/core/part' },
+  { name: 'subgraph-police', module: 'subgraphs/police/part' },
+  { name: 'subgraph-justice', module: 'subgraphs/justice/part' },
+  { name: 'subgraph-civil-affairs', module: 'subgraphs/civil-affairs/part' },
+  { name: 'subgraph-petition', module: 'subgraphs/petition/part' },
+  { name: 'subgraph-admin', module: 'subgraphs/admin/part' },
+  { name: 'gateway', module: 'gateway/part' },
+  { name: 'worker', module: 'sync/part' },
+  { name: 'relay', module: 'events/part' },
+];
+
+export const ROOT = join(__dirname, '..');
+
+export function findPart(name: string): PartEntry | undefined {
+  return PARTS.find((p) => p.name === name);
+}
+
+export function loadPart(entry: PartEntry): PartDefinition {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(join(ROOT, entry.module)) as { part?: PartDefinition };
+  if (!mod.part || mod.part.name !== entry.name) {
+    throw new Error(`${entry.module} must export \`part\` named '${entry.name}'`);
+  }
+  return mod.part;
+}
