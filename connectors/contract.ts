@@ -49,8 +49,28 @@ export interface StreamConfig {
   lookbackSeconds?: number;
 }
 
+/**
+ * A source row the connector could not read cleanly (wrong column count, undecodable bytes, not a JSON object).
+ * It is still emitted, never dropped: the platform quarantines it with this reason and its raw payload.
+ */
+export interface RecordError {
+  reason: string;
+  /** The offending column or field, when one can be named. */
+  field?: string;
+  /** The raw source text of the row, when the data could not be parsed into fields. */
+  raw?: string;
+}
+
 export type ReadMessage =
-  | { type: 'record'; stream: string; data: Record<string, unknown> }
+  | {
+      type: 'record';
+      stream: string;
+      data: Record<string, unknown>;
+      /** Set on a bad row: the pipeline quarantines it instead of loading it. */
+      error?: RecordError;
+      /** Where the record came from (file name and line, push batch id …), for quarantine and provenance. */
+      meta?: Record<string, unknown>;
+    }
   | { type: 'state'; stream: string; state: unknown }
   | { type: 'log'; level: 'info' | 'warn'; message: string };
 
@@ -61,11 +81,24 @@ export interface ReadOptions {
   state: unknown;
   signal?: AbortSignal;
   log?: Logger;
+  /** What a kind may need from the hub itself (the push kind reads batches stored in the hub's database). */
+  context?: ConnectorContext;
+}
+
+/**
+ * The hub-side context of a configured connector. Optional everywhere: only kinds that keep data in the hub
+ * (push) need it; the registry's `setConnectorRuntime` supplies a default pool.
+ */
+export interface ConnectorContext {
+  connectorId?: string;
+  /** The hub's own PostgreSQL pool (schema `hub`). */
+  pool?: import('../platform/db').Pool;
 }
 
 export interface ConnectorKind<C = Record<string, unknown>> {
   spec(): ConnectorSpec;
-  check(config: C): Promise<CheckResult>;
-  discover(config: C): Promise<StreamInfo[]>;
+  /** Never throws for a bad configuration or source: answers `{ok: false, code, message}`. */
+  check(config: C, context?: ConnectorContext): Promise<CheckResult>;
+  discover(config: C, context?: ConnectorContext): Promise<StreamInfo[]>;
   read(config: C, options: ReadOptions): AsyncIterable<ReadMessage>;
 }
