@@ -10,6 +10,9 @@ export interface PersonMention {
   department: Department;
   sourceTable: string;   // e.g. 'civil.subsidies'
   recordId: string;      // the department row's id
+  /** Which person of the record this is, when a record mentions several (e.g. 'party:0'). Default: the part
+   *  of `ref` after '#', or '' when `ref` has none. Links are keyed by (sourceTable, recordId, mentionKey). */
+  mentionKey?: string;
   recordKey: string;     // the source system's key
   connectorId: string;
   idNumber?: string | null;   // as the source wrote it (normalised by linking)

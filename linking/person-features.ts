@@ -1,0 +1,92 @@
+import { validateIdNumber } from '../domain/id-number';
+import { namePinyin, normaliseName, normalisePhone } from './text';
+import type { PersonMention } from './types';
+
+/**
+ * What linking compares about a person mention, normalised once: these are also the columns of
+ * `core.person_records` (migration 0300), so a stored link keeps exactly what it was decided on.
+ */
+export interface PersonFeatures {
+  name: string | null;
+  /** Toneless pinyin syllables joined by single spaces. */
+  pinyin: string | null;
+  sex: 'M' | 'F' | null;
+  birthDate: string | null;
+  phone: string | null;
+  /** A valid, canonical 18-digit ID number (15-digit numbers upgraded). Identity. */
+  idNumber: string | null;
+  /** An ID number that is not valid, as normalised: evidence only. */
+  idNumberRaw: string | null;
+  /** The norm_key of the mention's address, when it parses. */
+  placeKey: string | null;
+  blockSb: string | null;
+  blockNb: string | null;
+  blockNp: string | null;
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function normaliseDate(value: string | null | undefined): string | null {
+  if (!value) return null;
+  const m = DATE.exec(value.trim().slice(0, 10));
+  return m ? `${m[1]}-${m[2]}-${m[3]}` : null;
+}
+
+/** The date with day and month exchanged, when that is a real date different from it (03-04 ↔ 04-03). */
+export function swappedDate(date: string): string | null {
+  const m = DATE.exec(date);
+  if (!m) return null;
+  const [, y, mo, d] = m;
+  if (mo === d || Number(d) > 12) return null;
+  return `${y}-${d}-${mo}`;
+}
+
+export function blockSurnameBirth(pinyin: string, birthDate: string): string {
+  return `${pinyin.split(' ')[0]}|${birthDate}`;
+}
+
+export function blockNameYear(pinyin: string, birthDate: string): string {
+  return `${pinyin.replace(/ /g, '')}|${birthDate.slice(0, 4)}`;
+}
+
+export function blockNamePlace(pinyin: string, placeKey: string): string {
+  return `${pinyin.replace(/ /g, '')}|${placeKey}`;
+}
+
+export function personFeatures(m: PersonMention, placeKey: string | null): PersonFeatures {
+  const name = normaliseName(m.name);
+  const syllables = name ? namePinyin(name) : [];
+  const pinyin = syllables.length ? syllables.join(' ') : null;
+  let idNumber: string | null = null;
+  let idNumberRaw: string | null = null;
+  let sex: 'M' | 'F' | null = m.sex === 'M' || m.sex === 'F' ? m.sex : null;
+  let birthDate = normaliseDate(m.birthDate);
+  if (m.idNumber != null && String(m.idNumber).trim() !== '') {
+    const v = validateIdNumber(m.idNumber);
+    if (v.valid) {
+      idNumber = v.canonical;
+      // The number is the better source of birth date and sex when the record has none.
+      birthDate ??= v.birthDate;
+      sex ??= v.sex;
+    } else {
+      idNumberRaw = v.normalised || null;
+    }
+  }
+  const phone = normalisePhone(m.phone);
+  return {
+    name, pinyin, sex, birthDate, phone, idNumber, idNumberRaw, placeKey,
+    blockSb: pinyin && birthDate ? blockSurnameBirth(pinyin, birthDate) : null,
+    blockNb: pinyin && birthDate ? blockNameYear(pinyin, birthDate) : null,
+    blockNp: pinyin && placeKey ? blockNamePlace(pinyin, placeKey) : null,
+  };
+}
+
+/** Where the ID number, even an invalid one, still carries a plausible birth date: evidence for scoring. */
+export function birthDateInRawId(raw: string): string | null {
+  const m = /^\d{6}(\d{4})(\d{2})(\d{2})/.exec(raw);
+  if (!m) return null;
+  const [, y, mo, d] = m;
+  const date = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
+  if (date.getUTCFullYear() !== Number(y) || date.getUTCMonth() !== Number(mo) - 1) return null;
+  return `${y}-${mo}-${d}`;
+}

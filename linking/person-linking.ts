@@ -1,0 +1,319 @@
+import { randomUUID } from 'node:crypto';
+import type { PoolClient } from '../platform/db';
+import { HubError } from '../platform/errors';
+import { personFeatures, type PersonFeatures } from './person-features';
+import {
+  AMBIGUITY_MARGIN, CONFLICT, LINK_THRESHOLD, REVIEW_THRESHOLD, lookupBirthDates, scorePair, type Evidence,
+} from './person-score';
+import { blockNameYear, blockSurnameBirth } from './person-features';
+import type { PersonLink, PersonMention } from './types';
+
+/**
+ * Person linking for one batch of mentions, inside the caller's transaction, in a fixed number of SQL
+ * statements whatever the batch size:
+ *  1. links that already exist for these records are returned as they are (a replayed batch changes nothing);
+ *  2. under a transaction-scoped advisory lock (so concurrent batches cannot both create the same person),
+ *     mentions with a valid ID number join the person holding it;
+ *  3. the others are scored against the persons their blocking keys find (and those made earlier in the same
+ *     batch): above the link threshold they join the best one, in the grey band they get a new person and a
+ *     review-queue entry, below it a new person;
+ *  4. new persons, ID numbers adopted by persons that had none, the links and review entries are written in
+ *     bulk.
+ */
+export const LINKING_LOCK_KEY = 7_401_300;
+
+/** The key of a mention within its record (e.g. 'party:0'); '' when the record is one person. */
+export function mentionKeyOf(m: PersonMention): string {
+  if (m.mentionKey != null) return m.mentionKey;
+  const hash = m.ref.indexOf('#');
+  return hash >= 0 ? m.ref.slice(hash + 1) : '';
+}
+
+interface Item {
+  m: PersonMention;
+  mentionKey: string;
+  f: PersonFeatures;
+  link?: PersonLink;
+}
+
+interface CandidateRecord extends PersonFeatures {
+  personId: string;
+}
+
+interface ReviewEntry {
+  item: Item;
+  personId: string;
+  candidateId: string;
+  score: number;
+  evidence: Evidence;
+}
+
+export interface PersonLinkOptions {
+  /** Resolves an address to the norm key of its place (the place parser); null when it does not parse. */
+  placeKeyOf?: (address: string) => string | null;
+}
+
+export async function linkPersons(client: PoolClient, mentions: PersonMention[], options: PersonLinkOptions = {}): Promise<PersonLink[]> {
+  if (!mentions.length) return [];
+  const placeKeyOf = options.placeKeyOf ?? (() => null);
+  const items: Item[] = mentions.map((m, i) => {
+    if (!m.ref || !m.sourceTable || !m.recordId) {
+      throw new HubError('TL_ERR_BAD_USER_INPUT', `person mention ${i} needs ref, sourceTable and recordId`, { index: i, ref: m.ref });
+    }
+    return { m, mentionKey: mentionKeyOf(m), f: personFeatures(m, m.address ? placeKeyOf(m.address) : null) };
+  });
+
+  // 1. Existing links: the same record always ends at the same person.
+  const existing = await client.query<{ st: string; rid: string; mk: string; person_id: string; method: string; score: number | null; evidence: Record<string, unknown> }>(
+    `SELECT pr.source_table AS st, pr.record_id AS rid, pr.mention_key AS mk,
+            coalesce(p.merged_into, pr.person_id) AS person_id, pr.method, pr.score, pr.evidence
+       FROM unnest($1::text[], $2::uuid[], $3::text[]) AS k(st, rid, mk)
+       JOIN core.person_records pr ON pr.source_table = k.st AND pr.record_id = k.rid AND pr.mention_key = k.mk
+       JOIN core.persons p ON p.id = pr.person_id`,
+    [items.map((i) => i.m.sourceTable), items.map((i) => i.m.recordId), items.map((i) => i.mentionKey)]);
+  const known = new Map(existing.rows.map((r) => [`${r.st}\u0000${r.rid}\u0000${r.mk}`, r]));
+  const pending: Item[] = [];
+  const firstOfKey = new Map<string, Item>();
+  const duplicates: Array<[Item, Item]> = [];
+  for (const item of items) {
+    const key = `${item.m.sourceTable}\u0000${item.m.recordId}\u0000${item.mentionKey}`;
+    const row = known.get(key);
+    if (row) {
+      item.link = { ref: item.m.ref, personId: row.person_id, method: row.method as PersonLink['method'], score: row.score ?? 1, evidence: row.evidence, created: false };
+      continue;
+    }
+    const first = firstOfKey.get(key);
+    if (first) { duplicates.push([item, first]); continue; }
+    firstOfKey.set(key, item);
+    pending.push(item);
+  }
+
+  if (pending.length) await linkPending(client, pending);
+  for (const [dup, first] of duplicates) dup.link = { ...first.link!, ref: dup.m.ref, created: false };
+  return items.map((i) => i.link!);
+}
+
+async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock($1)', [LINKING_LOCK_KEY]);
+
+  // 2. Persons by valid ID number.
+  const ids = [...new Set(pending.map((i) => i.f.idNumber).filter((v): v is string => !!v))];
+  const byId = new Map<string, string>();
+  if (ids.length) {
+    const r = await client.query<{ id: string; id_number: string }>(
+      `SELECT coalesce(merged_into, id) AS id, id_number FROM core.persons WHERE id_number = ANY($1::text[])`, [ids]);
+    for (const row of r.rows) byId.set(row.id_number, row.id);
+  }
+
+  // 3. Candidates by blocking keys, for mentions not settled by their ID number.
+  const toScore = pending.filter((i) => !(i.f.idNumber && byId.has(i.f.idNumber)));
+  const records = await fetchCandidates(client, toScore);
+  const index = new CandidateIndex();
+  const personIdNumber = new Map<string, string>();
+  for (const r of records) {
+    index.add(r);
+    if (r.idNumber) personIdNumber.set(r.personId, r.idNumber);
+  }
+
+  const newPersons: Array<{ id: string; f: PersonFeatures; m: PersonMention }> = [];
+  const adopted: Array<{ id: string; idNumber: string }> = [];
+  const reviews: ReviewEntry[] = [];
+
+  for (const item of pending) {
+    const { f, m } = item;
+    if (f.idNumber) {
+      const holder = byId.get(f.idNumber);
+      if (holder) {
+        item.link = { ref: m.ref, personId: holder, method: 'id_number', score: 1, evidence: { idNumber: 'same' }, created: false };
+        index.add({ ...f, personId: holder });
+        continue;
+      }
+    }
+    const { best, second } = bestCandidates(index, f, personIdNumber);
+    const ambiguous = best && second && second.score >= LINK_THRESHOLD && best.score - second.score < AMBIGUITY_MARGIN;
+    if (best && best.score >= LINK_THRESHOLD && !ambiguous) {
+      item.link = { ref: m.ref, personId: best.personId, method: 'scored', score: best.score, evidence: { ...best.evidence }, created: false };
+      if (f.idNumber) {
+        // A person known so far without an ID number takes this one.
+        adopted.push({ id: best.personId, idNumber: f.idNumber });
+        personIdNumber.set(best.personId, f.idNumber);
+        byId.set(f.idNumber, best.personId);
+      }
+    } else {
+      const id = randomUUID();
+      newPersons.push({ id, f, m });
+      item.link = { ref: m.ref, personId: id, method: 'new', score: best ? best.score : 0, evidence: best ? { ...best.evidence, candidate: best.personId } : {}, created: true };
+      if (f.idNumber) { byId.set(f.idNumber, id); personIdNumber.set(id, f.idNumber); }
+      if (best && best.score >= REVIEW_THRESHOLD) {
+        reviews.push({ item, personId: id, candidateId: best.personId, score: best.score, evidence: best.evidence });
+      }
+    }
+    index.add({ ...f, personId: item.link.personId });
+  }
+
+  // 4. Writes.
+  if (newPersons.length) await insertPersons(client, newPersons, pending);
+  if (adopted.length) {
+    await client.query(
+      `UPDATE core.persons p SET id_number = a.id_number, updated_at = now()
+         FROM unnest($1::uuid[], $2::text[]) AS a(id, id_number) WHERE p.id = a.id AND p.id_number IS NULL`,
+      [adopted.map((a) => a.id), adopted.map((a) => a.idNumber)]);
+  }
+  await insertRecords(client, pending);
+  if (reviews.length) await insertReviews(client, reviews);
+}
+
+async function fetchCandidates(client: PoolClient, items: Item[]): Promise<CandidateRecord[]> {
+  const sb = new Set<string>();
+  const nb = new Set<string>();
+  const np = new Set<string>();
+  const phones = new Set<string>();
+  const raws = new Set<string>();
+  for (const { f } of items) {
+    if (f.pinyin) {
+      for (const d of lookupBirthDates(f)) { sb.add(blockSurnameBirth(f.pinyin, d)); nb.add(blockNameYear(f.pinyin, d)); }
+    }
+    if (f.blockNp) np.add(f.blockNp);
+    if (f.phone) phones.add(f.phone);
+    if (f.idNumberRaw) raws.add(f.idNumberRaw);
+  }
+  if (!sb.size && !nb.size && !np.size && !phones.size && !raws.size) return [];
+  const r = await client.query(
+    `WITH hit AS (
+       SELECT person_id FROM core.person_records WHERE block_sb = ANY($1::text[])
+       UNION SELECT person_id FROM core.person_records WHERE block_nb = ANY($2::text[])
+       UNION SELECT person_id FROM core.person_records WHERE block_np = ANY($3::text[])
+       UNION SELECT person_id FROM core.person_records WHERE phone = ANY($4::text[])
+       UNION SELECT person_id FROM core.person_records WHERE id_number_raw = ANY($5::text[]))
+     SELECT pr.person_id, pr.name, pr.name_pinyin, pr.sex, pr.birth_date, pr.phone, coalesce(pr.id_number, p.id_number) AS id_number,
+            pr.id_number_raw, pr.place_key
+       FROM hit JOIN core.persons p ON p.id = hit.person_id AND p.merged_into IS NULL
+       JOIN core.person_records pr ON pr.person_id = hit.person_id`,
+    [[...sb], [...nb], [...np], [...phones], [...raws]]);
+  return r.rows.map((row) => ({
+    personId: row.person_id, name: row.name, pinyin: row.name_pinyin, sex: row.sex, birthDate: row.birth_date,
+    phone: row.phone, idNumber: row.id_number, idNumberRaw: row.id_number_raw, placeKey: row.place_key,
+    blockSb: null, blockNb: null, blockNp: null,
+  }));
+}
+
+/** Candidate records in memory, found by the same blocking keys the SQL uses. */
+class CandidateIndex {
+  private readonly byKey = new Map<string, CandidateRecord[]>();
+
+  add(r: CandidateRecord): void {
+    const keys: string[] = [];
+    if (r.pinyin && r.birthDate) keys.push(`sb:${blockSurnameBirth(r.pinyin, r.birthDate)}`, `nb:${blockNameYear(r.pinyin, r.birthDate)}`);
+    if (r.pinyin && r.placeKey) keys.push(`np:${r.pinyin.replace(/ /g, '')}|${r.placeKey}`);
+    if (r.phone) keys.push(`ph:${r.phone}`);
+    if (r.idNumberRaw) keys.push(`raw:${r.idNumberRaw}`);
+    if (r.idNumber) keys.push(`id:${r.idNumber}`);
+    for (const k of keys) {
+      let list = this.byKey.get(k);
+      if (!list) this.byKey.set(k, (list = []));
+      list.push(r);
+    }
+  }
+
+  find(f: PersonFeatures): CandidateRecord[] {
+    const keys: string[] = [];
+    if (f.pinyin) {
+      for (const d of lookupBirthDates(f)) keys.push(`sb:${blockSurnameBirth(f.pinyin, d)}`, `nb:${blockNameYear(f.pinyin, d)}`);
+    }
+    if (f.blockNp) keys.push(`np:${f.blockNp}`);
+    if (f.phone) keys.push(`ph:${f.phone}`);
+    if (f.idNumberRaw) keys.push(`raw:${f.idNumberRaw}`);
+    if (f.idNumber) keys.push(`id:${f.idNumber}`);
+    const seen = new Set<CandidateRecord>();
+    for (const k of keys) for (const r of this.byKey.get(k) ?? []) seen.add(r);
+    return [...seen];
+  }
+}
+
+interface Scored { personId: string; score: number; evidence: Evidence }
+
+function bestCandidates(index: CandidateIndex, f: PersonFeatures, personIdNumber: Map<string, string>): { best?: Scored; second?: Scored } {
+  const perPerson = new Map<string, Scored>();
+  for (const r of index.find(f)) {
+    // A person holding a different valid ID number is never the same person.
+    const held = personIdNumber.get(r.personId);
+    if (f.idNumber && held && held !== f.idNumber) continue;
+    const { score, evidence } = scorePair(f, r);
+    if (score <= CONFLICT) { perPerson.set(r.personId, { personId: r.personId, score: CONFLICT, evidence }); continue; }
+    const cur = perPerson.get(r.personId);
+    if (cur?.score === CONFLICT) continue;
+    if (!cur || score > cur.score || (score === cur.score && r.personId < cur.personId)) perPerson.set(r.personId, { personId: r.personId, score, evidence });
+  }
+  let best: Scored | undefined;
+  let second: Scored | undefined;
+  for (const s of perPerson.values()) {
+    if (!best || s.score > best.score || (s.score === best.score && s.personId < best.personId)) { second = best; best = s; }
+    else if (!second || s.score > second.score) second = s;
+  }
+  return { best, second };
+}
+
+async function insertPersons(client: PoolClient, rows: Array<{ id: string; f: PersonFeatures; m: PersonMention }>, pending: Item[]): Promise<void> {
+  const r = await client.query<{ id: string }>(
+    `INSERT INTO core.persons (id, id_number, name, sex, birth_date, phone, residence_place_id, grid_code)
+     SELECT n.id, n.id_number, n.name, n.sex, n.birth_date, n.phone, pl.id, pl.grid_code
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[], $6::text[], $7::text[])
+            AS n(id, id_number, name, sex, birth_date, phone, place_key)
+       LEFT JOIN core.places pl ON pl.norm_key = n.place_key
+     ON CONFLICT (id_number) DO NOTHING
+     RETURNING id`,
+    [rows.map((r) => r.id), rows.map((r) => r.f.idNumber), rows.map((r) => r.f.name ?? r.m.name ?? '(unknown)'),
+      rows.map((r) => r.f.sex), rows.map((r) => r.f.birthDate), rows.map((r) => r.f.phone), rows.map((r) => r.f.placeKey)]);
+  if (r.rowCount === rows.length) return;
+  // Someone outside the linking lock created a person with one of these ID numbers: join that person instead.
+  const made = new Set(r.rows.map((row) => row.id));
+  const lost = rows.filter((row) => !made.has(row.id));
+  const found = await client.query<{ id: string; id_number: string }>(
+    'SELECT coalesce(merged_into, id) AS id, id_number FROM core.persons WHERE id_number = ANY($1::text[])',
+    [lost.map((l) => l.f.idNumber)]);
+  const holder = new Map(found.rows.map((row) => [row.id_number, row.id]));
+  const remap = new Map(lost.map((l) => [l.id, holder.get(l.f.idNumber!)!]));
+  for (const item of pending) {
+    const to = item.link && remap.get(item.link.personId);
+    if (to) item.link = { ...item.link!, personId: to, method: 'id_number', score: 1, created: false };
+  }
+}
+
+async function insertRecords(client: PoolClient, items: Item[]): Promise<void> {
+  const col = <T>(fn: (i: Item) => T) => items.map(fn);
+  const r = await client.query<{ source_table: string; record_id: string; mention_key: string; person_id: string }>(
+    `INSERT INTO core.person_records (department, source_table, record_id, mention_key, person_id, connector_id, record_key,
+        method, score, evidence, name, name_pinyin, sex, birth_date, phone, id_number, id_number_raw, place_key,
+        block_sb, block_nb, block_np)
+     SELECT department, source_table, record_id, mention_key, person_id, connector_id, record_key, method, score, evidence,
+            name, name_pinyin, sex, birth_date, phone, id_number, id_number_raw, place_key, block_sb, block_nb, block_np
+       FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::uuid[], $6::uuid[], $7::text[], $8::text[],
+                   $9::float8[], $10::jsonb[], $11::text[], $12::text[], $13::text[], $14::date[], $15::text[], $16::text[],
+                   $17::text[], $18::text[], $19::text[], $20::text[], $21::text[])
+         AS t(department, source_table, record_id, mention_key, person_id, connector_id, record_key, method, score, evidence,
+              name, name_pinyin, sex, birth_date, phone, id_number, id_number_raw, place_key, block_sb, block_nb, block_np)
+     ON CONFLICT (source_table, record_id, mention_key) DO UPDATE SET synced_at = now()
+     RETURNING source_table, record_id, mention_key, person_id`,
+    [col((i) => i.m.department), col((i) => i.m.sourceTable), col((i) => i.m.recordId), col((i) => i.mentionKey),
+      col((i) => i.link!.personId), col((i) => i.m.connectorId || null), col((i) => i.m.recordKey ?? ''),
+      col((i) => i.link!.method), col((i) => i.link!.score), col((i) => JSON.stringify(i.link!.evidence)),
+      col((i) => i.f.name), col((i) => i.f.pinyin), col((i) => i.f.sex), col((i) => i.f.birthDate), col((i) => i.f.phone),
+      col((i) => i.f.idNumber), col((i) => i.f.idNumberRaw), col((i) => i.f.placeKey), col((i) => i.f.blockSb),
+      col((i) => i.f.blockNb), col((i) => i.f.blockNp)]);
+  // A concurrent batch that linked the same record first wins: report where the record really is.
+  const stored = new Map(r.rows.map((row) => [`${row.source_table}\u0000${row.record_id}\u0000${row.mention_key}`, row.person_id]));
+  for (const item of items) {
+    const p = stored.get(`${item.m.sourceTable}\u0000${item.m.recordId}\u0000${item.mentionKey}`);
+    if (p && p !== item.link!.personId) item.link = { ...item.link!, personId: p, created: false };
+  }
+}
+
+async function insertReviews(client: PoolClient, reviews: ReviewEntry[]): Promise<void> {
+  await client.query(
+    `INSERT INTO core.link_reviews (source_table, record_id, mention_key, person_id, candidate_person_id, score, evidence)
+     SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::float8[], $7::jsonb[])
+     ON CONFLICT DO NOTHING`,
+    [reviews.map((r) => r.item.m.sourceTable), reviews.map((r) => r.item.m.recordId), reviews.map((r) => r.item.mentionKey),
+      reviews.map((r) => r.personId), reviews.map((r) => r.candidateId), reviews.map((r) => r.score),
+      reviews.map((r) => JSON.stringify(r.evidence))]);
+}

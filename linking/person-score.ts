@@ -1,0 +1,104 @@
+import { editDistance } from './text';
+import { birthDateInRawId, swappedDate, type PersonFeatures } from './person-features';
+
+/**
+ * Pairwise scoring of a person mention against one record already linked to a candidate person, as a sum of
+ * evidence weights (log-odds-like points: agreement adds, disagreement subtracts). A candidate person's score
+ * is the best over its records. The thresholds and the reasoning behind the weights are in docs/linking.md.
+ */
+export const LINK_THRESHOLD = 7;
+export const REVIEW_THRESHOLD = 4;
+/** Two candidates closer than this, both above the link threshold: ambiguous, sent to review. */
+export const AMBIGUITY_MARGIN = 1;
+/** Two different valid ID numbers: never the same person. */
+export const CONFLICT = -100;
+
+export interface Evidence {
+  name?: 'same' | 'homophone' | 'reordered' | 'typo' | 'different';
+  birthDate?: 'same' | 'swapped' | 'near' | 'different';
+  sex?: 'same' | 'different';
+  phone?: 'same' | 'different';
+  place?: 'same' | 'different';
+  idNumber?: 'same' | 'near' | 'different' | 'conflict';
+}
+
+export interface PairScore {
+  score: number;
+  evidence: Evidence;
+}
+
+function nameScore(a: PersonFeatures, b: PersonFeatures, ev: Evidence): number {
+  if (!a.pinyin || !b.pinyin) return 0;
+  if (a.name && b.name && a.name === b.name) { ev.name = 'same'; return 4; }
+  const pa = a.pinyin.replace(/ /g, '');
+  const pb = b.pinyin.replace(/ /g, '');
+  if (pa === pb) { ev.name = 'homophone'; return 3.2; }
+  const sa = a.pinyin.split(' ');
+  const sb = b.pinyin.split(' ');
+  // A romanised name written given-name first ("Wei ZHANG").
+  if (sa.length === sb.length && [...sa].sort().join() === [...sb].sort().join()) { ev.name = 'reordered'; return 3; }
+  // One character mistyped in a name of three or more characters, surname kept.
+  if (a.name && b.name && a.name.length >= 3 && a.name.length === b.name.length && a.name[0] === b.name[0]
+      && editDistance(a.name, b.name) === 1) { ev.name = 'typo'; return 1.5; }
+  ev.name = 'different';
+  return -5;
+}
+
+function birthScore(a: PersonFeatures, b: PersonFeatures, ev: Evidence): number {
+  if (!a.birthDate || !b.birthDate) return 0;
+  if (a.birthDate === b.birthDate) { ev.birthDate = 'same'; return 4; }
+  if (swappedDate(a.birthDate) === b.birthDate) { ev.birthDate = 'swapped'; return 3; }
+  const diff = editDistance(a.birthDate, b.birthDate);
+  if (diff === 1) { ev.birthDate = 'near'; return 1; }
+  ev.birthDate = 'different';
+  return -4;
+}
+
+function idScore(a: PersonFeatures, b: PersonFeatures, ev: Evidence): number {
+  if (a.idNumber && b.idNumber) {
+    if (a.idNumber === b.idNumber) { ev.idNumber = 'same'; return 10; }
+    ev.idNumber = 'conflict';
+    return CONFLICT;
+  }
+  const x = a.idNumber ?? a.idNumberRaw;
+  const y = b.idNumber ?? b.idNumberRaw;
+  if (!x || !y) return 0;
+  if (x === y) { ev.idNumber = 'same'; return 5; }
+  const d = x.length === y.length ? editDistance(x, y) : 99;
+  if (d <= 2) { ev.idNumber = 'near'; return 3; }
+  ev.idNumber = 'different';
+  return -3;
+}
+
+export function scorePair(a: PersonFeatures, b: PersonFeatures): PairScore {
+  const ev: Evidence = {};
+  let score = idScore(a, b, ev);
+  if (score <= CONFLICT) return { score, evidence: ev };
+  score += nameScore(a, b, ev);
+  score += birthScore(a, b, ev);
+  if (a.sex && b.sex) {
+    if (a.sex === b.sex) { ev.sex = 'same'; score += 0.5; } else { ev.sex = 'different'; score -= 3; }
+  }
+  if (a.phone && b.phone) {
+    if (a.phone === b.phone) { ev.phone = 'same'; score += 3; } else { ev.phone = 'different'; score -= 0.5; }
+  }
+  if (a.placeKey && b.placeKey) {
+    if (a.placeKey === b.placeKey) { ev.place = 'same'; score += 2; } else { ev.place = 'different'; score -= 0.5; }
+  }
+  return { score, evidence: ev };
+}
+
+/** The birth dates under which a mention is looked up: its own, day/month swapped, and one an invalid ID carries. */
+export function lookupBirthDates(f: PersonFeatures): string[] {
+  const out = new Set<string>();
+  if (f.birthDate) {
+    out.add(f.birthDate);
+    const s = swappedDate(f.birthDate);
+    if (s) out.add(s);
+  }
+  if (f.idNumberRaw) {
+    const d = birthDateInRawId(f.idNumberRaw);
+    if (d) out.add(d);
+  }
+  return [...out];
+}
