@@ -58,6 +58,7 @@ export class OutboxRelay {
   private pollTimer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
   private wakeAgain = false;
+  private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(private readonly options: RelayOptions) {
@@ -76,6 +77,7 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.listener?.stop();
     await this.draining;
   }
@@ -88,7 +90,7 @@ export class OutboxRelay {
       return;
     }
     this.draining = this.drain()
-      .catch((err) => this.options.log.error({ err }, 'relay drain failed'))
+      .then(() => undefined, (err: unknown) => this.options.log.error({ err }, 'relay drain failed'))
       .finally(() => {
         this.draining = undefined;
         if (this.wakeAgain && !this.stopped) {
@@ -96,6 +98,15 @@ export class OutboxRelay {
           this.wake();
         }
       });
+  }
+
+  private retrySoon(): void {
+    if (this.stopped || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.wake();
+    }, 25);
+    this.retryTimer.unref();
   }
 
   /** Relay batches until the outbox is empty (or another relay holds the lock). Returns the events moved. */
@@ -118,6 +129,8 @@ export class OutboxRelay {
       const lock = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [RELAY_LOCK_KEY]);
       if (!lock.rows[0]!.locked) {
         await client.query('COMMIT');
+        // The holder may have read the outbox just before our wake-up's rows committed: look again shortly.
+        this.retrySoon();
         return [];
       }
       const outbox = await client.query<OutboxRow>(
