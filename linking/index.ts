@@ -1,17 +1,22 @@
 /**
  * Linking: resolves the persons and addresses department records mention to `core.persons` / `core.places`.
  * Called by the sync pipeline's merge step inside the batch's transaction. Method and figures: docs/linking.md.
+ *
+ * Call `linkPlaces` before `linkPersons` for the same batch: a new person's residence and grid are taken from
+ * the place of their address when it exists.
  */
 import type { PoolClient } from '../platform/db';
+import { loadGazetteer } from './gazetteer';
 import { linkPersons as linkPersonMentions } from './person-linking';
-import { rawAddressKey } from './address-key';
-import { linkPlaces as linkPlaceMentions } from './place-linking';
+import { linkPlaces as linkPlaceMentions, placeKeyFor } from './place-linking';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from './types';
 
 export type { PersonLink, PersonMention, PlaceLink, PlaceMention } from './types';
 
-export function linkPersons(client: PoolClient, mentions: PersonMention[]): Promise<PersonLink[]> {
-  return linkPersonMentions(client, mentions, { placeKeyOf: rawAddressKey });
+export async function linkPersons(client: PoolClient, mentions: PersonMention[]): Promise<PersonLink[]> {
+  if (!mentions.length) return [];
+  const g = mentions.some((m) => m.address) ? await loadGazetteer(client) : undefined;
+  return linkPersonMentions(client, mentions, { placeKeyOf: (address) => (g ? placeKeyFor(address, g) : null) });
 }
 
 export function linkPlaces(client: PoolClient, mentions: PlaceMention[]): Promise<PlaceLink[]> {

@@ -1,35 +1,189 @@
 import type { PoolClient } from '../platform/db';
 import { HubError } from '../platform/errors';
-import { rawAddressKey } from './address-key';
+import { parseAddress, type ParsedAddress } from './address-parser';
+import { gridAt, loadGazetteer, type Gazetteer } from './gazetteer';
 import type { PlaceLink, PlaceMention } from './types';
 
 /**
- * Place linking for one batch: each address becomes (or joins) one `core.places` row by its normalised key,
- * in one INSERT … ON CONFLICT (norm_key) statement, so equal addresses in concurrent batches meet in one row.
+ * Place linking for one batch, in a fixed number of statements: every address is parsed against the division
+ * table, keyed (`norm_key`: all spellings of one place share it) and upserted into `core.places` with
+ * INSERT … ON CONFLICT (norm_key), so concurrent batches meet in one row. The grid comes from, in order:
+ *  1. coordinates inside a grid polygon (point in polygon);
+ *  2. the grid already known for another place of the same building (the building key);
+ *  3. the community, when it has a single grid.
+ * Addresses that do not parse are kept too (parse_status 'unparsed' or 'partial', with the reason in
+ * parse_error), so that nothing a department wrote is lost and a later fix can re-parse them.
  */
+const parseCache = new WeakMap<Gazetteer, Map<string, ParsedAddress>>();
+
+export function parseWithCache(address: string, g: Gazetteer): ParsedAddress {
+  let cache = parseCache.get(g);
+  if (!cache) parseCache.set(g, (cache = new Map()));
+  let p = cache.get(address);
+  if (!p) {
+    p = parseAddress(address, g);
+    if (cache.size > 500_000) cache.clear();
+    cache.set(address, p);
+  }
+  return p;
+}
+
+interface PlaceRow {
+  key: string;
+  parsed: ParsedAddress;
+  address: string;
+  lon: number | null;
+  lat: number | null;
+  gridCode: string | null;
+  gridSource: 'polygon' | 'building' | 'community' | null;
+}
+
 export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): Promise<PlaceLink[]> {
   if (!mentions.length) return [];
-  const keyed = mentions.map((m, i) => {
+  const g = await loadGazetteer(client);
+  const rows = new Map<string, PlaceRow>();
+  const keyOf: Array<string | null> = mentions.map((m, i) => {
     if (!m.ref) throw new HubError('TL_ERR_BAD_USER_INPUT', `place mention ${i} needs a ref`, { index: i });
-    return { m, key: rawAddressKey(m.address) };
+    if (m.address == null || !String(m.address).trim()) return null;
+    const parsed = parseWithCache(String(m.address), g);
+    const hasPoint = typeof m.lon === 'number' && typeof m.lat === 'number' && Number.isFinite(m.lon) && Number.isFinite(m.lat);
+    let row = rows.get(parsed.normKey);
+    if (!row) {
+      row = { key: parsed.normKey, parsed, address: parsed.status === 'unparsed' ? String(m.address).trim() : parsed.standard, lon: null, lat: null, gridCode: null, gridSource: null };
+      rows.set(parsed.normKey, row);
+    }
+    if (hasPoint && row.gridSource !== 'polygon') {
+      const area = gridAt(g, m.lon!, m.lat!);
+      row.lon = m.lon!;
+      row.lat = m.lat!;
+      if (area) { row.gridCode = area.code; row.gridSource = 'polygon'; }
+    }
+    return parsed.normKey;
   });
-  const rows = new Map<string, PlaceMention>();
-  for (const k of keyed) if (k.key && !rows.has(k.key)) rows.set(k.key, k.m);
-  const keys = [...rows.keys()].sort();
-  const byKey = new Map<string, { id: string; grid_code: string | null; parse_status: PlaceLink['status'] }>();
-  if (keys.length) {
-    await client.query(
-      `INSERT INTO core.places (address, norm_key, lon, lat, parse_status, parse_error)
-       SELECT address, norm_key, lon, lat, 'unparsed', 'no division matched'
-         FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[]) AS t(address, norm_key, lon, lat)
-       ON CONFLICT (norm_key) DO NOTHING`,
-      [keys.map((k) => rows.get(k)!.address.trim()), keys, keys.map((k) => rows.get(k)!.lon ?? null), keys.map((k) => rows.get(k)!.lat ?? null)]);
-    const r = await client.query('SELECT id, norm_key, grid_code, parse_status FROM core.places WHERE norm_key = ANY($1::text[])', [keys]);
-    for (const row of r.rows) byKey.set(row.norm_key, row);
+
+  const rekeyed = await resolveDistricts(client, rows);
+
+  // Grids known for the buildings of this batch: from coordinates in the batch, then from stored places.
+  const buildingGrid = new Map<string, string>();
+  for (const r of rows.values()) if (r.gridSource === 'polygon' && r.parsed.buildingKey) buildingGrid.set(r.parsed.buildingKey, r.gridCode!);
+  const unknownBuildings = [...new Set([...rows.values()].filter((r) => !r.gridCode && r.parsed.buildingKey && !buildingGrid.has(r.parsed.buildingKey)).map((r) => r.parsed.buildingKey!))];
+  if (unknownBuildings.length) {
+    const known = await client.query<{ building_key: string; grid_code: string }>(
+      `SELECT DISTINCT ON (building_key) building_key, grid_code FROM (
+         SELECT building_key, grid_code, count(*) AS n FROM core.places
+          WHERE building_key = ANY($1::text[]) AND grid_code IS NOT NULL GROUP BY 1, 2) t
+        ORDER BY building_key, n DESC, grid_code`, [unknownBuildings]);
+    for (const k of known.rows) buildingGrid.set(k.building_key, k.grid_code);
   }
-  return keyed.map(({ m, key }) => {
-    const row = key ? byKey.get(key) : undefined;
-    if (!row) return { ref: m.ref, placeId: null, gridCode: null, status: 'unparsed', reason: 'empty address' };
-    return { ref: m.ref, placeId: row.id, gridCode: row.grid_code, status: row.parse_status };
+  for (const r of rows.values()) {
+    if (r.gridCode) continue;
+    const fromBuilding = r.parsed.buildingKey ? buildingGrid.get(r.parsed.buildingKey) : undefined;
+    if (fromBuilding) { r.gridCode = fromBuilding; r.gridSource = 'building'; continue; }
+    const community = r.parsed.communityCode ? g.communities.get(r.parsed.communityCode) : undefined;
+    if (community && community.grids.length === 1) { r.gridCode = community.grids[0]!.code; r.gridSource = 'community'; }
+  }
+
+  const list = [...rows.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const byKey = new Map<string, { id: string; grid_code: string | null; parse_status: PlaceLink['status']; parse_error: string | null }>();
+  if (list.length) {
+    const col = <T>(fn: (r: PlaceRow) => T) => list.map(fn);
+    await client.query(
+      `INSERT INTO core.places (address, norm_key, district, street, community, road, number, building, unit, room,
+          division_code, grid_code, lon, lat, parse_status, parse_error, building_key, house_key)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+          $9::text[], $10::text[], $11::text[], $12::text[], $13::float8[], $14::float8[], $15::text[], $16::text[], $17::text[],
+          $18::text[])
+       ON CONFLICT (norm_key) DO UPDATE SET
+         grid_code = coalesce(EXCLUDED.grid_code, core.places.grid_code),
+         lon = coalesce(EXCLUDED.lon, core.places.lon), lat = coalesce(EXCLUDED.lat, core.places.lat), updated_at = now()
+       WHERE (core.places.grid_code IS NULL AND EXCLUDED.grid_code IS NOT NULL)
+          OR (core.places.lon IS NULL AND EXCLUDED.lon IS NOT NULL)`,
+      [col((r) => r.address), col((r) => r.key), col((r) => r.parsed.district ?? null), col((r) => r.parsed.street ?? null),
+        col((r) => r.parsed.community ?? null), col((r) => r.parsed.road ?? null),
+        col((r) => (r.parsed.group !== undefined ? `${r.parsed.group}组${r.parsed.number ?? ''}` : r.parsed.number ?? null)),
+        col((r) => r.parsed.building ?? null), col((r) => r.parsed.unit ?? null), col((r) => r.parsed.room ?? null),
+        col((r) => r.parsed.communityCode ?? r.parsed.streetCode ?? r.parsed.districtCode ?? null), col((r) => r.gridCode),
+        col((r) => r.lon), col((r) => r.lat), col((r) => r.parsed.status), col((r) => r.parsed.reason ?? null),
+        col((r) => r.parsed.buildingKey), col((r) => r.parsed.houseKey)]);
+    const found = await client.query('SELECT id, norm_key, grid_code, parse_status, parse_error FROM core.places WHERE norm_key = ANY($1::text[])', [list.map((r) => r.key)]);
+    for (const row of found.rows) byKey.set(row.norm_key, row);
+    // Coordinates placed a building in a grid: its other rooms, stored earlier without a grid, follow.
+    const located = list.filter((r) => r.gridSource === 'polygon' && r.parsed.buildingKey);
+    if (located.length) {
+      await client.query(
+        `UPDATE core.places p SET grid_code = b.grid_code, updated_at = now()
+           FROM unnest($1::text[], $2::text[]) AS b(building_key, grid_code)
+          WHERE p.building_key = b.building_key AND p.grid_code IS NULL`,
+        [located.map((r) => r.parsed.buildingKey), located.map((r) => r.gridCode)]);
+    }
+  }
+
+  return mentions.map((m, i) => {
+    const key = keyOf[i] && (rekeyed.get(keyOf[i]!) ?? keyOf[i]);
+    if (!key) return { ref: m.ref, placeId: null, gridCode: null, status: 'unparsed', reason: 'empty address' };
+    const row = byKey.get(key)!;
+    const r = rows.get(key)!;
+    const reason = row.parse_error ?? (row.grid_code ? undefined : gridReason(r, g));
+    return { ref: m.ref, placeId: row.id, gridCode: row.grid_code, status: row.parse_status, ...(reason ? { reason } : {}) };
   });
+}
+
+function gridReason(r: PlaceRow, g: Gazetteer): string {
+  const community = r.parsed.communityCode ? g.communities.get(r.parsed.communityCode) : undefined;
+  if (!community) return 'grid not determined: community unknown';
+  return `grid not determined: community ${community.name} has ${community.grids.length} grids and the address has no coordinates`;
+}
+
+/** The norm_key a person's address is compared by (the same key its place has). */
+export function placeKeyFor(address: string, g: Gazetteer): string | null {
+  const p = parseWithCache(address, g);
+  return p.status === 'unparsed' ? null : p.normKey;
+}
+
+/**
+ * Urban addresses written without a district (人民路19号1幢…) get it from places of the same road, number and
+ * building that have one, in this batch or stored, when exactly one district has such a building. The row is
+ * re-keyed (and merged with the row of that key). Returns old key → new key.
+ */
+async function resolveDistricts(client: PoolClient, rows: Map<string, PlaceRow>): Promise<Map<string, string>> {
+  const rekeyed = new Map<string, string>();
+  const orphans = [...rows.values()].filter((r) => r.parsed.houseKey && !r.parsed.districtCode);
+  if (!orphans.length) return rekeyed;
+  const districts = new Map<string, Set<string>>();
+  for (const r of rows.values()) {
+    if (r.parsed.houseKey && r.parsed.districtCode) {
+      let set = districts.get(r.parsed.houseKey);
+      if (!set) districts.set(r.parsed.houseKey, (set = new Set()));
+      set.add(r.parsed.districtCode);
+    }
+  }
+  const stored = await client.query<{ house_key: string; district: string }>(
+    `SELECT DISTINCT house_key, left(building_key, 6) AS district FROM core.places
+      WHERE house_key = ANY($1::text[]) AND building_key IS NOT NULL`,
+    [[...new Set(orphans.map((o) => o.parsed.houseKey!))]]);
+  for (const s of stored.rows) {
+    let set = districts.get(s.house_key);
+    if (!set) districts.set(s.house_key, (set = new Set()));
+    set.add(s.district);
+  }
+  for (const r of orphans) {
+    const set = districts.get(r.parsed.houseKey!);
+    if (!set || set.size !== 1) continue;
+    const [districtCode] = [...set] as [string];
+    const parsed: ParsedAddress = {
+      ...r.parsed, districtCode, status: r.parsed.road ? 'parsed' : 'partial',
+      normKey: r.parsed.normKey.replace(/^U\|\?\|/, `U|${districtCode}|`),
+      buildingKey: `${districtCode}|${r.parsed.houseKey}`,
+    };
+    if (parsed.status === 'parsed') delete parsed.reason;
+    rows.delete(r.key);
+    rekeyed.set(r.key, parsed.normKey);
+    const existing = rows.get(parsed.normKey);
+    if (existing) {
+      if (!existing.gridCode && r.gridCode) Object.assign(existing, { gridCode: r.gridCode, gridSource: r.gridSource, lon: r.lon, lat: r.lat });
+    } else {
+      rows.set(parsed.normKey, { ...r, key: parsed.normKey, parsed });
+    }
+  }
+  return rekeyed;
 }

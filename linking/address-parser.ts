@@ -1,0 +1,199 @@
+import type { Gazetteer, NameEntry } from './gazetteer';
+import { toHalfWidth } from './text';
+
+/**
+ * Chinese address parsing: 〔省〕〔市〕区/县 → 街道/镇 → 社区/村 → 路/街 → 号 → 栋/幢/号楼 → 单元 → 室, against the
+ * division table (gazetteer.ts). Handles what departments actually write: full-width digits, spaces, Chinese
+ * numerals (三栋), 栋/幢/号楼/座, `3-2-501` for building-unit-room, abbreviations (锦江 for 锦江区), a missing
+ * city, district or street, and village addresses (红光村3组12号).
+ */
+export interface ParsedAddress {
+  status: 'parsed' | 'partial' | 'unparsed';
+  /** Why the address is partial or unparsed. */
+  reason?: string;
+  districtCode?: string;
+  streetCode?: string;
+  communityCode?: string;
+  district?: string;
+  street?: string;
+  community?: string;
+  road?: string;
+  number?: string;
+  building?: string;
+  unit?: string;
+  room?: string;
+  /** 村民小组 of a village address. */
+  group?: string;
+  /** The key every spelling of this place shares (core.places.norm_key). */
+  normKey: string;
+  /** The building (楼栋, or a village house) the place is in: places of one building share a grid. */
+  buildingKey: string | null;
+  /** road|number|building without the district: finds the district of an address written without one. */
+  houseKey: string | null;
+  /** What person linking compares: the dwelling without district and unit, as departments differ on both. */
+  personKey: string | null;
+  /** The standard form, as the police 标准地址 writes it. */
+  standard: string;
+}
+
+const CN_DIGITS: Record<string, number> = { 零: 0, 〇: 0, 一: 1, 二: 2, 两: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9 };
+
+/** 十二 → 12, 二十 → 20, 三 → 3, 一〇一 → 101 (digit by digit when there is no 十/百). */
+export function chineseNumber(cn: string): number | null {
+  if (!cn) return null;
+  if (!/[十百]/.test(cn)) {
+    let n = 0;
+    for (const ch of cn) { const d = CN_DIGITS[ch]; if (d === undefined) return null; n = n * 10 + d; }
+    return n;
+  }
+  let total = 0;
+  let cur = 0;
+  for (const ch of cn) {
+    if (ch === '百') { total += (cur || 1) * 100; cur = 0; }
+    else if (ch === '十') { total += (cur || 1) * 10; cur = 0; }
+    else { const d = CN_DIGITS[ch]; if (d === undefined) return null; cur = d; }
+  }
+  return total + cur;
+}
+
+const CN_NUM = '[零〇一二两三四五六七八九十百]+';
+const NUMBERED = new RegExp(`(${CN_NUM})(?=号|栋|幢|座|单元|组|社|楼|层|室)`, 'g');
+const SECTION_CN = ['', '一', '二', '三', '四', '五', '六', '七', '八', '九', '十'];
+
+/** Layout noise and numeral forms out; Han characters untouched. */
+export function cleanAddress(raw: string): string {
+  let s = toHalfWidth(raw).replace(/[\s\u00a0]+/g, '');
+  s = s.replace(/[，,。;；:：]/g, '').replace(/[－—–‐]/g, '-').replace(/[（(].*?[)）]/g, '');
+  // Chinese numerals before a counter word become digits (三栋 → 3栋), except road sections (一段).
+  s = s.replace(NUMBERED, (m) => String(chineseNumber(m) ?? m));
+  // Road sections are written 一段 by the standard: 1段 → 一段.
+  s = s.replace(/(\d{1,2})段/g, (m, d: string) => (SECTION_CN[Number(d)] ? `${SECTION_CN[Number(d)]}段` : m));
+  return s;
+}
+
+const ROAD_END = '(?:路|街|大道|大街|巷|道|胡同|里)(?:[一二三四五六七八九十]段|[东西南北中]段)?';
+const HOUSE = new RegExp(
+  `^(?<road>.*?${ROAD_END})?(?<number>\\d+)号(?:院)?(?:附(?<annex>\\d+)号)?` +
+  `(?:(?<building>\\d+)(?:栋|幢|号楼|座|楼))?(?:(?<unit>\\d+)单元)?(?:(?<room>\\d+)(?:室|号|房)?)?$`);
+const HOUSE_DASHED = new RegExp(
+  `^(?<road>.*?${ROAD_END})?(?<number>\\d+)号(?:院)?(?<building>\\d+)(?:栋|幢|号楼|座)?-(?<unit>\\d+)(?:单元)?-(?<room>\\d+)(?:室)?$`);
+const BUILDING_ONLY = /^(?<building>\d+)(?:栋|幢|号楼|座)(?:(?<unit>\d+)单元)?(?:(?<room>\d+)(?:室|号|房)?)?$/;
+const VILLAGE = new RegExp(`^(?<road>.*?${ROAD_END})?(?<group>\\d+)(?:组|社|队)(?<number>\\d+)号?$`);
+
+const LEVEL_DEPTH: Record<NameEntry['level'], number> = { province: 0, city: 1, district: 2, street: 3, community: 4 };
+const ROAD_OR_NUMBER_NEXT = /^(\d|号|路|街|大道|大街|巷|道|胡同|[一二三四五六七八九十东西南北中]段)/;
+
+interface Found { level: NameEntry['level']; entries: NameEntry[]; form: string }
+
+function stripNumberZeros(v: string | undefined): string | undefined {
+  return v === undefined ? undefined : String(Number(v));
+}
+
+export function parseAddress(raw: string | null | undefined, g: Gazetteer): ParsedAddress {
+  const s = raw == null ? '' : cleanAddress(raw);
+  if (!s) return { status: 'unparsed', reason: 'empty address', normKey: '', buildingKey: null, houseKey: null, personKey: null, standard: '' };
+
+  // 1. Division names from the left, longest first.
+  let pos = 0;
+  const found: Found[] = [];
+  let depth = -1;
+  while (pos < s.length && depth < LEVEL_DEPTH.community) {
+    let match: Found | undefined;
+    for (let len = Math.min(g.maxNameLength, s.length - pos); len >= 2; len--) {
+      const form = s.slice(pos, pos + len);
+      const entries = g.names.get(form);
+      if (!entries) continue;
+      const rest = s.slice(pos + len);
+      // Divisions come in order, each deeper than the last; an abbreviation followed by a road suffix or a
+      // number is the road itself (永丰 of 永丰街38号, 春熙路 of 春熙路12号), not the division of that name.
+      const usable = entries.filter((e) => LEVEL_DEPTH[e.level] > depth && (!e.abbreviated || !ROAD_OR_NUMBER_NEXT.test(rest)));
+      if (!usable.length) continue;
+      match = { level: usable[0]!.level, entries: usable, form };
+      break;
+    }
+    if (!match) break;
+    found.push(match);
+    depth = Math.min(...match.entries.map((e) => LEVEL_DEPTH[e.level]));
+    pos += match.form.length;
+  }
+  const rest = s.slice(pos);
+
+  // 2. Resolve the divisions consistently: community within street within district.
+  const pick = (level: NameEntry['level']) => found.flatMap((f) => f.entries.filter((e) => e.level === level));
+  let districtCode: string | undefined;
+  let streetCode: string | undefined;
+  let communityCode: string | undefined;
+  const districts = pick('district');
+  if (districts.length === 1) districtCode = districts[0]!.code;
+  const streets = pick('street').filter((e) => !districtCode || e.code.startsWith(districtCode));
+  if (streets.length === 1) streetCode = streets[0]!.code;
+  const communities = pick('community').filter((e) => (!streetCode || e.code.startsWith(streetCode)) && (!districtCode || e.code.startsWith(districtCode)));
+  const distinctCommunities = [...new Set(communities.map((c) => c.code))];
+  let reason: string | undefined;
+  if (distinctCommunities.length === 1) communityCode = distinctCommunities[0];
+  else if (distinctCommunities.length > 1 && !districtCode && !streetCode) {
+    // The same community name in several districts: the district, if they share one, is still known.
+    const ds = [...new Set(distinctCommunities.map((c) => g.communities.get(c)!.districtCode))];
+    if (ds.length === 1) districtCode = ds[0];
+  }
+  if (communityCode) {
+    const c = g.communities.get(communityCode)!;
+    streetCode = c.streetCode;
+    districtCode = c.districtCode;
+  } else if (streetCode) {
+    districtCode = g.streetDistrict.get(streetCode) ?? streetCode.slice(0, 6);
+  }
+
+  // 3. The house part.
+  const m = HOUSE.exec(rest) ?? HOUSE_DASHED.exec(rest) ?? VILLAGE.exec(rest) ?? BUILDING_ONLY.exec(rest);
+  const parts = m?.groups ?? {};
+  const road = parts.road || undefined;
+  const number = stripNumberZeros(parts.number);
+  // 19号附1号 names building 1 of compound 19, as 19号1栋 does.
+  const building = stripNumberZeros(parts.building ?? parts.annex);
+  const unit = stripNumberZeros(parts.unit);
+  const room = parts.room ? String(Number(parts.room)) : undefined;
+  const group = stripNumberZeros(parts.group);
+
+  const community = communityCode ? g.communities.get(communityCode)!.name : undefined;
+  const street = streetCode ? g.streetName.get(streetCode) : undefined;
+  const district = districtCode ? g.districtName.get(districtCode) : undefined;
+  const base = { districtCode, streetCode, communityCode, district, street, community, road, number, building, unit, room, group };
+
+  if (!m && !found.length) {
+    return { status: 'unparsed', reason: 'no division, road or house number recognised', normKey: `raw|${s}`, buildingKey: null, houseKey: null, personKey: null, standard: s };
+  }
+  let normKey: string;
+  let buildingKey: string | null = null;
+  let houseKey: string | null = null;
+  let personKey: string | null = null;
+  if (!m) {
+    reason ??= `house number not recognised in "${rest}"`;
+    normKey = `raw|${communityCode ?? streetCode ?? districtCode ?? '?'}|${rest}`;
+  } else if (group !== undefined) {
+    // A village house: 村 + 组 + 号 identify it.
+    if (!communityCode) reason ??= 'village not recognised';
+    normKey = `V|${communityCode ?? `?${s.slice(0, pos)}`}|${group}|${number}`;
+    buildingKey = communityCode ? normKey : null;
+    personKey = normKey;
+  } else if (number !== undefined) {
+    // An urban address: district + road + number identify the compound (communities are often left out).
+    if (!districtCode) reason ??= 'district not recognised';
+    else if (!road) reason ??= 'road not recognised';
+    houseKey = `${road ?? ''}|${number}|${building ?? ''}`;
+    normKey = `U|${districtCode ?? '?'}|${houseKey}|${unit ?? ''}|${room ?? ''}`;
+    buildingKey = districtCode ? `${districtCode}|${houseKey}` : null;
+    personKey = `${houseKey}|${room ?? ''}`;
+  } else {
+    // A community and a building number only: the compound is unknown.
+    reason ??= 'road and house number missing';
+    normKey = `C|${communityCode ?? '?'}|${building ?? ''}|${unit ?? ''}|${room ?? ''}`;
+  }
+  const standard = [
+    district ?? '', street ?? '', community ?? '',
+    group !== undefined ? `${group}组${number}号` : m
+      ? `${road ?? ''}${number ? `${number}号` : ''}${building ? `${building}栋` : ''}${unit ? `${unit}单元` : ''}${room ? `${room}室` : ''}`
+      : rest,
+  ].join('');
+  return { status: reason ? 'partial' : 'parsed', ...(reason ? { reason } : {}), ...base, normKey, buildingKey, houseKey, personKey, standard };
+}
