@@ -1,6 +1,8 @@
 import type { HubConfig } from '../platform/config';
 import { createPool } from '../platform/db';
 import type { Logger } from '../platform/logger';
+import { buildGeography } from '../demo/geography';
+import { loadGeographyIntoHub } from '../demo/hub-grids';
 
 /**
  * Reference data the hub needs before its parts start: with demo data on, the demo city's grid hierarchy
@@ -9,10 +11,6 @@ import type { Logger } from '../platform/logger';
  */
 export async function bootstrapHubData(config: Readonly<HubConfig>, databaseUrl: string, log: Logger): Promise<void> {
   if (!config.DEMO_ENABLED) return;
-  const [{ buildGeography }, { loadGeographyIntoHub }] = await Promise.all([
-    import('../demo/geography'),
-    import('../demo/hub-grids'),
-  ]);
   const started = Date.now();
   const geography = await buildGeography({ seed: config.DEMO_SEED });
   const pool = createPool(databaseUrl, { max: 1, applicationName: 'tonglan-bootstrap' });
