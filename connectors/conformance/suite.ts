@@ -15,8 +15,11 @@ export interface ConformanceFixture {
   goodConfig: Record<string, unknown>;
   /** Configurations that must fail `check` with TL_ERR_CONNECTOR_CONFIG (naming `field` when given). */
   badConfigs: Array<{ config: Record<string, unknown>; field?: string }>;
-  /** Wrong credentials: a config `check` must reject with TL_ERR_CONNECTOR_AUTH, or, for inbound kinds, a probe. */
-  wrongAuth: { config: Record<string, unknown> } | { probe(): Promise<{ code?: string }> };
+  /**
+   * Wrong credentials: a config `check` must reject with TL_ERR_CONNECTOR_AUTH, or, for inbound kinds, a probe
+   * (a push with a wrong token). A kind without credentials says why (and its spec must mark no secret).
+   */
+  wrongAuth: { config: Record<string, unknown> } | { probe(): Promise<{ code?: string }> } | { notApplicable: string };
   /** Settings the spec must mark `"x-secret": true` (paths such as `password`, `auth.token`). */
   secretFields: string[];
   /** The stream under test; the source holds more rows than one page or one checkpoint covers. */
@@ -101,7 +104,10 @@ export function describeConformance(name: string, factory: () => Promise<Conform
     });
 
     test('wrong credentials fail with TL_ERR_CONNECTOR_AUTH', async () => {
-      if ('config' in fx.wrongAuth) {
+      if ('notApplicable' in fx.wrongAuth) {
+        expect(fx.wrongAuth.notApplicable.length).toBeGreaterThan(10);
+        expect(secretPaths(fx.kind.spec())).toEqual([]);
+      } else if ('config' in fx.wrongAuth) {
         const result = await fx.kind.check(fx.wrongAuth.config, fx.context);
         expect(result).toMatchObject({ ok: false, code: 'TL_ERR_CONNECTOR_AUTH' });
       } else {
