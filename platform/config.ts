@@ -38,6 +38,15 @@ const schema = {
     DEMO_MYSQL_URL: { type: 'string', pattern: '^mysql://', default: 'mysql://root@127.0.0.1:3306/tonglan_demo_civil' },
     DEMO_PETITION_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 4100 },
     DEMO_DIR: { type: 'string', default: '' },
+    QUERY_MAX_DEPTH: { type: 'integer', minimum: 1, maximum: 100, default: 15 },
+    QUERY_MAX_ALIASES: { type: 'integer', minimum: 0, maximum: 1000, default: 30 },
+    QUERY_MAX_ROOT_FIELDS: { type: 'integer', minimum: 1, maximum: 1000, default: 15 },
+    QUERY_MAX_COST: { type: 'integer', minimum: 1, default: 20000 },
+    QUERY_MAX_PAGE_SIZE: { type: 'integer', minimum: 1, default: 500 },
+    RATE_LIMIT_PER_MINUTE: { type: 'integer', minimum: 0, default: 600 },
+    RATE_LIMIT_BURST: { type: 'integer', minimum: 1, default: 100 },
+    PERSISTED_OPERATIONS: { type: 'string', enum: ['off', 'safelist'], default: 'off' },
+    PERSISTED_OPERATIONS_FILE: { type: 'string', default: '' },
   },
 } as const;
 
@@ -72,6 +81,17 @@ export interface HubConfig {
   DEMO_MYSQL_URL: string;
   DEMO_PETITION_PORT: number;
   DEMO_DIR: string;
+  QUERY_MAX_DEPTH: number;
+  QUERY_MAX_ALIASES: number;
+  QUERY_MAX_ROOT_FIELDS: number;
+  QUERY_MAX_COST: number;
+  QUERY_MAX_PAGE_SIZE: number;
+  /** Requests per minute per client (0 = no limit). */
+  RATE_LIMIT_PER_MINUTE: number;
+  RATE_LIMIT_BURST: number;
+  /** `safelist`: only operations of PERSISTED_OPERATIONS_FILE run (production). */
+  PERSISTED_OPERATIONS: 'off' | 'safelist';
+  PERSISTED_OPERATIONS_FILE: string;
 }
 
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true });
