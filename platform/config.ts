@@ -38,6 +38,8 @@ const schema = {
     DEMO_MYSQL_URL: { type: 'string', pattern: '^mysql://', default: 'mysql://root@127.0.0.1:3306/tonglan_demo_civil' },
     DEMO_PETITION_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 4100 },
     DEMO_DIR: { type: 'string', default: '' },
+    DEMO_PETITION_TOKEN: { type: 'string', minLength: 8, default: 'demo-petition-token' },
+    DEMO_LIVE_INTERVAL_MS: { type: 'integer', minimum: 200, maximum: 3600000, default: 3000 },
     QUERY_MAX_DEPTH: { type: 'integer', minimum: 1, maximum: 100, default: 15 },
     QUERY_MAX_ALIASES: { type: 'integer', minimum: 0, maximum: 1000, default: 30 },
     QUERY_MAX_ROOT_FIELDS: { type: 'integer', minimum: 1, maximum: 1000, default: 15 },
@@ -81,6 +83,10 @@ export interface HubConfig {
   DEMO_MYSQL_URL: string;
   DEMO_PETITION_PORT: number;
   DEMO_DIR: string;
+  /** Bearer token / X-API-Key the demo petition API accepts. */
+  DEMO_PETITION_TOKEN: string;
+  /** How often the demo systems change while the hub runs (DEMO_LIVE). */
+  DEMO_LIVE_INTERVAL_MS: number;
   QUERY_MAX_DEPTH: number;
   QUERY_MAX_ALIASES: number;
   QUERY_MAX_ROOT_FIELDS: number;
