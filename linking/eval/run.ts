@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { buildGeography } from '../../demo/geography';
+import { loadGeographyIntoHub } from '../../demo/hub-grids';
+import { createPool, dropDatabase, ensureDatabase, withDatabase, withTransaction } from '../../platform/db';
+import { migrate } from '../../platform/migrate';
+import { linkPersons, linkPlaces } from '../index';
+import type { PlaceMention } from '../types';
+import { pairwise, type PairwiseFigures } from './metrics';
+import { readDemoSources, readTruth, type EvalMention } from './sources';
+
+/**
+ * One evaluation run: a fresh database (migrated, the demo city's grids loaded, dropped afterwards), every
+ * department record of a generated data set linked in sync-sized batches in the order departments sync, then
+ * the final links compared with `truth.jsonl`.
+ */
+export interface EvalOptions {
+  dataDir: string;
+  /** Base PostgreSQL URL; the run makes and drops its own database on that server. */
+  databaseUrl: string;
+  batchSize?: number;
+  keepDatabase?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface EvalResult extends PairwiseFigures {
+  records: number;
+  persons: number;
+  truePersons: number;
+  seconds: number;
+  recordsPerSecond: number;
+  gridAccuracy: number;
+  communityAccuracy: number;
+  addresses: number;
+  reviews: number;
+  missingFromTruth: number;
+  missingFromSources: number;
+  /** Per noise kind: share of such records that ended with the person most of their true person's records did. */
+  byNoise: Record<string, { records: number; correct: number }>;
+  methods: Record<string, number>;
+  database?: string;
+}
+
+interface Batch { places: PlaceMention[]; persons: EvalMention[] }
+
+function batches(mentions: EvalMention[], scenes: PlaceMention[], size: number): Batch[] {
+  const out: Batch[] = [];
+  let scenesDone = false;
+  let stream = '';
+  let cur: Batch | undefined;
+  for (const m of mentions) {
+    if (m.person.sourceTable === 't_jqxx' && !scenesDone) {
+      // The incident system's batches carry the scenes (with coordinates) before their persons.
+      for (let i = 0; i < scenes.length; i += size) out.push({ places: scenes.slice(i, i + size), persons: [] });
+      scenesDone = true;
+      cur = undefined;
+    }
+    if (!cur || cur.persons.length >= size || m.person.sourceTable !== stream) {
+      cur = { places: [], persons: [] };
+      out.push(cur);
+      stream = m.person.sourceTable;
+    }
+    cur.persons.push(m);
+    if (m.place) cur.places.push(m.place);
+  }
+  if (!scenesDone) for (let i = 0; i < scenes.length; i += size) out.push({ places: scenes.slice(i, i + size), persons: [] });
+  return out;
+}
+
+export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
+  const log = options.log ?? (() => undefined);
+  const manifest = JSON.parse(await readFile(path.join(options.dataDir, 'manifest.json'), 'utf8')) as { seed: number; cityCode: string };
+  const url = withDatabase(options.databaseUrl, `tl_linkeval_${randomBytes(4).toString('hex')}`);
+  await ensureDatabase(url);
+  const pool = createPool(url, { max: 2, applicationName: 'linking-eval' });
+  try {
+    await migrate(url);
+    const geo = await buildGeography({ seed: manifest.seed, cityCode: manifest.cityCode });
+    await loadGeographyIntoHub(pool, geo);
+    const source = await readDemoSources(options.dataDir);
+    log(`read ${source.mentions.length} person mentions and ${source.scenes.length} incident scenes from ${source.files.length} files`);
+
+    const placeOf = new Map<string, string | null>();
+    const plan = batches(source.mentions, source.scenes, options.batchSize ?? 2000);
+    const started = process.hrtime.bigint();
+    for (const b of plan) {
+      await withTransaction(pool, async (client) => {
+        const places = await linkPlaces(client, b.places);
+        for (const p of places) placeOf.set(p.ref, p.placeId);
+        await linkPersons(client, b.persons.map((m) => m.person));
+      });
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    log(`linked in ${seconds.toFixed(2)} s (${plan.length} batches)`);
+
+    // Final state: merges and later grid propagation count, as a client of the hub would see them.
+    const links = await pool.query<{ record_id: string; mention_key: string; person_id: string; method: string }>(
+      `SELECT pr.record_id, pr.mention_key, coalesce(p.merged_into, p.id) AS person_id, pr.method
+         FROM core.person_records pr JOIN core.persons p ON p.id = pr.person_id`);
+    const truthKeyOf = new Map(source.mentions.map((m) => [`${m.person.recordId}|${m.person.mentionKey}`, m.truthKey]));
+    const predicted = new Map<string, string>();
+    const methods: Record<string, number> = {};
+    for (const l of links.rows) {
+      const k = truthKeyOf.get(`${l.record_id}|${l.mention_key}`);
+      if (k) predicted.set(k, l.person_id);
+      methods[l.method] = (methods[l.method] ?? 0) + 1;
+    }
+    const grids = await pool.query<{ id: string; grid_code: string | null }>('SELECT id, grid_code FROM core.places');
+    const gridOf = new Map(grids.rows.map((r) => [r.id, r.grid_code]));
+    const reviews = Number((await pool.query('SELECT count(*) AS n FROM core.link_reviews')).rows[0].n);
+
+    const assignments: Array<[string, string]> = [];
+    const seen = new Set<string>();
+    let missingFromSources = 0;
+    let truePersons = 0;
+    let addresses = 0;
+    let gridRight = 0;
+    let communityRight = 0;
+    const byNoise: EvalResult['byNoise'] = {};
+    for await (const person of readTruth(options.dataDir)) {
+      if (!person.records.length) continue;
+      truePersons++;
+      const mine: Array<{ key: string; pred: string; noise: string[] }> = [];
+      for (const r of person.records) {
+        const key = `${r.stream}|${r.key}|${r.mention ?? ''}`;
+        seen.add(key);
+        const pred = predicted.get(key);
+        if (!pred) { missingFromSources++; assignments.push([`missing:${key}`, person.personId]); continue; }
+        assignments.push([pred, person.personId]);
+        mine.push({ key, pred, noise: r.noise });
+        if (r.gridCode) {
+          addresses++;
+          const placeId = placeOf.get(key);
+          const grid = placeId ? gridOf.get(placeId) : null;
+          if (grid === r.gridCode) gridRight++;
+          if (grid && r.gridCode.startsWith(grid.slice(0, 12)) && grid.length >= 12) communityRight++;
+        }
+      }
+      const counts = new Map<string, number>();
+      for (const m of mine) counts.set(m.pred, (counts.get(m.pred) ?? 0) + 1);
+      const main = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+      for (const m of mine) {
+        for (const n of m.noise.length ? m.noise : ['none']) {
+          const e = (byNoise[n] ??= { records: 0, correct: 0 });
+          e.records++;
+          if (m.pred === main) e.correct++;
+        }
+      }
+    }
+    const missingFromTruth = source.mentions.filter((m) => !seen.has(m.truthKey)).length;
+    const figures = pairwise(assignments);
+    return {
+      ...figures,
+      records: source.mentions.length,
+      persons: new Set(predicted.values()).size,
+      truePersons,
+      seconds,
+      recordsPerSecond: source.mentions.length / seconds,
+      gridAccuracy: addresses ? gridRight / addresses : 1,
+      communityAccuracy: addresses ? communityRight / addresses : 1,
+      addresses,
+      reviews,
+      missingFromTruth,
+      missingFromSources,
+      byNoise,
+      methods,
+      ...(options.keepDatabase ? { database: url } : {}),
+    };
+  } finally {
+    await pool.end();
+    if (!options.keepDatabase) await dropDatabase(url);
+  }
+}
