@@ -1,0 +1,4 @@
+import { subgraphPart } from '../shared/subgraph-part';
+import { civilAffairsSubgraph } from './server';
+
+export const part = subgraphPart(civilAffairsSubgraph);
