@@ -1,0 +1,161 @@
+import type http from 'node:http';
+import {
+  GraphQLError, defaultFieldResolver, subscribe, type ExecutionArgs, type GraphQLFieldResolver, type GraphQLSchema,
+} from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Pool } from '../../platform/db';
+import { isHubError, toHubError } from '../../platform/errors';
+import { partLogger, type Logger } from '../../platform/logger';
+import { createRedis } from '../../platform/redis';
+import type { Identity } from '../../security/identity';
+import { assertCan } from '../../security/scope';
+import { ChangeFeed } from '../change-feed';
+import { compileFilter, type ChangeFilterInput } from '../change-filter';
+import { ChangeStream } from './change-stream';
+import { EntityEnricher, type ExecuteAs } from './entity-enricher';
+import { entitySelection } from './entity-query';
+import { buildSubscriptionSchema } from './subscription-schema';
+
+export interface SubscriptionDeps {
+  pool: Pool;
+  redisUrl: string;
+  /** Redis key prefix (REDIS_PREFIX): the relay publishes on `<prefix>:events:live`. */
+  prefix: string;
+  /** The supergraph's API schema (the gateway's), or a getter when the gateway may reload it. */
+  schema: GraphQLSchema | (() => GraphQLSchema);
+  /** Runs an operation through the gateway's query path as the given identity. */
+  execute: ExecuteAs;
+  /** `authorization` connection parameter ("Bearer <token>" or an API key) → Identity; throws when invalid. */
+  authenticate: (authorization: string | undefined) => Promise<Identity>;
+  log?: Logger;
+  /** Default `/graphql`. */
+  path?: string;
+  pollIntervalMs?: number;
+  /** graphql-ws keep-alive ping interval (default 12 s). */
+  keepAliveMs?: number;
+  /** Largest number of entities in one federated request (default 100). */
+  maxBatchSize?: number;
+}
+
+export interface AttachedSubscriptions {
+  feed: ChangeFeed;
+  enricher: EntityEnricher;
+  /** Open WebSocket connections. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+type Extra = {
+  identity?: Identity;
+};
+
+function toGraphQLError(err: unknown): GraphQLError {
+  if (err instanceof GraphQLError) return err;
+  const hub = toHubError(err);
+  return new GraphQLError(hub.message, { extensions: { code: hub.code, ...(hub.details ? { details: hub.details } : {}) } });
+}
+
+function parseAfter(after: unknown): number | null {
+  if (after === null || after === undefined || after === '') return null;
+  if (typeof after !== 'string' || !/^\d{1,15}$/.test(after)) {
+    throw new GraphQLError('after: a ChangeEvent.id (a non-negative integer, as a string)', { extensions: { code: 'TL_ERR_BAD_USER_INPUT' } });
+  }
+  return Number(after);
+}
+
+/**
+ * Serve `Subscription.changes` over graphql-ws on `server` at `/graphql` (WebSocket upgrades of that path;
+ * every other request and upgrade is left to the server's own handlers). Queries and mutations sent over
+ * the socket are forwarded to the gateway (`deps.execute`) as the connection's identity.
+ *
+ * The gateway wires it with:
+ *   const subs = attachSubscriptions(httpServer, { pool, redisUrl, prefix: config.REDIS_PREFIX,
+ *     schema: () => apiSchema, execute: executeAs, authenticate: (a) => authenticator(a) });
+ *   await subs.feed.start();   // before listen(); and `await subs.close()` on stop.
+ */
+export function attachSubscriptions(server: http.Server, deps: SubscriptionDeps): AttachedSubscriptions {
+  const log = deps.log ?? partLogger('subscriptions');
+  const path = deps.path ?? '/graphql';
+  const subscriber = createRedis(deps.redisUrl);
+  subscriber.on('error', (err) => log.warn({ err: err.message }, 'Redis subscriber connection error'));
+  const feed = new ChangeFeed({ pool: deps.pool, subscriber, prefix: deps.prefix, log, pollIntervalMs: deps.pollIntervalMs });
+  const enricher = new EntityEnricher(deps.execute, log, deps.maxBatchSize);
+
+  // One subscription schema per API schema object (the gateway may swap its schema).
+  const built = new WeakMap<GraphQLSchema, GraphQLSchema>();
+  const schemaOf = (): GraphQLSchema => {
+    const api = typeof deps.schema === 'function' ? deps.schema() : deps.schema;
+    let schema = built.get(api);
+    if (!schema) {
+      schema = buildSubscriptionSchema(api);
+      const changes = schema.getSubscriptionType()!.getFields().changes!;
+      changes.subscribe = (_root, args: { filter?: ChangeFilterInput; after?: string }, context: { identity: Identity }, info) => {
+        try {
+          assertCan(context.identity, 'changes:subscribe');
+          const filter = compileFilter(args.filter, context.identity);
+          const after = parseAfter(args.after);
+          const selection = entitySelection(info);
+          const loader = selection ? enricher.acquire(context.identity, selection) : null;
+          return new ChangeStream({ feed, filter, after, loader, log });
+        } catch (err) {
+          throw toGraphQLError(err);
+        }
+      };
+      changes.resolve = (payload: unknown) => payload;
+      built.set(api, schema);
+    }
+    return schema;
+  };
+
+  // Below ChangeEvent everything comes from the federated response, keyed by response name (alias).
+  const fieldResolver: GraphQLFieldResolver<unknown, unknown> = (source, args, context, info) => {
+    if (info.parentType.name === 'ChangeEvent' || info.parentType.name === 'Subscription') {
+      return defaultFieldResolver(source, args, context, info);
+    }
+    return source && typeof source === 'object' ? (source as Record<string, unknown>)[info.path.key as string] : null;
+  };
+
+  const wss = new WebSocketServer({ noServer: true });
+  const onUpgrade = (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
+    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (pathname !== path) return; // another handler's upgrade
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  };
+  server.on('upgrade', onUpgrade);
+
+  const disposable = useServer<Record<string, unknown>, Extra>({
+    schema: () => schemaOf(),
+    onConnect: async (ctx) => {
+      const params = ctx.connectionParams ?? {};
+      const authorization = (params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization) as string | undefined;
+      try {
+        ctx.extra.identity = await deps.authenticate(authorization);
+        return true;
+      } catch (err) {
+        log.info({ reason: isHubError(err) ? err.code : (err as Error).message }, 'subscription connection refused');
+        return false; // closes with 4403 Forbidden
+      }
+    },
+    context: (ctx) => ({ identity: ctx.extra.identity }),
+    subscribe: (args: ExecutionArgs) => subscribe({ ...args, fieldResolver }),
+    execute: (args: ExecutionArgs) => {
+      const identity = (args.contextValue as { identity: Identity }).identity;
+      return deps.execute({ document: args.document, variables: (args.variableValues ?? {}) as Record<string, unknown>, identity });
+    },
+  }, wss, deps.keepAliveMs);
+
+  return {
+    feed,
+    enricher,
+    connections: () => wss.clients.size,
+    async close() {
+      server.off('upgrade', onUpgrade);
+      for (const client of wss.clients) client.close(1001, 'Going away');
+      await disposable.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await feed.stop();
+      subscriber.disconnect();
+    },
+  };
+}
