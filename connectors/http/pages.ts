@@ -25,7 +25,7 @@ export async function* pages(config: HttpConfig, stream: HttpStreamConfig, since
   const p = config.pagination;
   let page = p.startPage;
   let offset = 0;
-  let token: string | null = null;
+  let token: string | null = p.initialCursor ?? null;
   for (let n = 0; n < maxPages; n++) {
     const url = new URL(stream.path.replace(/^\//, ''), config.baseUrl.endsWith('/') ? config.baseUrl : `${config.baseUrl}/`);
     for (const [k, v] of Object.entries(stream.params)) url.searchParams.set(k, v);
@@ -38,7 +38,7 @@ export async function* pages(config: HttpConfig, stream: HttpStreamConfig, since
       url.searchParams.set(p.limitParam, String(p.pageSize));
     } else if (p.type === 'cursor') {
       url.searchParams.set(p.sizeParam, String(p.pageSize));
-      if (token) url.searchParams.set(p.cursorParam, token);
+      if (token !== null) url.searchParams.set(p.cursorParam, token);
     }
     const body = await getJson(config, url, { ...options, stats });
     const records = atPath(body, stream.recordsPath);
@@ -47,6 +47,7 @@ export async function* pages(config: HttpConfig, stream: HttpStreamConfig, since
     }
     yield { records, body };
     if (p.type === 'none' || records.length === 0) return;
+    if (p.hasMorePath && atPath(body, p.hasMorePath) === false) return;
     if (p.type === 'cursor') {
       const next = atPath(body, p.nextCursorPath);
       if (next === undefined || next === null || next === '') return;

@@ -19,6 +19,7 @@ export interface HttpConfig {
     pageParam: string; startPage: number; sizeParam: string; pageSize: number;
     offsetParam: string; limitParam: string;
     cursorParam: string; nextCursorPath: string;
+    initialCursor?: string; hasMorePath?: string;
   };
   incremental: { sinceParam: string; format: 'iso' | 'epoch-seconds' | 'epoch-millis'; sortedByCursor: boolean };
   streams: HttpStreamConfig[];
@@ -77,6 +78,8 @@ export const httpSpec: ConnectorSpec = {
           limitParam: { type: 'string', default: 'limit' },
           cursorParam: { type: 'string', default: 'cursor', description: 'Parameter carrying the next-page token.' },
           nextCursorPath: { type: 'string', default: 'next_cursor', description: 'Dotted path of the next-page token in the response; empty/absent = last page.' },
+          initialCursor: { type: 'string', description: 'Cursor value sent on the first page (e.g. "" for APIs that switch to keyset paging on an empty `cursor=`); default: not sent.' },
+          hasMorePath: { type: 'string', description: 'Dotted path of a "more pages" boolean (`data.has_more`); false ends the read.' },
         },
       },
       incremental: {

@@ -7,11 +7,11 @@ import { connect, classifyPostgresError } from './client';
 import { isTemporalType, listColumns } from './discover';
 import { postgresSpec, type PostgresConfig } from './spec';
 
-/** `2026-01-01 08:00:00.123456+00` → `2026-01-01T08:00:00.123456Z`; `timestamp` (no zone) keeps no zone. */
-export function pgTimestampToIso(value: string): string {
+/** `2026-01-01 08:00:00.123456+00` → `2026-01-01T08:00:00.123456Z`; a `timestamp` (no zone) gets `localOffset`. */
+export function pgTimestampToIso(value: string, localOffset = ''): string {
   const m = /^(\d{4,}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)([+-]\d\d(?::?\d\d)?)?$/.exec(value);
   if (!m) return value;
-  const zone = m[3] === undefined ? '' : /^[+-]00(:?00)?$/.test(m[3]) ? 'Z' : m[3].length === 3 ? `${m[3]}:00` : m[3];
+  const zone = m[3] === undefined ? (/^[+-]00:00$/.test(localOffset) ? 'Z' : localOffset) : /^[+-]00(:?00)?$/.test(m[3]) ? 'Z' : m[3].length === 3 ? `${m[3]}:00` : m[3];
   return `${m[1]}T${m[2]}${zone}`;
 }
 
@@ -29,7 +29,7 @@ export async function* readPostgres(raw: Record<string, unknown>, options: ReadO
       param: (i, type) => `$${i}::${type}`,
       minusSeconds: (expr, s) => `(${expr} - make_interval(secs => ${Number(s)}))`,
       isTemporal: isTemporalType,
-      toRecordValue: (v, type) => (typeof v === 'string' && /^timestamp/.test(type) ? pgTimestampToIso(v) : v),
+      toRecordValue: (v, type) => (typeof v === 'string' && /^timestamp/.test(type) ? pgTimestampToIso(v, type.includes('without') ? config.timeZone : '') : v),
       query: async (sql, params) => {
         try {
           return (await client.query(sql, params)).rows;

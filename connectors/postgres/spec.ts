@@ -8,6 +8,7 @@ export interface PostgresConfig {
   password?: string;
   schema: string;
   ssl: boolean;
+  timeZone: string;
   pageSize: number;
   connectTimeoutSeconds: number;
 }
@@ -31,6 +32,10 @@ export const postgresSpec: ConnectorSpec = {
       password: { type: 'string', 'x-secret': true, description: 'Password of the login role (secret).' },
       schema: { type: 'string', minLength: 1, default: 'public', description: 'Schema whose tables and views are the streams.' },
       ssl: { type: 'boolean', default: false, description: 'Connect with TLS.' },
+      timeZone: {
+        type: 'string', pattern: '^[+-](0\\d|1[0-4]):[0-5]\\d$', default: '+08:00',
+        description: 'UTC offset of `timestamp without time zone` values (China: +08:00); records carry it in ISO 8601. `timestamptz` values come out in UTC.',
+      },
       pageSize: { type: 'integer', minimum: 1, maximum: 100000, default: 5000, description: 'Rows per keyset page; a state checkpoint follows every page.' },
       connectTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 300, default: 10 },
     },

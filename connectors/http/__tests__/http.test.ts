@@ -64,7 +64,7 @@ describe('http specifics', () => {
 
   test.each([
     ['offset', { type: 'offset', pageSize: 5 }],
-    ['cursor token', { type: 'cursor', pageSize: 5 }],
+    ['cursor token', { type: 'cursor', pageSize: 5, sizeParam: 'limit', initialCursor: '', hasMorePath: 'has_more' }],
     ['page', { type: 'page', pageSize: 5 }],
   ])('%s pagination reads every record once', async (_label, pagination) => {
     const read = await collectRead(httpKind, configFor(api, { pagination }), { stream, mode: 'FULL_REFRESH', state: null });

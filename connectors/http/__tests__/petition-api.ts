@@ -58,7 +58,7 @@ export async function startPetitionApi(rows: Petition[], token = 'tok-petition-s
     size = Math.min(size, 50);
     const items = sorted.slice(start, start + size);
     const end = start + items.length;
-    send(200, { data: { items, total: sorted.length }, next_cursor: end < sorted.length ? Buffer.from(String(end)).toString('base64url') : null });
+    send(200, { data: { items, total: sorted.length }, next_cursor: end < sorted.length ? Buffer.from(String(end)).toString('base64url') : 'end', has_more: end < sorted.length });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -117,6 +117,21 @@ describe('postgres specifics', () => {
     expect(result).toMatchObject({ ok: false, code: 'TL_ERR_CONNECTOR_TRANSIENT' });
   });
 
+  test('a police-shaped view: local timestamps get the configured offset, jsonb arrays come through, the key is configured', async () => {
+    await db.pool.query(`CREATE TABLE public.t_jqxx (jqbh varchar PRIMARY KEY, fsdz varchar, gxsj timestamp NOT NULL)`);
+    await db.pool.query(`CREATE VIEW public.v_jqxx AS SELECT j.*, jsonb_build_array(jsonb_build_object('xm', '张三', 'rylb', '01')) AS sary FROM public.t_jqxx j`);
+    await db.pool.query(`INSERT INTO public.t_jqxx VALUES ('J510104202611200001', '成都市锦江区红星路二段88号', '2026-11-20 09:30:00'), ('J510104202611200002', NULL, '2026-11-20 09:31:00.5')`);
+    const config = connectionOf(db.url);
+    const view = (await postgresKind.discover(config)).find((s) => s.name === 'v_jqxx')!;
+    expect(view).toMatchObject({ primaryKey: [], cursorCandidates: ['gxsj'] });
+    const read = await collectRead(postgresKind, config, { stream: { name: 'v_jqxx', primaryKey: ['jqbh'], cursorField: 'gxsj' }, mode: 'INCREMENTAL', state: null });
+    expect(read.records.map((r) => r.data)).toEqual([
+      { jqbh: 'J510104202611200001', fsdz: '成都市锦江区红星路二段88号', gxsj: '2026-11-20T09:30:00+08:00', sary: [{ xm: '张三', rylb: '01' }] },
+      { jqbh: 'J510104202611200002', fsdz: null, gxsj: '2026-11-20T09:31:00.5+08:00', sary: [{ xm: '张三', rylb: '01' }] },
+    ]);
+    expect(read.lastState).toEqual({ cursor: '2026-11-20 09:31:00.5', key: ['J510104202611200002'] });
+  });
+
   test('pgTimestampToIso', () => {
     expect(pgTimestampToIso('2026-03-01 10:00:00+08')).toBe('2026-03-01T10:00:00+08:00');
     expect(pgTimestampToIso('2026-03-01 10:00:00.5+00')).toBe('2026-03-01T10:00:00.5Z');
