@@ -5,3 +5,4 @@ export { BUILTIN_CODE_TABLES, lookupCode, type CodeTable } from './code-tables';
 export { parseDateTime, DATE_FORMATS, type DateFormat } from './dates';
 export { normaliseIdNumber } from './id-number';
 export { toHalfWidth, trimAll } from './text';
+export { compileEventProjection, type EventDraft, type EventProjector } from './event-projection';

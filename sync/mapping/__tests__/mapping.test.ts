@@ -1,5 +1,5 @@
 import { compileStream, parseDateTime, validateMapping, normaliseIdNumber, toHalfWidth, type Mapping } from '..';
-import { checkDigit } from '../id-number';
+import { idCheckDigit as checkDigit } from '../../../domain/id-number';
 
 const columns = new Map(Object.entries({
   name: 'text', sex: 'text', birth_date: 'date', id_number: 'text', id_number_raw: 'text', status: 'text',

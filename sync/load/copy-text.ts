@@ -1,0 +1,24 @@
+/**
+ * Encoding of values for PostgreSQL `COPY … FROM STDIN` in text format: tab-separated, `\N` for null,
+ * backslash escapes for the four characters that would break a line. Strings go through unchanged
+ * otherwise (UTF-8: Chinese text is data).
+ */
+function escape(s: string): string {
+  if (!/[\\\t\n\r]/.test(s)) return s;
+  return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+export function copyValue(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  if (typeof v === 'string') return escape(v);
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  if (v instanceof Date) return v.toISOString();
+  return escape(JSON.stringify(v));
+}
+
+export function copyLine(values: readonly unknown[]): string {
+  let line = '';
+  for (let i = 0; i < values.length; i++) line += (i ? '\t' : '') + copyValue(values[i]);
+  return `${line}\n`;
+}

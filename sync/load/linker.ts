@@ -1,0 +1,15 @@
+import type { PoolClient } from '../../platform/db';
+import { linkPersons, linkPlaces } from '../../linking';
+import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from '../../linking/types';
+
+/**
+ * Linking as the merge step sees it: resolve the persons and addresses of a batch inside the batch's
+ * transaction. The hub's linker is `linking/` (linkPersons / linkPlaces); a caller may pass `null` to load
+ * without linking (the benchmark measures both).
+ */
+export interface Linker {
+  linkPersons(client: PoolClient, mentions: PersonMention[]): Promise<PersonLink[]>;
+  linkPlaces(client: PoolClient, mentions: PlaceMention[]): Promise<PlaceLink[]>;
+}
+
+export const hubLinker: Linker = { linkPersons, linkPlaces };
