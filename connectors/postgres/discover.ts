@@ -14,7 +14,10 @@ export interface PostgresColumn {
 
 const TEMPORAL = /^(timestamp|date)/;
 const INTEGER = /^(smallint|integer|bigint)$/;
-const CHANGE_NAME = /updat|modif|chang|_at$|time/i;
+// Update times first (English and pinyin-initial names: gxsj = 更新时间), then other times.
+const UPDATE_NAME = /updat|modif|chang|gxsj|更新/i;
+const TIME_NAME = /_at$|time|sj$|时间/i;
+const rank = (name: string) => (UPDATE_NAME.test(name) ? 2 : TIME_NAME.test(name) ? 1 : 0);
 
 export function isTemporalType(type: string): boolean {
   return TEMPORAL.test(type);
@@ -53,7 +56,7 @@ export async function listPrimaryKeys(client: pg.Client, schema: string): Promis
 /** Columns that can drive an incremental read: change times first, then a growing integer key. */
 export function cursorCandidates(columns: { name: string; type: string }[], primaryKey: string[], temporal: (t: string) => boolean, integer: (t: string) => boolean): string[] {
   const times = columns.filter((c) => temporal(c.type)).map((c) => c.name);
-  times.sort((a, b) => Number(CHANGE_NAME.test(b)) - Number(CHANGE_NAME.test(a)));
+  times.sort((a, b) => rank(b) - rank(a));
   const ids = primaryKey.length === 1 && columns.some((c) => c.name === primaryKey[0] && integer(c.type)) ? [primaryKey[0]!] : [];
   return [...times, ...ids];
 }
