@@ -54,7 +54,7 @@ export function maskName(value: string | null | undefined): string | null {
 
 export type SensitiveKind = 'id_number' | 'phone' | 'special_group' | 'correction' | 'mental_health';
 /** How a field is protected without `pii:read`. */
-export type Treatment = 'mask_id' | 'mask_phone' | 'null';
+export type Treatment = 'mask_id' | 'mask_phone' | 'null' | 'mask_json';
 
 export interface SensitiveField {
   kind: SensitiveKind;
@@ -66,6 +66,8 @@ const PHONE: SensitiveField = { kind: 'phone', treatment: 'mask_phone' };
 const SPECIAL: SensitiveField = { kind: 'special_group', treatment: 'null' };
 const CORRECTION: SensitiveField = { kind: 'correction', treatment: 'null' };
 const MENTAL: SensitiveField = { kind: 'mental_health', treatment: 'null' };
+/** Raw JSON (a quarantined source record): sensitive keys and ID-number/phone-shaped values masked inside. */
+const RAW: SensitiveField = { kind: 'id_number', treatment: 'mask_json' };
 
 /**
  * The sensitive fields per GraphQL type of the unified graph. The graph task's resolvers apply `protect` to
@@ -74,25 +76,23 @@ const MENTAL: SensitiveField = { kind: 'mental_health', treatment: 'null' };
  * its identifying fields and is nulled at the parent field (`Person.correction`).
  */
 export const SENSITIVE_FIELDS: Readonly<Record<string, Readonly<Record<string, SensitiveField>>>> = Object.freeze({
-  Person: { idNumber: ID, phone: PHONE, flags: SPECIAL, specialGroups: SPECIAL, correction: CORRECTION, corrections: CORRECTION, mentalHealth: MENTAL, mentalHealthStatus: MENTAL },
+  // core: Person.flags holds special groups (dibao, tekun, elderly_alone, mental_disorder, correction, key_person)
+  Person: { idNumber: ID, phone: PHONE, flags: SPECIAL, correction: CORRECTION },
   // 公安
   HouseholdRegistration: { idNumber: ID },
   PoliceIncident: { reporterPhone: PHONE },
   IncidentParty: { idNumber: ID, phone: PHONE },
-  // 司法
-  MediationCase: {},
+  // 司法: a community-correction record is sensitive as a whole (Person.correction null without pii:read)
   MediationParty: { idNumber: ID, phone: PHONE },
-  CaseParty: { idNumber: ID, phone: PHONE },
   Correction: { idNumber: ID, correctionType: CORRECTION, crime: CORRECTION },
-  CommunityCorrection: { idNumber: ID, correctionType: CORRECTION, crime: CORRECTION },
-  // 民政
+  // 民政: the kind of care service can reveal health status (disability care)
   Household: { headIdNumber: ID, phone: PHONE },
   Subsidy: { idNumber: ID },
   CareService: { idNumber: ID, kind: MENTAL },
   // 信访
   Petition: { petitionerIdNumber: ID, petitionerPhone: PHONE },
-  // Provenance: the raw source record may carry any of the above.
-  SourceRecord: { payload: SPECIAL, idNumber: ID, phone: PHONE },
+  // admin: raw source records held in quarantine carry whatever the source sent
+  QuarantinedRecord: { payload: RAW, errors: RAW },
 });
 
 /** Field names that look sensitive whatever type they sit on (a safety net for types not listed above). */
@@ -105,6 +105,36 @@ export function looksSensitive(fieldName: string): SensitiveKind | null {
   return null;
 }
 
+const ID_NUMBER_SHAPE = /^\d{17}[\dXx]$|^\d{15}$/;
+const MOBILE_SHAPE = /^(\+?86[- ]?)?1\d{10}$/;
+
+/**
+ * Mask the personal data inside an arbitrary JSON value: values under keys that look sensitive are masked by
+ * kind (ID numbers, phones) or nulled (special categories), and any string shaped like an ID number or a mobile
+ * number is masked wherever it sits (sources name their columns in many ways: 身份证号, sfzh, zjhm ...).
+ */
+export function maskJson(value: unknown, key = ''): unknown {
+  if (value === null || value === undefined) return value ?? null;
+  if (Array.isArray(value)) return value.map((v) => maskJson(v, key));
+  if (typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, maskJson(v, k)]));
+  }
+  const kind = key ? looksSensitive(key) ?? (/身份证|证件|sfz|zjhm/i.test(key) ? 'id_number' : /电话|手机|联系方式/.test(key) ? 'phone' : null) : null;
+  if (kind === 'id_number') return maskIdNumber(String(value));
+  if (kind === 'phone') return maskPhone(String(value));
+  if (kind) return null;
+  if (typeof value === 'string') {
+    const v = value.trim();
+    if (ID_NUMBER_SHAPE.test(v)) return maskIdNumber(v);
+    if (MOBILE_SHAPE.test(v.replace(/[\s-]/g, ''))) return maskPhone(v);
+    // Free text (a note, an address line) with an ID number or a mobile number inside it.
+    return value
+      .replace(/(?<!\d)(\d{17}[\dXx]|\d{15})(?![\dXx])/g, (m) => maskIdNumber(m) ?? m)
+      .replace(/(?<!\d)(1\d{10})(?!\d)/g, (m) => maskPhone(m) ?? m);
+  }
+  return value;
+}
+
 /** The policy for one field, or null when it is not sensitive. */
 export function sensitiveField(typeName: string, fieldName: string): SensitiveField | null {
   return SENSITIVE_FIELDS[typeName]?.[fieldName] ?? null;
@@ -114,6 +144,7 @@ export function sensitiveField(typeName: string, fieldName: string): SensitiveFi
 export function applyTreatment(treatment: Treatment, value: unknown): unknown {
   if (value === null || value === undefined) return value ?? null;
   if (treatment === 'null') return null;
+  if (treatment === 'mask_json') return maskJson(value);
   const mask = treatment === 'mask_id' ? maskIdNumber : maskPhone;
   if (Array.isArray(value)) return value.map((v) => (v === null || v === undefined ? null : mask(String(v))));
   return mask(String(value));

@@ -1,7 +1,7 @@
 import type { Identity, Role } from '../identity';
 import { internalKey } from '../keys';
 import {
-  applyTreatment, canReadPii, isUnmaskedRead, looksSensitive, maskIdNumber, maskName, maskPhone, protect, SENSITIVE_FIELDS,
+  applyTreatment, canReadPii, maskJson, isUnmaskedRead, looksSensitive, maskIdNumber, maskName, maskPhone, protect, SENSITIVE_FIELDS,
 } from '../masking';
 import { ROLE_POLICIES } from '../roles';
 
@@ -60,11 +60,20 @@ describe('field policy', () => {
     expect(applyTreatment('mask_id', ['110105199001010123', null])).toEqual(['110105********0123', null]);
   });
 
+  it('masks personal data inside raw source records', () => {
+    const raw = { xm: '王五', sfzh: '510104198512310021', 联系电话: '13912345678', mental: 'severe', note: '身份证 510104198512310021，电话13800138000', nested: [{ zjhm: '51010419851231002X' }], anyCol: '13800138000', amount: 12 };
+    expect(maskJson(raw)).toEqual({
+      xm: '王五', sfzh: '510104********0021', 联系电话: '139****5678', mental: null, note: '身份证 510104********0021，电话138****8000',
+      nested: [{ zjhm: '510104********002X' }], anyCol: '138****8000', amount: 12,
+    });
+    expect(protect(who('department-admin', []), 'QuarantinedRecord', 'payload', { idNumber: '510104198512310021' })).toEqual({ idNumber: '510104********0021' });
+  });
+
   it('lists, for every type, only fields the name heuristics or the special categories recognise', () => {
     for (const [type, fields] of Object.entries(SENSITIVE_FIELDS)) {
       for (const [field, policy] of Object.entries(fields)) {
-        if (policy.kind === 'id_number' || policy.kind === 'phone') expect([type, field, looksSensitive(field)]).toEqual([type, field, policy.kind]);
-        expect(['mask_id', 'mask_phone', 'null']).toContain(policy.treatment);
+        if ((policy.kind === 'id_number' || policy.kind === 'phone') && policy.treatment !== 'mask_json') expect([type, field, looksSensitive(field)]).toEqual([type, field, policy.kind]);
+        expect(['mask_id', 'mask_phone', 'null', 'mask_json']).toContain(policy.treatment);
       }
     }
     expect(looksSensitive('petitionerIdNumber')).toBe('id_number');
