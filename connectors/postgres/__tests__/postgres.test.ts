@@ -49,8 +49,9 @@ describeConformance('postgres', async () => {
     compareFields: ['station', 'seq', 'name', 'address', 'updated_at'],
     keyOf,
     async sourceRows() {
-      const { rows } = await db.pool.query(`SELECT station, seq, name, address, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at FROM public.incidents`);
-      return rows;
+      // PostgreSQL's own text of the instant (trailing zeros of the microseconds dropped, as it prints them).
+      const { rows } = await db.pool.query(`SELECT station, seq, name, address, (updated_at AT TIME ZONE 'UTC')::text AS updated_at FROM public.incidents`);
+      return rows.map((r) => ({ ...r, updated_at: pgTimestampToIso(`${r.updated_at}+00`) }));
     },
     async mutate() {
       await db.pool.query(`UPDATE public.incidents SET name = name || '（更正）', updated_at = now() WHERE seq IN (1, 2, 10)`);
