@@ -99,7 +99,7 @@ export const SENSITIVE_FIELDS: Readonly<Record<string, Readonly<Record<string, S
 export function looksSensitive(fieldName: string): SensitiveKind | null {
   if (/id_?number|idcard|sfz/i.test(fieldName)) return 'id_number';
   if (/phone|mobile|tel$/i.test(fieldName)) return 'phone';
-  if (/mental/i.test(fieldName)) return 'mental_health';
+  if (/^mental|mentalHealth|mental_?(health|disorder|status)/i.test(fieldName)) return 'mental_health';
   if (/correction/i.test(fieldName)) return 'correction';
   if (/specialGroup|flags/i.test(fieldName)) return 'special_group';
   return null;
