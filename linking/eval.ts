@@ -55,7 +55,9 @@ export function printTable(title: string, r: EvalResult, out: (s: string) => voi
   const w = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) out(`  ${k.padEnd(w)}  ${v}`);
   out('  by noise (records at their person\'s main cluster):');
-  for (const [k, v] of Object.entries(r.byNoise).sort()) out(`    ${k.padEnd(16)} ${String(v.correct).padStart(7)} / ${String(v.records).padEnd(7)} ${pct(v.correct / v.records)}`);
+  for (const [k, v] of Object.entries(r.byNoise).sort()) out(`    ${k.padEnd(20)} ${String(v.correct).padStart(7)} / ${String(v.records).padEnd(7)} ${pct(v.correct / v.records)}`);
+  out('  by source stream:');
+  for (const [k, v] of Object.entries(r.byStream).sort()) out(`    ${k.padEnd(20)} ${String(v.correct).padStart(7)} / ${String(v.records).padEnd(7)} ${pct(v.correct / v.records)}`);
 }
 
 async function main(): Promise<void> {
@@ -88,7 +90,7 @@ function round(x: number): number {
   return Math.round(x * 10000) / 10000;
 }
 
-if (require.main === module) {
+if (require.main === module || process.env.LINKING_EVAL_MAIN) {
   main().catch((err: unknown) => {
     process.stderr.write(`linking:eval failed: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);

@@ -19,9 +19,11 @@ export interface PersonFeatures {
   idNumberRaw: string | null;
   /** The norm_key of the mention's address, when it parses. */
   placeKey: string | null;
+  groupKey: string | null;
   blockSb: string | null;
   blockNb: string | null;
   blockNp: string | null;
+  blockNg: string | null;
 }
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -53,6 +55,10 @@ export function blockNamePlace(pinyin: string, placeKey: string): string {
   return `${pinyin.replace(/ /g, '')}|${placeKey}`;
 }
 
+export function blockNameGroup(pinyin: string, groupKey: string): string {
+  return `${pinyin.replace(/ /g, '')}|${groupKey}`;
+}
+
 export function personFeatures(m: PersonMention, placeKey: string | null): PersonFeatures {
   const name = normaliseName(m.name);
   const syllables = name ? namePinyin(name) : [];
@@ -73,11 +79,13 @@ export function personFeatures(m: PersonMention, placeKey: string | null): Perso
     }
   }
   const phone = normalisePhone(m.phone);
+  const groupKey = m.groupKey ? String(m.groupKey).trim() || null : null;
   return {
-    name, pinyin, sex, birthDate, phone, idNumber, idNumberRaw, placeKey,
+    name, pinyin, sex, birthDate, phone, idNumber, idNumberRaw, placeKey, groupKey,
     blockSb: pinyin && birthDate ? blockSurnameBirth(pinyin, birthDate) : null,
     blockNb: pinyin && birthDate ? blockNameYear(pinyin, birthDate) : null,
     blockNp: pinyin && placeKey ? blockNamePlace(pinyin, placeKey) : null,
+    blockNg: pinyin && groupKey ? blockNameGroup(pinyin, groupKey) : null,
   };
 }
 

@@ -5,7 +5,8 @@ import { personFeatures, type PersonFeatures } from './person-features';
 import {
   AMBIGUITY_MARGIN, CONFLICT, LINK_THRESHOLD, REVIEW_THRESHOLD, lookupBirthDates, scorePair, type Evidence,
 } from './person-score';
-import { blockNameYear, blockSurnameBirth } from './person-features';
+import { blockNameGroup, blockNameYear, blockSurnameBirth } from './person-features';
+import { absorbPerson } from './review';
 import type { PersonLink, PersonMention } from './types';
 
 /**
@@ -105,9 +106,9 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
     for (const row of r.rows) byId.set(row.id_number, row.id);
   }
 
-  // 3. Candidates by blocking keys, for mentions not settled by their ID number.
-  const toScore = pending.filter((i) => !(i.f.idNumber && byId.has(i.f.idNumber)));
-  const records = await fetchCandidates(client, toScore);
+  // 3. Candidates by blocking keys: for the mentions their ID number does not settle, and for those it does
+  //    (step 5 looks for persons without a number that the mention now recognises).
+  const records = await fetchCandidates(client, pending);
   const index = new CandidateIndex();
   const personIdNumber = new Map<string, string>();
   for (const r of records) {
@@ -151,8 +152,33 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
     index.add({ ...f, personId: item.link.personId });
   }
 
+  // 5. Records without an ID number may have arrived before any record carrying the number (an elderly-care
+  //    visit written with a name only, before the register): their person is absorbed by the person holding
+  //    the number when a mention with the number scores above the link threshold against them. Incremental
+  //    linking thus ends where linking the records in any other order would.
+  const absorbed = new Map<string, { target: string; score: number; evidence: Evidence }>();
+  for (const item of pending) {
+    if (!item.f.idNumber) continue;
+    const target = item.link!.personId;
+    for (const r of index.find(item.f)) {
+      if (r.personId === target || personIdNumber.has(r.personId) || absorbed.has(r.personId)) continue;
+      const s = scorePair(item.f, r);
+      if (s.score >= LINK_THRESHOLD) absorbed.set(r.personId, { target, score: s.score, evidence: s.evidence });
+    }
+  }
+  const fresh = new Set(newPersons.map((n) => n.id));
+  const mergeLater: Array<[string, string]> = [];
+  for (const [orphan, a] of absorbed) {
+    if (!fresh.has(orphan)) { mergeLater.push([a.target, orphan]); continue; }
+    for (const item of pending) {
+      if (item.link!.personId === orphan) item.link = { ...item.link!, personId: a.target, method: 'scored', score: a.score, evidence: { ...a.evidence }, created: false };
+    }
+  }
+  const keptNew = newPersons.filter((n) => !absorbed.has(n.id));
+  const keptReviews = reviews.filter((r) => !absorbed.has(r.personId) && !absorbed.has(r.candidateId));
+
   // 4. Writes.
-  if (newPersons.length) await insertPersons(client, newPersons, pending);
+  if (keptNew.length) await insertPersons(client, keptNew, pending);
   if (adopted.length) {
     await client.query(
       `UPDATE core.persons p SET id_number = a.id_number, updated_at = now()
@@ -160,7 +186,10 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
       [adopted.map((a) => a.id), adopted.map((a) => a.idNumber)]);
   }
   await insertRecords(client, pending);
-  if (reviews.length) await insertReviews(client, reviews);
+  if (keptReviews.length) await insertReviews(client, keptReviews);
+  for (const [target, orphan] of mergeLater) {
+    await absorbPerson(client, target, orphan, 'linking', { action: 'merge', note: 'absorbed: a mention with a valid ID number recognised this person' });
+  }
 }
 
 async function fetchCandidates(client: PoolClient, items: Item[]): Promise<CandidateRecord[]> {
@@ -169,7 +198,9 @@ async function fetchCandidates(client: PoolClient, items: Item[]): Promise<Candi
   const np = new Set<string>();
   const phones = new Set<string>();
   const raws = new Set<string>();
+  const ng = new Set<string>();
   for (const { f } of items) {
+    if (f.blockNg) ng.add(f.blockNg);
     if (f.pinyin) {
       for (const d of lookupBirthDates(f)) { sb.add(blockSurnameBirth(f.pinyin, d)); nb.add(blockNameYear(f.pinyin, d)); }
     }
@@ -177,23 +208,24 @@ async function fetchCandidates(client: PoolClient, items: Item[]): Promise<Candi
     if (f.phone) phones.add(f.phone);
     if (f.idNumberRaw) raws.add(f.idNumberRaw);
   }
-  if (!sb.size && !nb.size && !np.size && !phones.size && !raws.size) return [];
+  if (!sb.size && !nb.size && !np.size && !phones.size && !raws.size && !ng.size) return [];
   const r = await client.query(
     `WITH hit AS (
        SELECT person_id FROM core.person_records WHERE block_sb = ANY($1::text[])
        UNION SELECT person_id FROM core.person_records WHERE block_nb = ANY($2::text[])
        UNION SELECT person_id FROM core.person_records WHERE block_np = ANY($3::text[])
        UNION SELECT person_id FROM core.person_records WHERE phone = ANY($4::text[])
-       UNION SELECT person_id FROM core.person_records WHERE id_number_raw = ANY($5::text[]))
+       UNION SELECT person_id FROM core.person_records WHERE id_number_raw = ANY($5::text[])
+       UNION SELECT person_id FROM core.person_records WHERE block_ng = ANY($6::text[]))
      SELECT pr.person_id, pr.name, pr.name_pinyin, pr.sex, pr.birth_date, pr.phone, coalesce(pr.id_number, p.id_number) AS id_number,
-            pr.id_number_raw, pr.place_key
+            pr.id_number_raw, pr.place_key, pr.group_key
        FROM hit JOIN core.persons p ON p.id = hit.person_id AND p.merged_into IS NULL
        JOIN core.person_records pr ON pr.person_id = hit.person_id`,
-    [[...sb], [...nb], [...np], [...phones], [...raws]]);
+    [[...sb], [...nb], [...np], [...phones], [...raws], [...ng]]);
   return r.rows.map((row) => ({
     personId: row.person_id, name: row.name, pinyin: row.name_pinyin, sex: row.sex, birthDate: row.birth_date,
-    phone: row.phone, idNumber: row.id_number, idNumberRaw: row.id_number_raw, placeKey: row.place_key,
-    blockSb: null, blockNb: null, blockNp: null,
+    phone: row.phone, idNumber: row.id_number, idNumberRaw: row.id_number_raw, placeKey: row.place_key, groupKey: row.group_key,
+    blockSb: null, blockNb: null, blockNp: null, blockNg: null,
   }));
 }
 
@@ -208,6 +240,7 @@ class CandidateIndex {
     if (r.phone) keys.push(`ph:${r.phone}`);
     if (r.idNumberRaw) keys.push(`raw:${r.idNumberRaw}`);
     if (r.idNumber) keys.push(`id:${r.idNumber}`);
+    if (r.pinyin && r.groupKey) keys.push(`ng:${blockNameGroup(r.pinyin, r.groupKey)}`);
     for (const k of keys) {
       let list = this.byKey.get(k);
       if (!list) this.byKey.set(k, (list = []));
@@ -224,6 +257,7 @@ class CandidateIndex {
     if (f.phone) keys.push(`ph:${f.phone}`);
     if (f.idNumberRaw) keys.push(`raw:${f.idNumberRaw}`);
     if (f.idNumber) keys.push(`id:${f.idNumber}`);
+    if (f.blockNg) keys.push(`ng:${f.blockNg}`);
     const seen = new Set<CandidateRecord>();
     for (const k of keys) for (const r of this.byKey.get(k) ?? []) seen.add(r);
     return [...seen];
@@ -284,14 +318,16 @@ async function insertRecords(client: PoolClient, items: Item[]): Promise<void> {
   const r = await client.query<{ source_table: string; record_id: string; mention_key: string; person_id: string }>(
     `INSERT INTO core.person_records (department, source_table, record_id, mention_key, person_id, connector_id, record_key,
         method, score, evidence, name, name_pinyin, sex, birth_date, phone, id_number, id_number_raw, place_key,
-        block_sb, block_nb, block_np)
+        block_sb, block_nb, block_np, group_key, block_ng)
      SELECT department, source_table, record_id, mention_key, person_id, connector_id, record_key, method, score, evidence,
-            name, name_pinyin, sex, birth_date, phone, id_number, id_number_raw, place_key, block_sb, block_nb, block_np
+            name, name_pinyin, sex, birth_date, phone, id_number, id_number_raw, place_key, block_sb, block_nb, block_np,
+            group_key, block_ng
        FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::uuid[], $6::uuid[], $7::text[], $8::text[],
                    $9::float8[], $10::jsonb[], $11::text[], $12::text[], $13::text[], $14::date[], $15::text[], $16::text[],
-                   $17::text[], $18::text[], $19::text[], $20::text[], $21::text[])
+                   $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[])
          AS t(department, source_table, record_id, mention_key, person_id, connector_id, record_key, method, score, evidence,
-              name, name_pinyin, sex, birth_date, phone, id_number, id_number_raw, place_key, block_sb, block_nb, block_np)
+              name, name_pinyin, sex, birth_date, phone, id_number, id_number_raw, place_key, block_sb, block_nb, block_np,
+              group_key, block_ng)
      ON CONFLICT (source_table, record_id, mention_key) DO UPDATE SET synced_at = now()
      RETURNING source_table, record_id, mention_key, person_id`,
     [col((i) => i.m.department), col((i) => i.m.sourceTable), col((i) => i.m.recordId), col((i) => i.mentionKey),
@@ -299,7 +335,7 @@ async function insertRecords(client: PoolClient, items: Item[]): Promise<void> {
       col((i) => i.link!.method), col((i) => i.link!.score), col((i) => JSON.stringify(i.link!.evidence)),
       col((i) => i.f.name), col((i) => i.f.pinyin), col((i) => i.f.sex), col((i) => i.f.birthDate), col((i) => i.f.phone),
       col((i) => i.f.idNumber), col((i) => i.f.idNumberRaw), col((i) => i.f.placeKey), col((i) => i.f.blockSb),
-      col((i) => i.f.blockNb), col((i) => i.f.blockNp)]);
+      col((i) => i.f.blockNb), col((i) => i.f.blockNp), col((i) => i.f.groupKey), col((i) => i.f.blockNg)]);
   // A concurrent batch that linked the same record first wins: report where the record really is.
   const stored = new Map(r.rows.map((row) => [`${row.source_table}\u0000${row.record_id}\u0000${row.mention_key}`, row.person_id]));
   for (const item of items) {

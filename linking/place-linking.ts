@@ -137,7 +137,7 @@ function gridReason(r: PlaceRow, g: Gazetteer): string {
 /** The norm_key a person's address is compared by (the same key its place has). */
 export function placeKeyFor(address: string, g: Gazetteer): string | null {
   const p = parseWithCache(address, g);
-  return p.status === 'unparsed' ? null : p.normKey;
+  return p.personKey;
 }
 
 /**

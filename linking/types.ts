@@ -21,6 +21,10 @@ export interface PersonMention {
   birthDate?: string | null;  // YYYY-MM-DD
   phone?: string | null;
   address?: string | null;
+  /** The record's group in its source system, when it has one: the assistance family (household_no) of a
+   *  subsidy or family member, the care station of a care service — e.g. 'CIVIL_AFFAIRS:family:1234'.
+   *  Same name in the same group is evidence (the only evidence a record with a name and nothing else has). */
+  groupKey?: string | null;
 }
 
 export interface PersonLink {

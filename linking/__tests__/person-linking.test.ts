@@ -66,3 +66,96 @@ describe('person linking', () => {
     expect(rows[0].n).toBe(1);
   });
 });
+
+describe('person linking without a valid ID number', () => {
+  let db: TestDatabase;
+  beforeAll(async () => { db = await createTestDatabase('linkscored'); });
+  afterAll(async () => { await db.drop(); });
+
+  const link = (ms: PersonMention[]) => withTransaction(db.pool, (c) => linkPersons(c, ms));
+  const civil = (over: Partial<PersonMention> & { name: string }) => mention({ department: 'CIVIL_AFFAIRS', sourceTable: 'civil.subsidies', ...over });
+
+  it('links a homophone of the name (张伟 / 张玮) when birth date and phone agree', async () => {
+    const [a] = await link([mention({ name: '张伟', idNumber: generateIdNumber('510104', '1982-05-17', 11, 'M'), phone: '13800138000' })]);
+    const [b] = await link([civil({ name: '张玮', birthDate: '1982-05-17', phone: '138 0013 8000', sex: 'M' })]);
+    expect(b!.personId).toBe(a!.personId);
+    expect(b!.method).toBe('scored');
+    expect(b!.evidence).toMatchObject({ name: 'homophone', birthDate: 'same', phone: 'same' });
+    const { rows } = await db.pool.query('SELECT method, score, evidence FROM core.person_records WHERE person_id = $1 AND method = $2', [a!.personId, 'scored']);
+    expect(rows[0].score).toBeGreaterThanOrEqual(7);
+    expect(rows[0].evidence.name).toBe('homophone');
+  });
+
+  it('links a record whose birth date has day and month swapped', async () => {
+    const [a] = await link([mention({ name: '李娜', idNumber: generateIdNumber('510105', '1985-03-07', 22, 'F'), phone: '13912345678' })]);
+    const [b] = await link([civil({ name: '李娜', birthDate: '1985-07-03', phone: '13912345678' })]);
+    expect(b!.personId).toBe(a!.personId);
+    expect(b!.evidence).toMatchObject({ birthDate: 'swapped' });
+  });
+
+  it('keeps family members at one address and one phone apart', async () => {
+    const address = '锦江区永丰街38号1栋2单元2202室';
+    const family = await link([
+      mention({ name: '王建国', birthDate: '1960-02-01', sex: 'M', phone: '02885551234', address }),
+      mention({ name: '王强', birthDate: '1988-09-12', sex: 'M', phone: '02885551234', address }),
+      mention({ name: '刘秀英', birthDate: '1962-11-30', sex: 'F', phone: '02885551234', address }),
+    ]);
+    expect(new Set(family.map((l) => l.personId)).size).toBe(3);
+  });
+
+  it('keeps twins with the same birth date, address and phone apart', async () => {
+    const address = '锦江区永丰街40号1栋1单元101室';
+    const twins = await link([
+      mention({ name: '陈浩然', birthDate: '2010-06-01', sex: 'M', phone: '13500001111', address }),
+      mention({ name: '陈浩宇', birthDate: '2010-06-01', sex: 'M', phone: '13500001111', address }),
+    ]);
+    expect(twins[0]!.personId).not.toBe(twins[1]!.personId);
+    // Later records of each twin still find the right one.
+    const again = await link([civil({ name: '陈浩宇', birthDate: '2010-06-01', phone: '13500001111' }), civil({ name: '陈浩然', birthDate: '2010-06-01', phone: '13500001111' })]);
+    expect(again[0]!.personId).toBe(twins[1]!.personId);
+    expect(again[1]!.personId).toBe(twins[0]!.personId);
+  });
+
+  it('never links on an invalid ID number alone', async () => {
+    const valid = generateIdNumber('510106', '1979-12-24', 77, 'M');
+    const wrongCheck = valid.slice(0, 17) + (valid[17] === '0' ? '1' : '0');
+    const [a] = await link([mention({ name: '周明', idNumber: valid })]);
+    // Same digits but a wrong check digit and a different name: evidence, not identity.
+    const [b] = await link([civil({ name: '吴刚', idNumber: wrongCheck })]);
+    expect(b!.personId).not.toBe(a!.personId);
+    const [c] = await link([civil({ name: '郑伟', idNumber: wrongCheck })]);
+    expect(c!.personId).not.toBe(b!.personId);
+    const { rows } = await db.pool.query('SELECT id_number FROM core.persons WHERE id = $1', [b!.personId]);
+    expect(rows[0].id_number).toBeNull();
+    // With the same name, the near-identical number is strong evidence.
+    const [d] = await link([civil({ name: '周明', idNumber: wrongCheck })]);
+    expect(d!.personId).toBe(a!.personId);
+  });
+
+  it('links a name-only record within its source group, and not outside it', async () => {
+    const [a] = await link([civil({ name: '赵淑珍', idNumber: generateIdNumber('510104', '1950-01-09', 40, 'F'), groupKey: 'CIVIL_AFFAIRS:family:7' })]);
+    const [b] = await link([civil({ name: '赵淑珍', groupKey: 'CIVIL_AFFAIRS:family:7' })]);
+    const [c] = await link([civil({ name: '赵淑珍', groupKey: 'CIVIL_AFFAIRS:family:8' })]);
+    expect(b!.personId).toBe(a!.personId);
+    expect(c!.personId).not.toBe(a!.personId);
+  });
+
+  it('sends a grey-band match to the review queue and gives the mention its own person', async () => {
+    const [a] = await link([mention({ name: '孙丽', idNumber: generateIdNumber('510104', '1991-04-15', 5, 'F') })]);
+    // Same name and birth date, nothing else: plausible, not enough to merge.
+    const [b] = await link([mention({ name: '孙丽', birthDate: '1991-04-15', sourceTable: 'petition.petitions', department: 'PETITION' })]);
+    expect(b!.personId).not.toBe(a!.personId);
+    const { rows } = await db.pool.query('SELECT person_id, candidate_person_id, status, evidence FROM core.link_reviews WHERE person_id = $1', [b!.personId]);
+    expect(rows).toEqual([{ person_id: b!.personId, candidate_person_id: a!.personId, status: 'pending', evidence: expect.objectContaining({ name: 'same', birthDate: 'same' }) }]);
+  });
+
+  it('links mentions of one new person inside one batch to each other', async () => {
+    const batch = await link([
+      civil({ name: '何俊杰', birthDate: '1999-09-09', phone: '18612345678' }),
+      mention({ name: '何俊杰', birthDate: '1999-09-09', phone: '18612345678', sourceTable: 'petition.petitions', department: 'PETITION' }),
+    ]);
+    expect(batch[0]!.personId).toBe(batch[1]!.personId);
+    expect(batch[0]!.created).toBe(true);
+    expect(batch[1]!.created).toBe(false);
+  });
+});

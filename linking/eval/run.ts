@@ -38,6 +38,8 @@ export interface EvalResult extends PairwiseFigures {
   missingFromSources: number;
   /** Per noise kind: share of such records that ended with the person most of their true person's records did. */
   byNoise: Record<string, { records: number; correct: number }>;
+  /** The same per source stream. */
+  byStream: Record<string, { records: number; correct: number }>;
   methods: Record<string, number>;
   database?: string;
 }
@@ -118,17 +120,18 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     let gridRight = 0;
     let communityRight = 0;
     const byNoise: EvalResult['byNoise'] = {};
+    const byStream: EvalResult['byStream'] = {};
     for await (const person of readTruth(options.dataDir)) {
       if (!person.records.length) continue;
       truePersons++;
-      const mine: Array<{ key: string; pred: string; noise: string[] }> = [];
+      const mine: Array<{ key: string; pred: string; noise: string[]; stream: string }> = [];
       for (const r of person.records) {
         const key = `${r.stream}|${r.key}|${r.mention ?? ''}`;
         seen.add(key);
         const pred = predicted.get(key);
         if (!pred) { missingFromSources++; assignments.push([`missing:${key}`, person.personId]); continue; }
         assignments.push([pred, person.personId]);
-        mine.push({ key, pred, noise: r.noise });
+        mine.push({ key, pred, noise: r.noise, stream: r.stream });
         if (r.gridCode) {
           addresses++;
           const placeId = placeOf.get(key);
@@ -141,6 +144,9 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
       for (const m of mine) counts.set(m.pred, (counts.get(m.pred) ?? 0) + 1);
       const main = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
       for (const m of mine) {
+        const st = (byStream[m.stream] ??= { records: 0, correct: 0 });
+        st.records++;
+        if (m.pred === main) st.correct++;
         for (const n of m.noise.length ? m.noise : ['none']) {
           const e = (byNoise[n] ??= { records: 0, correct: 0 });
           e.records++;
@@ -164,6 +170,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
       missingFromTruth,
       missingFromSources,
       byNoise,
+      byStream,
       methods,
       ...(options.keepDatabase ? { database: url } : {}),
     };
