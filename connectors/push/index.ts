@@ -1,5 +1,7 @@
 import type { ConnectorKind } from '../contract';
-import { checkPush, discoverPush, readPush } from './read';
+import { checkPush } from './check';
+import { discoverPush } from './discover';
+import { readPush } from './read';
 import { pushSpec } from './spec';
 
 export { createPushHandler, type PushHandler, type PushHandlerOptions } from './receiver';

@@ -1,6 +1,6 @@
-import type { CheckResult, ConnectorContext, ReadMessage, ReadOptions, StreamInfo } from '../contract';
+import type { ConnectorContext, ReadMessage, ReadOptions } from '../contract';
 import { validateAgainstSpec } from '../config-validation';
-import { checkFailure, configError, systemError, transientError } from '../errors';
+import { configError, systemError, transientError } from '../errors';
 import { resolveContext } from '../runtime';
 import { pushSpec, type PushConfig, type PushStreamConfig } from './spec';
 import { batchesAfter } from './store';
@@ -25,7 +25,7 @@ function streamOf(config: PushConfig, name: string): PushStreamConfig {
   return s;
 }
 
-function dbError(err: unknown): Error {
+export function dbError(err: unknown): Error {
   const code = (err as { code?: string }).code;
   if (code === '42P01') return systemError('hub.push_batches is missing: run the migrations', undefined, err);
   return transientError(`reading push batches failed: ${(err as Error).message}`, undefined, err);
@@ -58,40 +58,3 @@ export async function* readPush(raw: Record<string, unknown>, options: ReadOptio
   }
 }
 
-export async function checkPush(raw: Record<string, unknown>, context?: ConnectorContext): Promise<CheckResult> {
-  try {
-    const config = validateAgainstSpec<PushConfig>(pushSpec, raw);
-    const ctx = resolveContext(context);
-    if (!ctx.pool) return { ok: true, message: `push receiver settings valid; streams ${config.streams.map((s) => s.name).join(', ')}` };
-    const { rows } = await ctx.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM hub.push_batches WHERE connector_id = $1`, [ctx.connectorId ?? '00000000-0000-0000-0000-000000000000'],
-    ).catch((err) => { throw dbError(err); });
-    return { ok: true, message: `push receiver ready for streams ${config.streams.map((s) => s.name).join(', ')}; ${rows[0]?.n ?? 0} batches kept` };
-  } catch (err) {
-    return checkFailure(err);
-  }
-}
-
-/** Streams as configured; fields declared, or taken from the latest batch's records. */
-export async function discoverPush(raw: Record<string, unknown>, context?: ConnectorContext): Promise<StreamInfo[]> {
-  const config = validateAgainstSpec<PushConfig>(pushSpec, raw);
-  const ctx = resolveContext(context);
-  const out: StreamInfo[] = [];
-  for (const s of config.streams) {
-    let columns = s.columns ?? [];
-    if (!s.columns && ctx.pool && ctx.connectorId) {
-      const { rows } = await ctx.pool.query<{ keys: string[] | null }>(
-        `SELECT (SELECT array_agg(DISTINCT k) FROM jsonb_array_elements(records) e, jsonb_object_keys(CASE WHEN jsonb_typeof(e) = 'object' THEN e ELSE '{}' END) k) AS keys
-           FROM hub.push_batches WHERE connector_id = $1 AND stream = $2 ORDER BY id DESC LIMIT 1`, [ctx.connectorId, s.name],
-      ).catch((err) => { throw dbError(err); });
-      columns = rows[0]?.keys ?? [];
-    }
-    out.push({
-      name: s.name,
-      columns: columns.map((name) => ({ name, type: 'json', nullable: true })),
-      primaryKey: s.primaryKey,
-      cursorCandidates: s.cursorCandidates ?? columns.filter((c) => /updat|modif|_at$|time/i.test(c)),
-    });
-  }
-  return out;
-}
