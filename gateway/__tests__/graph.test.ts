@@ -1,0 +1,160 @@
+import { GRIDS } from '../../test/fixtures/graph';
+import { startGraphStack, type GraphStack } from '../../test/fixtures/graph-stack';
+
+/**
+ * The unified graph end to end: real PostgreSQL with the graph fixture, the five subgraphs and the gateway
+ * in-process on ephemeral ports, queried over HTTP with signed JWTs.
+ */
+const PERSON_WITH_EVERYTHING = `
+  id name idNumber phone
+  residence { address grid { code name parent { name } } }
+  household { householdNo relationToHead idNumber }
+  policeIncidents { incidentNo summary status reporterPhone event { id status } }
+  mediationCases { caseNo disputeType status level mediationOrg }
+  correction { correctionType status }
+  civilHousehold { householdNo memberCount }
+  subsidies { subsidyNo kind amount periodStart }
+  careServices { serviceNo provider }
+  petitions { petitionNo subject status steps { step org } }
+  sourceRecords { department sourceTable recordKey syncedAt }
+  events(first: 10) { totalCount edges { node { kind title status department } } }`;
+
+describe('gateway: the unified people-place-event graph', () => {
+  let stack: GraphStack;
+  let admin: string;
+
+  beforeAll(async () => {
+    stack = await startGraphStack({ extraPersons: 100, label: 'gateway' });
+    admin = await stack.token({ role: 'city-admin', sub: 'city-admin-1' });
+  });
+  afterAll(async () => { await stack?.stop(); });
+
+  it('answers one query by ID number with data from all five subgraphs', async () => {
+    const res = await stack.query(`query ByIdNumber($n: String) { person(idNumber: $n) { ${PERSON_WITH_EVERYTHING} } }`,
+      { n: stack.fixture.persons.zhang.idNumber }, admin);
+    expect(res.status).toBe(200);
+    expect(res.errors).toBeUndefined();
+    const p = res.data.person;
+    expect(p.name).toBe('张建国');
+    expect(p.residence.grid).toEqual({ code: GRIDS.g1, name: '观音桥社区第一网格', parent: { name: '观音桥社区' } });
+    expect(p.household).toMatchObject({ householdNo: 'HK510104-0031', relationToHead: '户主' });
+    expect(p.household.idNumber).toMatch(/^510104\*{8}\d{3}[\dX]$/);
+    expect(p.policeIncidents).toEqual([expect.objectContaining({ incidentNo: 'JQ202610030017', status: '已办结', reporterPhone: '138****1234',
+      event: { id: stack.fixture.events.e1, status: 'CLOSED' } })]);
+    expect(p.mediationCases).toEqual([expect.objectContaining({ caseNo: '(2026)锦东调字第118号', level: 'village' })]);
+    expect(p.correction).toBeNull();
+    // The soft-deleted 2025 subsidy is not served.
+    expect(p.subsidies).toEqual([{ subsidyNo: 'DB2026-510104-0088', kind: 'dibao', amount: 1380, periodStart: '2026-01-01' }]);
+    expect(p.civilHousehold).toEqual({ householdNo: 'MZ510104-2019-0088', memberCount: 3 });
+    expect(p.petitions).toEqual([expect.objectContaining({ petitionNo: 'XF2026102000123', steps: [{ step: '受理', org: '锦江区信访局' }, { step: '交办', org: '东湖街道办事处' }] })]);
+    expect(p.events.totalCount).toBe(3);
+    expect(p.events.edges.map((e: { node: { kind: string } }) => e.node.kind)).toEqual(['petition', 'mediation_case', 'police_incident']);
+    expect(new Set(p.sourceRecords.map((r: { department: string }) => r.department))).toEqual(new Set(['POLICE', 'JUSTICE', 'CIVIL_AFFAIRS', 'PETITION']));
+  });
+
+  it('shows sensitive fields only with pii:read and audits the read', async () => {
+    const reader = await stack.token({ role: 'city-admin', sub: 'pii-reader', scope: 'pii:read' });
+    const res = await stack.query(`query Check($id: ID) { person(id: $id) { idNumber correction { correctionType crime } household { idNumber } } }`,
+      { id: stack.fixture.persons.wang.id }, reader);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.person).toEqual({ idNumber: stack.fixture.persons.wang.idNumber, correction: { correctionType: '缓刑', crime: '危险驾驶罪' },
+      household: { idNumber: stack.fixture.persons.wang.idNumber } });
+    const { rows } = await stack.db.pool.query(`SELECT operation, fields, detail->>'subgraph' AS subgraph FROM hub.audit_log WHERE actor = 'pii-reader' ORDER BY 3`);
+    expect(rows).toEqual([
+      { operation: 'Check', fields: ['Person.idNumber'], subgraph: 'core' },
+      { operation: 'Check', fields: ['Correction.correctionType', 'Correction.crime', 'Person.correction'], subgraph: 'justice' },
+      { operation: 'Check', fields: ['HouseholdRegistration.idNumber'], subgraph: 'police' },
+    ]);
+  });
+
+  it('pages a grid\'s events and counts them as SQL does', async () => {
+    const res = await stack.query(`query($g: String!) { grid(code: $g) { name events(first: 2) { totalCount pageInfo { hasNextPage }
+        edges { node { id title status participants { role person { name } } } } } } }`, { g: GRIDS.guanyinqiao }, admin);
+    expect(res.errors).toBeUndefined();
+    const { rows } = await stack.db.pool.query(`SELECT id FROM core.events WHERE grid_code LIKE $1 ORDER BY occurred_at DESC, id DESC`, [`${GRIDS.guanyinqiao}%`]);
+    expect(res.data.grid.events.totalCount).toBe(rows.length);
+    expect(res.data.grid.events.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual(rows.slice(0, 2).map((r) => r.id));
+    expect(res.data.grid.events.pageInfo.hasNextPage).toBe(rows.length > 2);
+  });
+
+  it('computes eventStats equal to SQL for a district by grid and month', async () => {
+    const res = await stack.query(`{ eventStats(filter: { gridCode: "${GRIDS.jinjiang}" }, groupBy: [GRID, MONTH]) { key count closed closureRate } }`, {}, admin);
+    const { rows } = await stack.db.pool.query(`SELECT grid_code, to_char(occurred_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS m, count(*)::int AS n,
+      count(*) FILTER (WHERE status IN ('closed', 'evaluated'))::int AS c FROM core.events WHERE grid_code LIKE $1 GROUP BY 1, 2 ORDER BY 1, 2`, [`${GRIDS.jinjiang}%`]);
+    expect(res.data.eventStats).toEqual(rows.map((r) => ({ key: [r.grid_code, r.m], count: r.n, closed: r.c, closureRate: r.c / r.n })));
+  });
+
+  it('confines a grid worker across every subgraph', async () => {
+    const worker = await stack.token({ role: 'grid-worker', grids: [GRIDS.g2] });
+    const res = await stack.query(`query($z: ID, $l: ID) { zhang: person(id: $z) { name } li: person(id: $l) { name policeIncidents { incidentNo } mediationCases { caseNo } }
+      eventStats(groupBy: [DEPARTMENT]) { key count } }`, { z: stack.fixture.persons.zhang.id, l: stack.fixture.persons.li.id }, worker);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.zhang).toBeNull();
+    // 李秀英 lives in grid 2; the theft there is visible, the noise dispute recorded in grid 1 is not.
+    expect(res.data.li).toEqual({ name: '李秀英', policeIncidents: [{ incidentNo: 'JQ202611020005' }], mediationCases: [] });
+    expect(res.data.eventStats).toEqual([{ key: ['POLICE'], count: 1 }]);
+  });
+
+  it('runs the same number of SQL statements for 1 and for 100 persons with every department field', async () => {
+    const query = `query($n: Int) { persons(filter: { gridCode: "${GRIDS.g1}" }, first: $n) { totalCount edges { node { ${PERSON_WITH_EVERYTHING} } } } }`;
+    stack.resetStatements();
+    const one = await stack.query(query, { n: 1 }, admin);
+    const forOne = stack.statements();
+    stack.resetStatements();
+    const hundred = await stack.query(query, { n: 100 }, admin);
+    const forHundred = stack.statements();
+    expect(one.errors).toBeUndefined();
+    expect(hundred.errors).toBeUndefined();
+    expect(one.data.persons.edges).toHaveLength(1);
+    expect(hundred.data.persons.edges).toHaveLength(100);
+    expect(hundred.data.persons.edges.filter((e: { node: { subsidies: unknown[] } }) => e.node.subsidies.length).length).toBeGreaterThan(90);
+    expect(forHundred).toBe(forOne);
+    expect(forOne).toBeLessThan(30);
+  });
+
+  it('refuses requests without a valid token with TL_ERR_UNAUTHENTICATED and 401', async () => {
+    const none = await stack.query('{ persons { totalCount } }');
+    expect(none.status).toBe(401);
+    expect(none.errors?.[0]?.extensions?.code).toBe('TL_ERR_UNAUTHENTICATED');
+    const forged = await stack.query('{ persons { totalCount } }', {}, `${admin.slice(0, -4)}AAAA`);
+    expect(forged.status).toBe(401);
+  });
+
+  it('gives bad input a stable code and status', async () => {
+    const res = await stack.query('{ person(idNumber: "12345") { name } }', {}, admin);
+    expect(res.errors?.[0]?.extensions?.code).toBe('TL_ERR_BAD_USER_INPUT');
+    expect(res.status).toBe(400);
+    const invalid = await stack.query('{ persons { nope } }', {}, admin);
+    expect(invalid.status).toBe(400);
+    expect(invalid.errors?.[0]?.extensions?.code).toBe('TL_ERR_BAD_USER_INPUT');
+  });
+
+  it('serves /healthz, /readyz naming every dependency, and /metrics', async () => {
+    const base = stack.url.replace(/\/graphql$/, '');
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    const report = (await ready.json()) as { status: string; down: string[]; checks: Record<string, { ok: boolean }> };
+    expect(ready.status).toBe(200);
+    expect(report.status).toBe('ready');
+    expect(Object.keys(report.checks).sort()).toEqual(['database', 'redis', 'schema', 'subgraph:civil-affairs', 'subgraph:core', 'subgraph:justice', 'subgraph:petition', 'subgraph:police']);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/tonglan_gateway_requests_total\{operation="ByIdNumber",outcome="ok"\} 1/);
+    expect(metrics).toMatch(/tonglan_gateway_subgraph_fetches_total\{subgraph="petition",outcome="ok"\} \d+/);
+    expect(metrics).toMatch(/tonglan_gateway_errors_total\{code="TL_ERR_UNAUTHENTICATED"\} [1-9]/);
+  });
+
+  it('reports a subgraph that is down in /readyz with 503', async () => {
+    const petition = stack.subgraphs.find((s) => s.name === 'petition')!;
+    await petition.close();
+    const base = stack.url.replace(/\/graphql$/, '');
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { down: string[] }).down).toEqual(['subgraph:petition']);
+  });
+
+  it('executes operations for other parts through execute() with a given identity', async () => {
+    const result = await stack.gateway.execute({ query: 'query($id: ID!) { event(id: $id) { title grid { code } } }', variables: { id: stack.fixture.events.e4 } },
+      { sub: 'relay', role: 'city-admin', grids: [], districts: [], scopes: [] });
+    expect(result.data).toEqual({ event: { title: '静安路7号居民报称电动自行车被盗', grid: { code: GRIDS.g2 } } });
+  });
+});
