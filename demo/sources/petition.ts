@@ -1,4 +1,4 @@
-import type { Dwelling } from '../geography';
+import type { Dwelling, GeoGrid } from '../geography';
 import { pickName } from '../names';
 import { writeAddress, writePerson } from '../noise';
 import type { Person } from '../population';
@@ -83,15 +83,16 @@ export interface PetitionSpec {
   chain?: string;
 }
 
-function orgs(d: Dwelling): { bureau: string; street: string; community: string; target: (cat: string) => string } {
-  const district = d.grid.community.street.district.name;
-  const street = d.grid.community.street.name;
+/** The bodies a petition about a place in this grid goes to: the district's petition bureau and the responsible body. */
+export function petitionOrgs(grid: GeoGrid): { bureau: string; street: string; community: string; target: (cat: string) => string } {
+  const district = grid.community.street.district.name;
+  const street = grid.community.street.name;
   const byCat: Record<string, string> = {
     '01': `${district}住房和城乡建设局`, '02': `${district}人力资源和社会保障局`, '03': `${district}农业农村局`, '04': `${district}民政局`,
     '05': `${district}司法局`, '06': `${district}规划和自然资源局`, '07': `${district}生态环境局`, '08': `${district}卫生健康局`, '09': `${district}教育局`,
   };
   return {
-    bureau: `${district}信访局`, street: `${street}办事处`, community: `${d.grid.community.name}居民委员会`,
+    bureau: `${district}信访局`, street: `${street}办事处`, community: `${grid.community.name}居民委员会`,
     target: (cat) => byCat[cat] ?? `${street}办事处`,
   };
 }
@@ -100,8 +101,8 @@ function orgs(d: Dwelling): { bureau: string; street: string; community: string;
  * Advance a petition by one step of the closed loop at time `at` (the demo system's own workflow: the live
  * changer calls it, and generation replays it up to the as-of date). Returns false when already evaluated.
  */
-export function advancePetition(r: Random, rec: PetitionRecord, place: Dwelling, at: number): boolean {
-  const o = orgs(place);
+export function advancePetition(r: Random, rec: PetitionRecord, at: number): boolean {
+  const o = { bureau: rec.steps[0]!.org };
   const last = rec.steps[rec.steps.length - 1]!;
   const handler = (): string => pickName(r, r.chance(0.5) ? 'M' : 'F', r.int(1965, 1995));
   const idx = STEP_ORDER.indexOf(last.step as (typeof STEP_ORDER)[number]);
@@ -140,7 +141,7 @@ export class PetitionSource {
     const petitionNo = `XF${district.code}${isoCst(spec.at).slice(0, 4)}${String(this.serial).padStart(7, '0')}`;
     const category = spec.category ?? r.weighted([['01', 25], ['02', 15], ['03', 5], ['04', 10], ['05', 15], ['06', 8], ['07', 12], ['08', 4], ['09', 3], ['10', 3]] as const);
     const [subject, content] = spec.relatedCaseNo ? SUBJECTS[category][0]! : r.pick(SUBJECTS[category]);
-    const o = orgs(d);
+    const o = petitionOrgs(d.grid);
     const person = (p: Person, main: boolean): PetitionPerson => {
       const w = writePerson(r, rates, p);
       const addr = writeAddress(r, rates, geo, p.household.dwelling, 'petition');
@@ -179,7 +180,7 @@ export class PetitionSource {
     for (const gap of gaps) {
       t += gap + r.int(0, 8) * HOUR;
       if (t >= asOfMs) break;
-      advancePetition(r, rec, d, t);
+      advancePetition(r, rec, t);
     }
     this.out.write(JSON.stringify(rec));
     return petitionNo;
