@@ -4,15 +4,12 @@ import type { Logger } from '../platform/logger';
 import { getConnectorKind } from '../connectors/registry';
 import type { ConnectorKind, ReadMessage, StreamConfig } from '../connectors/contract';
 import { compileEventProjection, compileStream, rowHash, type CompiledStream, type EventProjector, type Mapping } from './mapping';
-import { softDeleteMissing, writeRows, type MappedRow, type StreamWriteContext } from './load/batch-writer';
+import { copyRows, softDeleteMissing, writeRows, type MappedRow, type StreamWriteContext } from './load/batch-writer';
 import { readStreamState, writeStreamState, type StreamState } from './load/connector-state';
 import { copyLine } from './load/copy-text';
 import { hubLinker, type Linker } from './load/linker';
 import { quarantine, type QuarantineEntry } from './load/quarantine-writer';
 import { loadTarget, quoteIdent } from './load/targets';
-import { from as copyFrom } from 'pg-copy-streams';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import { addCounts, failRun, finishRun, markRunning, tryLockConnector, unlockConnector, type SyncMode } from './runs';
 import { connectorSettings, type ConnectorRecord } from './connector-store';
 
@@ -230,8 +227,7 @@ async function fullRefresh(client: PoolClient, run: StreamRun, read: AsyncIterab
     let quarantined = 0;
     const copy = async () => {
       if (!lines.length) return;
-      const stream = client.query(copyFrom(`COPY ${shadow} (record_key, row_hash, source_updated_at, vals, event, errors, payload) FROM STDIN`));
-      await pipeline(Readable.from(lines), stream);
+      await copyRows(client, shadow, ['record_key', 'row_hash', 'source_updated_at', 'vals', 'event', 'errors', 'payload'], lines);
       await addCounts(client, runId, { read: lines.length }, { stream: run.stream.name, phase: 'reading' });
       lines = [];
       if (signal?.aborted) throw new Cancelled();

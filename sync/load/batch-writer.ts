@@ -56,10 +56,26 @@ function sexOf(v: unknown): 'M' | 'F' | null {
   return v === 'M' || v === 'F' ? v : null;
 }
 
-async function copyRows(client: PoolClient, table: string, columns: string[], lines: Iterable<string>): Promise<void> {
+/** Lines gathered into chunks of about 256 KB: one CopyData message per line would cost a write each. */
+export function* chunked(lines: Iterable<string>, size = 256 * 1024): Generator<Buffer> {
+  let parts: string[] = [];
+  let length = 0;
+  for (const line of lines) {
+    parts.push(line);
+    length += line.length;
+    if (length >= size) {
+      yield Buffer.from(parts.join(''), 'utf8');
+      parts = [];
+      length = 0;
+    }
+  }
+  if (parts.length) yield Buffer.from(parts.join(''), 'utf8');
+}
+
+export async function copyRows(client: PoolClient, table: string, columns: string[], lines: Iterable<string>): Promise<void> {
   const sql = `COPY ${table} (${columns.map(quoteIdent).join(', ')}) FROM STDIN`;
   const stream = client.query(copyFrom(sql));
-  await pipeline(Readable.from(lines, { objectMode: false }), stream);
+  await pipeline(Readable.from(chunked(lines)), stream);
 }
 
 const stages = new WeakMap<PoolClient, Set<string>>();

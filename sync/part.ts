@@ -1,0 +1,40 @@
+import { isAbsolute, join } from 'node:path';
+import type { PartDefinition } from '../cli/part';
+import { createPool } from '../platform/db';
+import { createRedis } from '../platform/redis';
+import { setConnectorRuntime } from '../connectors/registry';
+import { applyConnectorsFile } from './connectors-file';
+import { listConnectors } from './connector-store';
+import { SyncQueues } from './worker/sync-queues';
+import { SyncWorker } from './worker/sync-worker';
+
+/**
+ * `worker`: the sync worker. At start-up it applies config/connectors.yaml (configuration as code), brings
+ * every connector's job scheduler in line with its schedule, and serves the per-department sync queues.
+ * SIGTERM: runs stop after the batch in flight, then the workers close.
+ */
+export const part: PartDefinition = {
+  name: 'worker',
+  description: 'Sync worker: BullMQ queues per department, connector schedules, map → stage → merge → link → outbox',
+  async start(ctx) {
+    const { config, log } = ctx;
+    const pool = createPool(ctx.databaseUrl, { role: 'tonglan_sync', applicationName: 'tonglan-worker', max: config.SYNC_CONCURRENCY * 4 + 4 });
+    setConnectorRuntime({ pool });
+    const redis = createRedis(ctx.redisUrl);
+    const file = isAbsolute(config.CONNECTORS_FILE) ? config.CONNECTORS_FILE : join(__dirname, '..', config.CONNECTORS_FILE);
+    await applyConnectorsFile(pool, file, log);
+    const queues = new SyncQueues(pool, redis, config.REDIS_PREFIX);
+    await queues.reconcile(await listConnectors(pool));
+    const worker = new SyncWorker({ pool, connection: redis, prefix: config.REDIS_PREFIX, log, concurrencyPerDepartment: config.SYNC_CONCURRENCY });
+    await worker.waitUntilReady();
+    log.info({ concurrencyPerDepartment: config.SYNC_CONCURRENCY }, 'sync worker ready');
+    return {
+      async stop() {
+        await worker.close();
+        await queues.close();
+        redis.disconnect();
+        await pool.end();
+      },
+    };
+  },
+};
