@@ -1,7 +1,7 @@
 import type { ReadMessage, ReadOptions, RecordError } from '../contract';
 import { validateAgainstSpec } from '../config-validation';
 import { configError } from '../errors';
-import { listFiles, sha256File, type DroppedFile } from './files';
+import { classifyFsError, listFiles, sha256File, type DroppedFile } from './files';
 import { csvRows, formatOf, xlsxRows, type SourceRow } from './rows';
 import { fileSpec, type FileConfig, type FileStreamConfig } from './spec';
 
@@ -92,21 +92,32 @@ export async function* readFiles(raw: Record<string, unknown>, options: ReadOpti
     seenThisRun.add(sha256);
     const skip = resume && resume.sha256 === sha256 ? resume.rows : 0;
     let emitted = 0;
-    for await (const r of fileRecords(file, stream, (m) => logs.push(m))) {
-      while (logs.length) yield { type: 'log', level: 'info', message: logs.shift()! };
-      emitted++;
-      if (emitted <= skip) continue;
-      yield {
-        type: 'record', stream: stream.name, data: r.data,
-        meta: { file: file.name, line: r.line, sha256 },
-        ...(r.error ? { error: r.error } : {}),
-      };
-      if (emitted % config.checkpointEveryRows === 0) {
-        yield { type: 'state', stream: stream.name, state: { files: { ...state.files }, partial: { sha256, name: file.name, rows: emitted } } satisfies FileStreamState };
+    let failure: string | undefined;
+    try {
+      for await (const r of fileRecords(file, stream, (m) => logs.push(m))) {
+        while (logs.length) yield { type: 'log', level: 'info', message: logs.shift()! };
+        emitted++;
+        if (emitted <= skip) continue;
+        yield {
+          type: 'record', stream: stream.name, data: r.data,
+          meta: { file: file.name, line: r.line, sha256 },
+          ...(r.error ? { error: r.error } : {}),
+        };
+        if (emitted % config.checkpointEveryRows === 0) {
+          yield { type: 'state', stream: stream.name, state: { files: { ...state.files }, partial: { sha256, name: file.name, rows: emitted } } satisfies FileStreamState };
+        }
       }
+    } catch (err) {
+      // A file that cannot be parsed (a corrupt XLSX) is reported as one bad record and marked read; the
+      // next files go on. Permission problems and an abort stop the read.
+      const code = (err as { code?: string }).code;
+      if (options.signal?.aborted || code === 'EACCES' || code === 'EPERM' || code === 'ENOENT') throw classifyFsError(err, file.fullPath);
+      failure = (err as Error).message;
+      emitted++;
+      yield { type: 'record', stream: stream.name, data: {}, meta: { file: file.name, line: 0, sha256 }, error: { reason: `the file could not be read after ${emitted - 1} rows: ${failure}` } };
     }
     while (logs.length) yield { type: 'log', level: 'info', message: logs.shift()! };
-    state.files[sha256] = { name: file.name, rows: emitted, readAt: new Date().toISOString() };
+    state.files[sha256] = { name: file.name, rows: emitted, readAt: new Date().toISOString(), ...(failure ? { error: failure } : {}) };
     yield { type: 'state', stream: stream.name, state: { files: { ...state.files } } satisfies FileStreamState };
   }
 }

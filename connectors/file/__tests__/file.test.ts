@@ -119,8 +119,11 @@ describe('file specifics', () => {
       ws.addRow(['XL-DATE', '日期行', 510107197001011234, '成都市锦江区春熙路1号', new Date(Date.UTC(2026, 10, 21))]);
     });
     await writeFile(join(folder.dir, 'old.xls'), Buffer.from([0xd0, 0xcf, 0x11, 0xe0]));
-    const { records } = await read(config('*.xls*', { sheet: '调解案件' }));
-    expect(records).toHaveLength(4);
+    await writeFile(join(folder.dir, 'corrupt.xlsx'), Buffer.from('PK\u0003\u0004 this is not really a zip'));
+    const { records, lastState } = await read(config('*.xls*', { sheet: '调解案件' }));
+    expect(records).toHaveLength(5);
+    expect(records.find((r) => r.meta?.file === 'corrupt.xlsx')!.error!.reason).toContain('could not be read');
+    expect(Object.values((lastState as { files: Record<string, { name: string; error?: string }> }).files).find((f) => f.name === 'corrupt.xlsx')!.error).toBeTruthy();
     expect(records[0]!.data).toMatchObject({ case_no: 'XL-001', name: '王建国', address: '四川省成都市武侯区浆洗街街道洗面桥社区1栋1单元' });
     expect(records[2]!.data).toMatchObject({ case_no: 'XL-DATE', dispute_type: '2026-11-21' });
     expect(records.find((r) => r.meta?.file === 'old.xls')!.error!.reason).toContain('unsupported file type');
