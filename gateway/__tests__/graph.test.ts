@@ -95,6 +95,19 @@ describe('gateway: the unified people-place-event graph', () => {
     expect(res.data.eventStats).toEqual([{ key: ['POLICE'], count: 1 }]);
   });
 
+  it('confines a department admin to their own department in every subgraph', async () => {
+    const justice = await stack.token({ role: 'department-admin', department: 'JUSTICE' });
+    const res = await stack.query(`query($l: ID, $z: ID) { li: person(id: $l) { name household { householdNo } policeIncidents { incidentNo } mediationCases { caseNo }
+        sourceRecords { department } events { totalCount } } zhao: person(id: $z) { name } eventStats(groupBy: [DEPARTMENT]) { key count } }`,
+      { l: stack.fixture.persons.li.id, z: stack.fixture.persons.zhao.id }, justice);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.li).toEqual({ name: '李秀英', household: null, policeIncidents: [], mediationCases: [{ caseNo: '(2026)锦东调字第118号' }],
+      sourceRecords: [{ department: 'JUSTICE' }], events: { totalCount: 1 } });
+    // 赵桂兰 has no justice record: a justice administrator does not see her.
+    expect(res.data.zhao).toBeNull();
+    expect(res.data.eventStats.map((r: { key: string[] }) => r.key)).toEqual([['JUSTICE']]);
+  });
+
   it('runs the same number of SQL statements for 1 and for 100 persons with every department field', async () => {
     const query = `query($n: Int) { persons(filter: { gridCode: "${GRIDS.g1}" }, first: $n) { totalCount edges { node { ${PERSON_WITH_EVERYTHING} } } } }`;
     stack.resetStatements();

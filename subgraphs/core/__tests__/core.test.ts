@@ -51,6 +51,22 @@ describe('core subgraph', () => {
     expect(rows).toEqual([{ kind: 'pii_read', persons: [fx.persons.zhang.id], fields: ['Person.flags', 'Person.idNumber', 'Person.phone'] }]);
   });
 
+  it('withholds unmasked data when the audit log cannot record the read (fail-closed)', async () => {
+    const failing = await createSubgraphServer(coreSubgraph, { config: TEST_CONFIG, databaseUrl: db.url, audit: { record: () => Promise.reject(new Error('audit down')) } });
+    try {
+      const failingUrl = await failing.listen(0);
+      const reader = identityOf({ role: 'city-admin', scopes: ['pii:read'] });
+      const res = await postGraphQL(failingUrl, `query($id: ID) { person(id: $id) { idNumber } }`, { id: fx.persons.zhang.id }, reader);
+      expect(res.data).toBeNull();
+      expect(res.errors?.[0]?.extensions?.code).toBe('TL_ERR_DEPENDENCY_DOWN');
+      // Masked reads need no audit entry and still work.
+      const masked = await postGraphQL(failingUrl, `query($id: ID) { person(id: $id) { idNumber } }`, { id: fx.persons.zhang.id }, admin);
+      expect(masked.data.person.idNumber).toMatch(/\*{8}/);
+    } finally {
+      await failing.close();
+    }
+  });
+
   it('confines a grid worker to their grid in lists, counts and statistics', async () => {
     const worker = identityOf({ role: 'grid-worker', grids: [GRIDS.g2] });
     const res = await postGraphQL(url, `{ persons { totalCount edges { node { name } } }
