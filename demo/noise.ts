@@ -119,16 +119,12 @@ export function writePerson(r: Random, rates: NoiseRates, p: TruePerson, options
 }
 
 function swapDigits(r: Random, id: string): string {
-  // Swap two different adjacent digits of the sequence/birth part so the check character no longer fits.
-  for (let tries = 0; tries < 10; tries++) {
-    const i = r.int(6, 15);
-    if (id[i] !== id[i + 1]) {
-      const s = id.slice(0, i) + id[i + 1] + id[i] + id.slice(i + 2);
-      if (idCheckDigit(s.slice(0, 17)) !== s[17]) return s;
-    }
-  }
+  // Swap the first two digits of the sequence code (positions 15-16): region, birth date and the sex digit
+  // stay right, only the check character no longer fits. Equal digits: a wrong last character instead.
+  const s = id.slice(0, 14) + id[15] + id[14] + id.slice(16);
+  if (id[14] !== id[15] && idCheckDigit(s.slice(0, 17)) !== s[17]) return s;
   const right = idCheckDigit(id.slice(0, 17));
-  return id.slice(0, 17) + (right === '0' ? '1' : '0');
+  return id.slice(0, 17) + r.pick([...'0123456789X'].filter((c) => c !== right));
 }
 
 export function toFullWidth(text: string): string {

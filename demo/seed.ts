@@ -4,7 +4,7 @@ import path from 'node:path';
 import type mysql from 'mysql2/promise';
 import type pg from 'pg';
 import type { Logger } from '../platform/logger';
-import { generate, type Manifest } from './generate';
+import { generate, type EventRates, type Manifest } from './generate';
 import type { Geography } from './geography';
 import { civilMarker, connectCivil, loadCivil } from './systems/civil-db';
 import { publishJusticeFiles } from './systems/justice-drop';
@@ -27,6 +27,8 @@ export interface DemoSystemsOptions {
   /** History end for a first generation; default today (CST). */
   asOf?: string;
   geography?: Geography;
+  /** Event rates for a first generation (tests raise them to get more events from few persons). */
+  events?: Partial<EventRates>;
   log?: Logger;
 }
 
@@ -55,7 +57,7 @@ export async function seedDemoSystems(options: DemoSystemsOptions): Promise<Demo
     manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Manifest;
   } else {
     const started = Date.now();
-    manifest = await generate({ out: generatedDir, seed, persons, asOf: options.asOf ?? localDate(Date.now()), geography: options.geography });
+    manifest = await generate({ out: generatedDir, seed, persons, asOf: options.asOf ?? localDate(Date.now()), geography: options.geography, events: options.events });
     log?.info({ seed, persons, ms: Date.now() - started, dir: generatedDir }, 'demo data generated');
   }
   const marker: SeedMarker = { seed, persons, asOf: manifest.asOf };
