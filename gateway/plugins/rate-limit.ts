@@ -94,12 +94,11 @@ export class RateLimiter {
 
 export function rateLimitedError(decision: RateDecision, client: string): GraphQLError {
   const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+  // @apollo/server takes the response status and headers from `extensions.http`, headers as a HeaderMap (a Map).
+  // graphql-yoga (a benchmark peer) augments graphql's types to say Record<string, string>: hence the cast.
+  const http = { status: 429, headers: new HeaderMap([['retry-after', String(seconds)]]) } as unknown as { status: number; headers: Record<string, string> };
   return new GraphQLError(`Too many requests: rate limit reached for ${client}; retry after ${seconds} s`, {
-    extensions: {
-      code: 'TL_ERR_RATE_LIMITED',
-      retryAfter: seconds,
-      http: { status: 429, headers: new HeaderMap([['retry-after', String(seconds)]]) },
-    },
+    extensions: { code: 'TL_ERR_RATE_LIMITED', retryAfter: seconds, http },
   });
 }
 
