@@ -34,14 +34,22 @@ function sign(payload: string, key: string): string {
   return createHmac('sha256', key).update(payload).digest('base64url');
 }
 
-/** `<base64url(json)>.<hmac>` */
-export function encodeIdentity(identity: Identity, key: string): string {
-  const payload = Buffer.from(JSON.stringify(identity), 'utf8').toString('base64url');
+/**
+ * Lifetime of a forwarded identity header. The gateway signs a fresh header for every subgraph request, so a
+ * header captured on the internal network can be replayed for this long at most.
+ */
+export const IDENTITY_HEADER_TTL_SECONDS = 15 * 60;
+
+/** `<base64url(json)>.<hmac>`; the JSON carries `exp` (epoch seconds) unless `ttlSeconds` is 0. */
+export function encodeIdentity(identity: Identity, key: string, options: { ttlSeconds?: number; now?: number } = {}): string {
+  const ttl = options.ttlSeconds ?? IDENTITY_HEADER_TTL_SECONDS;
+  const body = ttl > 0 ? { ...identity, exp: Math.floor((options.now ?? Date.now()) / 1000) + ttl } : identity;
+  const payload = Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
   return `${payload}.${sign(payload, key)}`;
 }
 
-/** The identity in a header value, or null when it is missing, malformed or not signed with `key`. */
-export function decodeIdentity(header: string | undefined | null, key: string): Identity | null {
+/** The identity in a header value, or null when it is missing, malformed, expired or not signed with `key`. */
+export function decodeIdentity(header: string | undefined | null, key: string, now: number = Date.now()): Identity | null {
   if (!header) return null;
   const dot = header.lastIndexOf('.');
   if (dot <= 0) return null;
@@ -50,8 +58,9 @@ export function decodeIdentity(header: string | undefined | null, key: string): 
   const expected = Buffer.from(sign(payload, key));
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
   try {
-    const parsed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Identity;
+    const { exp, ...parsed } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Identity & { exp?: unknown };
     if (!isRole(parsed.role) || typeof parsed.sub !== 'string') return null;
+    if (exp !== undefined && (typeof exp !== 'number' || exp * 1000 < now)) return null;
     return { ...parsed, grids: parsed.grids ?? [], districts: parsed.districts ?? [], scopes: parsed.scopes ?? [] };
   } catch {
     return null;
