@@ -4,7 +4,7 @@ const autocannon = require('autocannon') as (opts: Record<string, unknown>) => P
 
 interface AutocannonResult {
   latency: { p50: number; p99: number; average: number; max: number };
-  totalCompletedRequests: number;
+  requests: { total: number };
   errors: number;
   timeouts: number;
   non2xx: number;
@@ -38,11 +38,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return {
-    requestsPerSecond: r.totalCompletedRequests / seconds,
+    requestsPerSecond: r.requests.total / seconds,
     p50Ms: r.latency.p50,
     p99Ms: r.latency.p99,
     failures: r.errors + r.timeouts + r.non2xx,
-    requests: r.totalCompletedRequests,
+    requests: r.requests.total,
   };
 }
 

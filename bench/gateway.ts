@@ -1,0 +1,229 @@
+import { SignJWT } from 'jose';
+import { loadConfig } from '../platform/config';
+import { createRedis } from '../platform/redis';
+import { composeSupergraph, subgraphSdls } from '../schema/supergraph';
+import { encodeIdentity, type Identity } from '../security/identity';
+import { internalKey } from '../security/keys';
+import { GRIDS } from '../test/fixtures/graph';
+import { loadBenchData } from './fixtures/bench-data';
+import { runLoad, postJson, type LoadResult } from './lib/load';
+import { sampleProcess, startProcess, type BenchProcess } from './lib/process';
+import { printJsonLine, printTable } from './lib/report';
+import { median, ratio, round, spread } from './lib/stats';
+
+/**
+ * `npm run bench:gateway` — the hub's gateway against its peers on the same subgraphs and data, in one run.
+ *
+ * Targets, each in its own process (memory and CPU measured apart): `ours` (gateway/server.ts with the
+ * response cache), `ours-nocache`, `stock` (@apollo/gateway + @apollo/server, no tuning), `hive` (Hive
+ * Gateway runtime) and the floor `direct` (the root subgraph asked for its own part of each query, no
+ * federation). Four front-end queries at 20 and 50 connections; each target is warmed up, then measured
+ * BENCH_RUNS times (default 3) for BENCH_SECONDS (default 2) per query and connection count, targets
+ * interleaved so that the machine's noise falls on all of them alike; the table and JSON give medians.
+ *
+ * Options (environment): BENCH_PERSONS (default 20000), BENCH_RUNS, BENCH_SECONDS, BENCH_TARGETS
+ * (comma list), BENCH_DATABASE_URL (server to create the `tonglan_bench` database on), BENCH_KEEP_DATA=1.
+ */
+const PG = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const PERSONS = Number(process.env.BENCH_PERSONS ?? 20_000);
+const CONNECTIONS = [20, 50];
+const ALL_TARGETS = ['ours', 'ours-nocache', 'stock', 'hive', 'direct'] as const;
+type Target = (typeof ALL_TARGETS)[number];
+const TARGETS = (process.env.BENCH_TARGETS?.split(',') ?? [...ALL_TARGETS]) as Target[];
+
+const IDENTITY: Identity = { sub: 'bench:district-officer', role: 'district-officer', districts: [GRIDS.jinjiang], grids: [], scopes: [] };
+
+interface Operation {
+  name: string;
+  label: string;
+  query: string;
+  /** The root subgraph's own part of the query (the floor). */
+  direct: string;
+  variables: (ctx: { personId: string }) => Record<string, unknown>;
+}
+
+const OPERATIONS: Operation[] = [
+  {
+    name: 'personFull', label: 'person, all departments',
+    query: `query PersonFull($id: ID!) { person(id: $id) { id name idNumber sex birthDate phone residence { id address } grid { code name }
+      household { householdNo address status } policeIncidents { incidentNo summary status } mediationCases { caseNo summary status }
+      subsidies { subsidyNo kind amount status } careServices { serviceNo kind } petitions { petitionNo subject status receivedAt }
+      events(first: 10) { totalCount edges { node { id title status occurredAt } } } } }`,
+    direct: `query PersonFull($id: ID!) { person(id: $id) { id name idNumber sex birthDate phone residence { id address } grid { code name }
+      events(first: 10) { totalCount edges { node { id title status occurredAt } } } } }`,
+    variables: ({ personId }) => ({ id: personId }),
+  },
+  {
+    name: 'gridEvents', label: "grid's events page",
+    query: `query GridEvents($grid: String!) { events(filter: { gridCode: $grid }, first: 20) { totalCount pageInfo { hasNextPage endCursor }
+      edges { cursor node { id kind title occurredAt status level category { code name } grid { code name } participants { role person { id name } }
+      petition { petitionNo status } policeIncident { incidentNo status } mediationCase { caseNo status } } } } }`,
+    direct: `query GridEvents($grid: String!) { events(filter: { gridCode: $grid }, first: 20) { totalCount pageInfo { hasNextPage endCursor }
+      edges { cursor node { id kind title occurredAt status level category { code name } grid { code name } participants { role person { id name } } } } } }`,
+    variables: () => ({ grid: GRIDS.g1 }),
+  },
+  {
+    name: 'eventStats', label: 'eventStats, district',
+    query: `query Stats($district: String!) { eventStats(filter: { gridCode: $district }, groupBy: [GRID, STATUS]) { key count closed closureRate } }`,
+    direct: `query Stats($district: String!) { eventStats(filter: { gridCode: $district }, groupBy: [GRID, STATUS]) { key count closed closureRate } }`,
+    variables: () => ({ district: GRIDS.jinjiang }),
+  },
+  {
+    name: 'persons50', label: '50 persons + subsidies, petitions',
+    query: `query Persons($grid: String!) { persons(filter: { gridCode: $grid }, first: 50) { totalCount
+      edges { node { id name sex subsidies { subsidyNo kind amount status } petitions { petitionNo subject status receivedAt } } } } }`,
+    direct: `query Persons($grid: String!) { persons(filter: { gridCode: $grid }, first: 50) { totalCount edges { node { id name sex } } } }`,
+    variables: () => ({ grid: GRIDS.donghu }),
+  },
+];
+
+interface Cell { rps: number[]; p50: number[]; p99: number[]; rss: number[]; failures: number }
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function main(): Promise<void> {
+  const began = Date.now();
+  const config = loadConfig({ ...process.env, NODE_ENV: 'test', JWT_SECRET: 'bench-jwt-secret-0123456789abcdef-bench' });
+  log(`loading ${PERSONS.toLocaleString('en-US')} persons into tonglan_bench ...`);
+  const data = await loadBenchData(PG, { persons: PERSONS });
+  log(`data: ${data.persons} persons, ${data.events} events (${Math.round((Date.now() - began) / 1000)} s)`);
+  const processes: BenchProcess[] = [];
+  const redisPrefix = `tlbench${process.pid}`;
+  try {
+    const subgraphs = await startProcess<{ urls: Record<string, string> }>('subgraphs', 'bench/fixtures/subgraphs-process.ts', [data.url], { LOG_LEVEL: 'warn' });
+    processes.push(subgraphs);
+    const urls = subgraphs.ready.urls;
+    const supergraph = composeSupergraph(subgraphSdls().filter((s) => urls[s.name]));
+    const identityHeader = encodeIdentity(IDENTITY, internalKey(config));
+    const env = {
+      NODE_ENV: 'test', LOG_LEVEL: 'warn', JWT_SECRET: config.JWT_SECRET, REDIS_PREFIX: redisPrefix,
+      RATE_LIMIT_PER_MINUTE: '100000000', RATE_LIMIT_BURST: '1000000',
+      BENCH_SUPERGRAPH: supergraph, BENCH_URLS: JSON.stringify(urls), BENCH_IDENTITY_HEADER: identityHeader, BENCH_DATABASE_URL: data.url,
+    };
+    const token = await new SignJWT({ role: IDENTITY.role, districts: IDENTITY.districts }).setProtectedHeader({ alg: 'HS256' })
+      .setSubject(IDENTITY.sub).setIssuer(config.JWT_ISSUER).setAudience(config.JWT_AUDIENCE).setIssuedAt().setExpirationTime('2h')
+      .sign(new TextEncoder().encode(config.JWT_SECRET));
+
+    const endpoints: Partial<Record<Target, { url: string; headers: Record<string, string>; pid: number; statsUrl?: string }>> = {};
+    for (const target of TARGETS) {
+      if (target === 'direct') {
+        endpoints.direct = { url: urls.core!, headers: { 'x-tonglan-identity': identityHeader }, pid: subgraphs.pid };
+        continue;
+      }
+      const p = await startProcess<{ url: string; statsUrl?: string }>(target, 'bench/fixtures/gateway-process.ts', [target], env);
+      processes.push(p);
+      endpoints[target] = { url: p.ready.url, headers: target.startsWith('ours') ? { authorization: `Bearer ${token}` } : {}, pid: p.pid, statsUrl: p.ready.statsUrl };
+    }
+
+    // Every target must answer every query correctly, and the gateways identically, before anything is timed.
+    const bodies = new Map<string, Record<Target, string>>();
+    for (const op of OPERATIONS) {
+      const variables = op.variables({ personId: data.samplePersonIds[0]! });
+      const answers = {} as Record<Target, string>;
+      for (const target of TARGETS) {
+        const e = endpoints[target]!;
+        const body = JSON.stringify({ query: target === 'direct' ? op.direct : op.query, variables, operationName: op.query.match(/query (\w+)/)![1] });
+        answers[target] = body;
+        const { status, json } = await postJson(e.url, body, e.headers);
+        if (status !== 200 || json.errors || !json.data) throw new Error(`${target} answered ${op.name} with ${status}: ${JSON.stringify(json).slice(0, 400)}`);
+        (answers as Record<string, string>)[`${target}:data`] = JSON.stringify(json.data);
+      }
+      const gateways = TARGETS.filter((t) => t !== 'direct');
+      const reference = (answers as Record<string, string>)[`${gateways[0]}:data`];
+      for (const t of gateways) {
+        if ((answers as Record<string, string>)[`${t}:data`] !== reference) throw new Error(`${t} answered ${op.name} differently from ${gateways[0]}`);
+      }
+      bodies.set(op.name, answers);
+    }
+    log('every target answers every query, the gateways identically');
+
+    const headersOf = (t: Target) => ({ 'content-type': 'application/json', ...endpoints[t]!.headers });
+    log('warm-up ...');
+    for (const op of OPERATIONS) {
+      for (const t of TARGETS) await runLoad({ url: endpoints[t]!.url, headers: headersOf(t), body: bodies.get(op.name)![t], connections: 20, seconds: 1 });
+    }
+
+    const cells = new Map<string, Cell>();
+    for (let run = 1; run <= RUNS; run += 1) {
+      log(`run ${run}/${RUNS} ...`);
+      for (const op of OPERATIONS) {
+        for (const connections of CONNECTIONS) {
+          for (const t of TARGETS) {
+            const key = `${op.name}|${connections}|${t}`;
+            const cell = cells.get(key) ?? { rps: [], p50: [], p99: [], rss: [], failures: 0 };
+            const sampler = sampleProcess(endpoints[t]!.pid);
+            const r: LoadResult = await runLoad({ url: endpoints[t]!.url, headers: headersOf(t), body: bodies.get(op.name)![t], connections, seconds: SECONDS });
+            const s = sampler.stop();
+            cell.rps.push(r.requestsPerSecond);
+            cell.p50.push(r.p50Ms);
+            cell.p99.push(r.p99Ms);
+            cell.rss.push(s.peakRssMiB);
+            cell.failures += r.failures;
+            cells.set(key, cell);
+          }
+        }
+      }
+    }
+
+    const cacheStats = endpoints.ours?.statsUrl ? await (await fetch(endpoints.ours.statsUrl)).json() as Record<string, number> : null;
+    const rows: Record<string, string | number>[] = [];
+    const figures: Record<string, unknown> = {};
+    const targetsOk: Record<string, boolean> = { atLeast2xStock: true, aheadOfHive: true, p99Under100msAt20: true };
+    for (const op of OPERATIONS) {
+      for (const connections of CONNECTIONS) {
+        const med = (t: Target) => {
+          const c = cells.get(`${op.name}|${connections}|${t}`);
+          return c ? { rps: round(median(c.rps), 0), p50: median(c.p50), p99: median(c.p99), rss: round(median(c.rss), 0), noise: round(spread(c.rps), 2), failures: c.failures } : null;
+        };
+        const entry: Record<string, unknown> = {};
+        for (const t of TARGETS) {
+          const m = med(t)!;
+          entry[t] = m;
+          rows.push({ query: op.label, conns: connections, target: t, 'req/s': m.rps, 'p50 ms': m.p50, 'p99 ms': m.p99, 'RSS MiB': t === 'direct' ? `${m.rss} (5 subgraphs)` : m.rss, 'spread': `${Math.round(m.noise * 100)}%`, failures: m.failures });
+        }
+        const ours = med('ours');
+        const ratios: Record<string, number> = {};
+        for (const [name, t] of [['oursOverStock', 'stock'], ['oursOverHive', 'hive'], ['oursOverDirect', 'direct']] as const) {
+          const other = med(t);
+          if (ours && other) ratios[name] = ratio(ours.rps, other.rps);
+        }
+        const nocache = med('ours-nocache');
+        if (nocache) {
+          const stock = med('stock'), hive = med('hive');
+          if (stock) ratios.oursNoCacheOverStock = ratio(nocache.rps, stock.rps);
+          if (hive) ratios.oursNoCacheOverHive = ratio(nocache.rps, hive.rps);
+        }
+        entry.ratios = ratios;
+        figures[`${op.name}@${connections}`] = entry;
+        if (ratios.oursOverStock !== undefined && ratios.oursOverStock < 2) targetsOk.atLeast2xStock = false;
+        if (ratios.oursOverHive !== undefined && ratios.oursOverHive <= 1) targetsOk.aheadOfHive = false;
+        if (connections === 20 && ours && ours.p99 >= 100) targetsOk.p99Under100msAt20 = false;
+      }
+    }
+    console.log(`\nGateway benchmark — ${data.persons.toLocaleString('en-US')} persons, ${data.events.toLocaleString('en-US')} events; median of ${RUNS} runs × ${SECONDS} s after a warm-up; identity: district-officer ${GRIDS.jinjiang}\n`);
+    printTable(rows);
+    if (cacheStats) console.log(`\nresponse cache (ours): hit rate ${Math.round(cacheStats.hitRate! * 1000) / 10}% (${cacheStats.hits} hits, ${cacheStats.misses} misses)`);
+    console.log(`targets: ≥2× stock ${targetsOk.atLeast2xStock ? 'met' : 'NOT met'}; ahead of Hive ${targetsOk.aheadOfHive ? 'met' : 'NOT met'}; p99 < 100 ms at 20 conns ${targetsOk.p99Under100msAt20 ? 'met' : 'NOT met'}`);
+    console.log(`total ${Math.round((Date.now() - began) / 1000)} s\n`);
+    printJsonLine('gateway', {
+      persons: data.persons, events: data.events, runs: RUNS, secondsPerRun: SECONDS, connections: CONNECTIONS,
+      figures, responseCache: cacheStats, targets: targetsOk,
+    });
+  } finally {
+    for (const p of processes.reverse()) await p.stop().catch(() => undefined);
+    const redis = createRedis(config.REDIS_URL);
+    const keys = await redis.keys(`${redisPrefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+    if (!process.env.BENCH_KEEP_DATA) await data.drop().catch(() => undefined);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
