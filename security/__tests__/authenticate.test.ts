@@ -111,6 +111,19 @@ describe('JWT authentication with the development secret', () => {
   });
 });
 
+describe('verified-token cache', () => {
+  it('remembers a verified token but never past its expiry, and hands out copies', async () => {
+    const auth = createAuthenticator(base, null, { verifiedTokenCacheMs: 60_000, clockToleranceSec: 0 });
+    const token = await signDevToken(base, { role: 'grid-worker', grids: ['510104001001003'] }, { ttl: '2' });
+    const first = await auth(`Bearer ${token}`);
+    first.grids.push('999999');
+    const second = await auth(`Bearer ${token}`);
+    expect(second.grids).toEqual(['510104001001003']);
+    await new Promise((r) => setTimeout(r, 2200));
+    expect(await reason(auth(`Bearer ${token}`))).toBe('TL_ERR_UNAUTHENTICATED:expired');
+  });
+});
+
 describe('JWT authentication with public keys', () => {
   it('verifies a static JWKS by kid, and old keys only while they are listed (rotation)', async () => {
     const both = createAuthenticator({ ...base, JWT_PUBLIC_KEYS: JSON.stringify({ keys: [rsaNew.jwk, rsaOld.jwk, ec.jwk] }) });
