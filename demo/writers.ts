@@ -63,7 +63,9 @@ export function csvLine(values: readonly unknown[]): string {
 /** A field for MySQL/MariaDB LOAD DATA (tab-separated, `\N` for NULL, backslash escapes). */
 export function tsvField(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
-  return String(value).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+  const s = String(value);
+  if (!/[\\\t\n\r]/.test(s)) return s;
+  return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
 export function tsvLine(values: readonly unknown[]): string {

@@ -143,8 +143,8 @@ export function shortCommunityName(name: string): string {
   return name
     .replace(/(社区)?居民委员会$/, '社区')
     .replace(/(社区)?居委会$/, '社区')
-    .replace(/村民委员会$/, '村')
-    .replace(/村委会$/, '村')
+    .replace(/村?村民委员会$/, '村')
+    .replace(/村?村委会$/, '村')
     .replace(/社区工作站社区$/, '社区')
     .replace(/社区社区$/, '社区');
 }

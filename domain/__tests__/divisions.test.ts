@@ -35,6 +35,8 @@ describe('administrative divisions (GB/T 2260 + NBS town/village codes)', () => 
     expect(shortCommunityName('多福巷社区居委会')).toBe('多福巷社区');
     expect(shortCommunityName('红光村委会')).toBe('红光村');
     expect(shortCommunityName('红光村民委员会')).toBe('红光村');
+    expect(shortCommunityName('五桥村村民委员会')).toBe('五桥村');
+    expect(shortCommunityName('五桥村村委会')).toBe('五桥村');
     expect(shortCommunityName('天瑞社区工作站社区')).toBe('天瑞社区');
     expect(divisionLevel('510104001001003')).toBe('grid');
     expect(divisionLevel('510104')).toBe('district');
