@@ -5,7 +5,7 @@ import { personFeatures, type PersonFeatures } from './person-features';
 import {
   AMBIGUITY_MARGIN, CONFLICT, LINK_THRESHOLD, REVIEW_THRESHOLD, lookupBirthDates, scorePair, type Evidence,
 } from './person-score';
-import { blockNameGroup, blockNameYear, blockSurnameBirth } from './person-features';
+import { blockNameGroup, blockNamePlace, blockNameYear, blockSurnameBirth } from './person-features';
 import { absorbPerson } from './review';
 import type { PersonLink, PersonMention } from './types';
 
@@ -69,7 +69,9 @@ export async function linkPersons(client: PoolClient, mentions: PersonMention[],
     `SELECT pr.source_table AS st, pr.record_id AS rid, pr.mention_key AS mk,
             coalesce(p.merged_into, pr.person_id) AS person_id, pr.method, pr.score, pr.evidence
        FROM unnest($1::text[], $2::uuid[], $3::text[]) AS k(st, rid, mk)
-       JOIN core.person_records pr ON pr.source_table = k.st AND pr.record_id = k.rid AND pr.mention_key = k.mk
+       -- LATERAL: one primary-key probe per mention, whatever the planner thinks of the table's size.
+       CROSS JOIN LATERAL (SELECT * FROM core.person_records r
+                            WHERE r.source_table = k.st AND r.record_id = k.rid AND r.mention_key = k.mk) pr
        JOIN core.persons p ON p.id = pr.person_id`,
     [items.map((i) => i.m.sourceTable), items.map((i) => i.m.recordId), items.map((i) => i.mentionKey)]);
   const known = new Map(existing.rows.map((r) => [`${r.st}\u0000${r.rid}\u0000${r.mk}`, r]));
@@ -186,6 +188,7 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
       [adopted.map((a) => a.id), adopted.map((a) => a.idNumber)]);
   }
   await insertRecords(client, pending);
+  await insertKeys(client, pending);
   if (keptReviews.length) await insertReviews(client, keptReviews);
   for (const [target, orphan] of mergeLater) {
     await absorbPerson(client, target, orphan, 'linking', { action: 'merge', note: 'absorbed: a mention with a valid ID number recognised this person' });
@@ -193,35 +196,16 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
 }
 
 async function fetchCandidates(client: PoolClient, items: Item[]): Promise<CandidateRecord[]> {
-  const sb = new Set<string>();
-  const nb = new Set<string>();
-  const np = new Set<string>();
-  const phones = new Set<string>();
-  const raws = new Set<string>();
-  const ng = new Set<string>();
-  for (const { f } of items) {
-    if (f.blockNg) ng.add(f.blockNg);
-    if (f.pinyin) {
-      for (const d of lookupBirthDates(f)) { sb.add(blockSurnameBirth(f.pinyin, d)); nb.add(blockNameYear(f.pinyin, d)); }
-    }
-    if (f.blockNp) np.add(f.blockNp);
-    if (f.phone) phones.add(f.phone);
-    if (f.idNumberRaw) raws.add(f.idNumberRaw);
-  }
-  if (!sb.size && !nb.size && !np.size && !phones.size && !raws.size && !ng.size) return [];
+  const keys = new Set<string>();
+  for (const { f } of items) for (const k of lookupKeys(f)) keys.add(k);
+  if (!keys.size) return [];
   const r = await client.query(
-    `WITH hit AS (
-       SELECT person_id FROM core.person_records WHERE block_sb = ANY($1::text[])
-       UNION SELECT person_id FROM core.person_records WHERE block_nb = ANY($2::text[])
-       UNION SELECT person_id FROM core.person_records WHERE block_np = ANY($3::text[])
-       UNION SELECT person_id FROM core.person_records WHERE phone = ANY($4::text[])
-       UNION SELECT person_id FROM core.person_records WHERE id_number_raw = ANY($5::text[])
-       UNION SELECT person_id FROM core.person_records WHERE block_ng = ANY($6::text[]))
+    `WITH hit AS (SELECT DISTINCT person_id FROM core.person_keys WHERE key = ANY($1::text[]))
      SELECT pr.person_id, pr.name, pr.name_pinyin, pr.sex, pr.birth_date, pr.phone, coalesce(pr.id_number, p.id_number) AS id_number,
             pr.id_number_raw, pr.place_key, pr.group_key
        FROM hit JOIN core.persons p ON p.id = hit.person_id AND p.merged_into IS NULL
        JOIN core.person_records pr ON pr.person_id = hit.person_id`,
-    [[...sb], [...nb], [...np], [...phones], [...raws], [...ng]]);
+    [[...keys]]);
   return r.rows.map((row) => ({
     personId: row.person_id, name: row.name, pinyin: row.name_pinyin, sex: row.sex, birthDate: row.birth_date,
     phone: row.phone, idNumber: row.id_number, idNumberRaw: row.id_number_raw, placeKey: row.place_key, groupKey: row.group_key,
@@ -229,18 +213,33 @@ async function fetchCandidates(client: PoolClient, items: Item[]): Promise<Candi
   }));
 }
 
+/** The blocking keys a record is stored under (core.person_records.block_keys). */
+export function storedKeys(r: PersonFeatures): string[] {
+  const keys: string[] = [];
+  if (r.pinyin && r.birthDate) keys.push(`sb:${blockSurnameBirth(r.pinyin, r.birthDate)}`, `nb:${blockNameYear(r.pinyin, r.birthDate)}`);
+  if (r.pinyin && r.placeKey) keys.push(`np:${blockNamePlace(r.pinyin, r.placeKey)}`);
+  if (r.phone) keys.push(`ph:${r.phone}`);
+  if (r.idNumberRaw) keys.push(`raw:${r.idNumberRaw}`);
+  if (r.pinyin && r.groupKey) keys.push(`ng:${blockNameGroup(r.pinyin, r.groupKey)}`);
+  return keys;
+}
+
+/** The keys a mention looks candidates up by: its stored keys, with the swapped and ID-borne birth dates. */
+export function lookupKeys(f: PersonFeatures): string[] {
+  const keys = new Set(storedKeys(f));
+  if (f.pinyin) {
+    for (const d of lookupBirthDates(f)) { keys.add(`sb:${blockSurnameBirth(f.pinyin, d)}`); keys.add(`nb:${blockNameYear(f.pinyin, d)}`); }
+  }
+  return [...keys];
+}
+
 /** Candidate records in memory, found by the same blocking keys the SQL uses. */
 class CandidateIndex {
   private readonly byKey = new Map<string, CandidateRecord[]>();
 
   add(r: CandidateRecord): void {
-    const keys: string[] = [];
-    if (r.pinyin && r.birthDate) keys.push(`sb:${blockSurnameBirth(r.pinyin, r.birthDate)}`, `nb:${blockNameYear(r.pinyin, r.birthDate)}`);
-    if (r.pinyin && r.placeKey) keys.push(`np:${r.pinyin.replace(/ /g, '')}|${r.placeKey}`);
-    if (r.phone) keys.push(`ph:${r.phone}`);
-    if (r.idNumberRaw) keys.push(`raw:${r.idNumberRaw}`);
+    const keys = storedKeys(r);
     if (r.idNumber) keys.push(`id:${r.idNumber}`);
-    if (r.pinyin && r.groupKey) keys.push(`ng:${blockNameGroup(r.pinyin, r.groupKey)}`);
     for (const k of keys) {
       let list = this.byKey.get(k);
       if (!list) this.byKey.set(k, (list = []));
@@ -249,15 +248,8 @@ class CandidateIndex {
   }
 
   find(f: PersonFeatures): CandidateRecord[] {
-    const keys: string[] = [];
-    if (f.pinyin) {
-      for (const d of lookupBirthDates(f)) keys.push(`sb:${blockSurnameBirth(f.pinyin, d)}`, `nb:${blockNameYear(f.pinyin, d)}`);
-    }
-    if (f.blockNp) keys.push(`np:${f.blockNp}`);
-    if (f.phone) keys.push(`ph:${f.phone}`);
-    if (f.idNumberRaw) keys.push(`raw:${f.idNumberRaw}`);
+    const keys = lookupKeys(f);
     if (f.idNumber) keys.push(`id:${f.idNumber}`);
-    if (f.blockNg) keys.push(`ng:${f.blockNg}`);
     const seen = new Set<CandidateRecord>();
     for (const k of keys) for (const r of this.byKey.get(k) ?? []) seen.add(r);
     return [...seen];
@@ -290,14 +282,13 @@ function bestCandidates(index: CandidateIndex, f: PersonFeatures, personIdNumber
 async function insertPersons(client: PoolClient, rows: Array<{ id: string; f: PersonFeatures; m: PersonMention }>, pending: Item[]): Promise<void> {
   const r = await client.query<{ id: string }>(
     `INSERT INTO core.persons (id, id_number, name, sex, birth_date, phone, residence_place_id, grid_code)
-     SELECT n.id, n.id_number, n.name, n.sex, n.birth_date, n.phone, pl.id, pl.grid_code
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[], $6::text[], $7::text[])
-            AS n(id, id_number, name, sex, birth_date, phone, place_key)
-       LEFT JOIN core.places pl ON pl.norm_key = n.place_key
+     SELECT n.id, n.id_number, n.name, n.sex, n.birth_date, n.phone, NULL, NULL
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[], $6::text[])
+            AS n(id, id_number, name, sex, birth_date, phone)
      ON CONFLICT (id_number) DO NOTHING
      RETURNING id`,
     [rows.map((r) => r.id), rows.map((r) => r.f.idNumber), rows.map((r) => r.f.name ?? r.m.name ?? '(unknown)'),
-      rows.map((r) => r.f.sex), rows.map((r) => r.f.birthDate), rows.map((r) => r.f.phone), rows.map((r) => r.f.placeKey)]);
+      rows.map((r) => r.f.sex), rows.map((r) => r.f.birthDate), rows.map((r) => r.f.phone)]);
   if (r.rowCount === rows.length) return;
   // Someone outside the linking lock created a person with one of these ID numbers: join that person instead.
   const made = new Set(r.rows.map((row) => row.id));
@@ -342,6 +333,28 @@ async function insertRecords(client: PoolClient, items: Item[]): Promise<void> {
     const p = stored.get(`${item.m.sourceTable}\u0000${item.m.recordId}\u0000${item.mentionKey}`);
     if (p && p !== item.link!.personId) item.link = { ...item.link!, personId: p, created: false };
   }
+}
+
+/** The persons' blocking keys: each (key, person) once; most mentions of known persons add none. */
+async function insertKeys(client: PoolClient, items: Item[]): Promise<void> {
+  const seen = new Set<string>();
+  const keys: string[] = [];
+  const persons: string[] = [];
+  for (const item of items) {
+    for (const k of storedKeys(item.f)) {
+      const pair = `${k}\u0000${item.link!.personId}`;
+      if (seen.has(pair)) continue;
+      seen.add(pair);
+      keys.push(k);
+      persons.push(item.link!.personId);
+    }
+  }
+  if (!keys.length) return;
+  // Sorted, so that two batches never take the same key locks in opposite orders.
+  const order = keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : persons[a]! < persons[b]! ? -1 : 1));
+  await client.query(
+    `INSERT INTO core.person_keys (key, person_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING`,
+    [order.map((i) => keys[i]), order.map((i) => persons[i])]);
 }
 
 async function insertReviews(client: PoolClient, reviews: ReviewEntry[]): Promise<void> {

@@ -171,6 +171,16 @@ export async function splitRecord(client: PoolClient, ref: RecordRef, actor: str
       WHERE source_table = $1 AND record_id = $2 AND mention_key = $3`,
     [ref.sourceTable, ref.recordId, mentionKey, id, String(from), actor]);
   await repoint(client, [from], id, [{ sourceTable: ref.sourceTable, recordId: ref.recordId }]);
+  await client.query(
+    `INSERT INTO core.person_keys (key, person_id)
+     SELECT k, $4::uuid FROM core.person_records pr,
+            unnest(ARRAY['sb:' || split_part(pr.name_pinyin, ' ', 1) || '|' || pr.birth_date::text,
+                         'nb:' || replace(pr.name_pinyin, ' ', '') || '|' || left(pr.birth_date::text, 4),
+                         'np:' || replace(pr.name_pinyin, ' ', '') || '|' || pr.place_key,
+                         'ph:' || pr.phone, 'raw:' || pr.id_number_raw,
+                         'ng:' || replace(pr.name_pinyin, ' ', '') || '|' || pr.group_key]) AS k
+      WHERE pr.source_table = $1 AND pr.record_id = $2 AND pr.mention_key = $3 AND k IS NOT NULL
+     ON CONFLICT DO NOTHING`, [ref.sourceTable, ref.recordId, mentionKey, id]);
   // Reviews about this mention are settled by the split.
   await client.query(
     `UPDATE core.link_reviews SET status = 'obsolete', decided_by = $4, decided_at = now()
@@ -226,6 +236,9 @@ async function mergeInto(client: PoolClient, keep: string, drop: string, actor: 
             evidence = evidence || jsonb_build_object('mergedFrom', $4::text, 'mergedBy', $3::text)
       WHERE person_id = $2 RETURNING source_table, record_id, mention_key`, [keep, drop, actor, drop]);
   await repoint(client, [drop], keep, null);
+  await client.query(
+    `INSERT INTO core.person_keys (key, person_id) SELECT key, $1 FROM core.person_keys WHERE person_id = $2 ON CONFLICT DO NOTHING`, [keep, drop]);
+  await client.query('DELETE FROM core.person_keys WHERE person_id = $1', [drop]);
   // Open reviews between the two are settled; others of the dropped person now concern the kept one.
   await client.query(
     `UPDATE core.link_reviews SET status = 'obsolete', decided_by = $3, decided_at = now()
