@@ -64,6 +64,12 @@ describe('audit log', () => {
       await expect(pool.query('TRUNCATE hub.audit_log')).rejects.toThrow(/permission denied|append-only/);
       await expect(pool.query('UPDATE hub.audit_chain_head SET hash = NULL')).rejects.toThrow(/permission denied/);
     }
+    // Nor may any of them add a trigger that would rewrite entries before they are chained.
+    for (const role of HUB_ROLES) {
+      const pool = rolePools.get(role)!;
+      await expect(pool.query(`CREATE TRIGGER sneaky BEFORE INSERT ON hub.audit_log FOR EACH ROW EXECUTE FUNCTION hub.audit_log_chain()`))
+        .rejects.toThrow(/permission denied|must be owner/);
+    }
     // Even the superuser is stopped by the trigger while it is enabled.
     await expect(db.pool.query(`DELETE FROM hub.audit_log`)).rejects.toThrow(/append-only/);
   });
