@@ -23,6 +23,9 @@ import { useMetrics, type GatewayMetrics } from './plugins/metrics';
 import { useRequestLog } from './plugins/request-log';
 import { limitsFromConfig, queryLimitsPlugin } from './plugins/query-limits';
 import { createRateLimitGuard, rateLimitFromConfig, type RateLimitGuard } from './plugins/rate-limit';
+import { createResponseCache, type ResponseCache } from './plugins/response-cache';
+import { createHubMetrics } from '../observability/metrics';
+import { createQueuesDashboard } from '../observability/queues-dashboard';
 
 /**
  * The gateway: @apollo/server + @apollo/gateway on the committed supergraph (schema/supergraph.graphql, no
@@ -48,6 +51,8 @@ export interface GatewayOptions {
   authenticate?: Authenticator;
   /** Extra Apollo plugins (e.g. persisted operations). */
   plugins?: ApolloServerPlugin<GatewayContext>[];
+  /** Response cache invalidated by change events (gateway/plugins/response-cache.ts); default: on when RESPONSE_CACHE_TTL_MS > 0, except under NODE_ENV=test. Needs Redis. */
+  responseCache?: boolean;
   log?: Logger;
 }
 
@@ -61,6 +66,8 @@ export interface GatewayServer {
   httpServer: http.Server;
   apollo: ApolloServer<GatewayContext>;
   metrics: GatewayMetrics;
+  /** The response cache, when on. */
+  responseCache: ResponseCache | null;
   /** Run an operation through the gateway's own query path as `identity` (no HTTP, no rate limit). */
   execute(request: ExecuteRequest, identity: Identity): Promise<FormattedExecutionResult>;
   /** Listen on `port` (0: ephemeral); resolves to the GraphQL URL. */
@@ -120,6 +127,14 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
   const urls = Object.fromEntries(names.map((n) => [n, allUrls[n]!]));
 
   const metrics = useMetrics();
+  const cacheOn = redis !== null && config.RESPONSE_CACHE_TTL_MS > 0 && (options.responseCache ?? config.NODE_ENV !== 'test');
+  const cacheSubscriber = cacheOn ? createRedis(options.redisUrl ?? config.REDIS_URL) : null;
+  cacheSubscriber?.on('error', () => undefined);
+  const responseCache = cacheSubscriber
+    ? createResponseCache({ subscriber: cacheSubscriber, prefix: config.REDIS_PREFIX, log, registry: metrics.registry, ttlMs: config.RESPONSE_CACHE_TTL_MS })
+    : null;
+  const hubMetrics = createHubMetrics({ pool, redis, prefix: config.REDIS_PREFIX, registries: [metrics.registry] });
+  const dashboard = redis ? await createQueuesDashboard({ redis, prefix: config.REDIS_PREFIX, authenticate, log }) : null;
   const dataSources: HubDataSource[] = [];
   const gateway = new ApolloGateway({
     supergraphSdl,
@@ -143,9 +158,11 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
       useRequestLog(log),
       queryLimitsPlugin<GatewayContext>(limitsFromConfig(config)),
       ...(options.plugins ?? []),
+      ...(responseCache ? [responseCache.plugin] : []),
     ],
   });
   await apollo.start();
+  await responseCache?.start();
   schemaLoaded = true;
 
   async function contextOf(req: http.IncomingMessage): Promise<GatewayContext> {
@@ -191,6 +208,7 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
     const url = new URL(req.url ?? '/', 'http://gateway');
     const route = async () => {
       if (url.pathname === '/graphql') return handleGraphQL(req, res, url);
+      if (dashboard?.handles(url.pathname)) return dashboard.handle(req, res);
       if (req.method !== 'GET') return sendJson(res, 405, { error: 'method not allowed' });
       switch (url.pathname) {
         case '/healthz':
@@ -200,9 +218,9 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
           return sendJson(res, report.status === 'ready' ? 200 : 503, report);
         }
         case '/metrics': {
-          const text = await metrics.registry.metrics();
-          res.writeHead(200, { 'content-type': metrics.registry.contentType });
-          res.end(text);
+          const { contentType, body } = await hubMetrics.render();
+          res.writeHead(200, { 'content-type': contentType });
+          res.end(body);
           return;
         }
         default:
@@ -223,6 +241,7 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
     httpServer,
     apollo,
     metrics,
+    responseCache,
     async execute(request, identity) {
       const result = await apollo.executeOperation(request as GraphQLRequest, { contextValue: { identity, internal: true } });
       if (result.body.kind !== 'single') throw new HubError('TL_ERR_INTERNAL', 'Incremental delivery is not supported by execute()');
@@ -247,6 +266,10 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
         httpServer.closeIdleConnections();
       });
       await apollo.stop();
+      await responseCache?.stop();
+      cacheSubscriber?.disconnect();
+      await dashboard?.close();
+      await hubMetrics.close();
       for (const source of dataSources) source.close();
       redis?.disconnect();
       await pool.end();

@@ -49,6 +49,7 @@ const schema = {
     RATE_LIMIT_BURST: { type: 'integer', minimum: 1, default: 100 },
     PERSISTED_OPERATIONS: { type: 'string', enum: ['off', 'safelist'], default: 'off' },
     PERSISTED_OPERATIONS_FILE: { type: 'string', default: '' },
+    RESPONSE_CACHE_TTL_MS: { type: 'integer', minimum: 0, maximum: 86400000, default: 60000 },
   },
 } as const;
 
@@ -98,6 +99,8 @@ export interface HubConfig {
   /** `safelist`: only operations of PERSISTED_OPERATIONS_FILE run (production). */
   PERSISTED_OPERATIONS: 'off' | 'safelist';
   PERSISTED_OPERATIONS_FILE: string;
+  /** Gateway response cache entry lifetime (0 = cache off); entries are dropped earlier by change events. */
+  RESPONSE_CACHE_TTL_MS: number;
 }
 
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true });
