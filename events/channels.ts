@@ -8,6 +8,9 @@ export const OUTBOX_CHANNEL = 'tonglan_outbox';
 /** NOTIFY'd by the relay in the transaction that appends to hub.change_events; payload = last position. */
 export const CHANGE_LOG_CHANNEL = 'tonglan_change_events';
 
+/** NOTIFY'd by the admin API when deliveries of a webhook are put back for replay; payload = webhook id. */
+export const WEBHOOK_REPLAY_CHANNEL = 'tonglan_webhook_replay';
+
 /** Redis pub/sub channel carrying each relayed batch (a JSON array of ChangeEvent, in position order). */
 export function liveChannel(prefix: string): string {
   return `${prefix}:events:live`;

@@ -69,11 +69,15 @@ extend schema { subscription: Subscription }
 
 const DEPARTMENT_SDL = `"""A department whose systems the hub integrates."""\nenum Department { ${DEPARTMENT_CODES.join(' ')} }\n`;
 
-/** The API schema with the change subscription added. */
+/**
+ * The API schema with the change subscription added. Types the API schema has already are taken from it:
+ * `Department` (core), and `ChangeOp` / `ChangeFilter`, which the admin subgraph declares for webhooks
+ * (subgraphs/admin/webhooks.graphql, the same definitions), so a client sees one of each.
+ */
 export function buildSubscriptionSchema(apiSchema: GraphQLSchema): GraphQLSchema {
   const entityTypes = ['Person', 'Place', 'Event'].filter((t) => apiSchema.getType(t));
   if (entityTypes.length === 0) throw new Error('The API schema has none of Person, Place, Event: nothing for ChangeEvent.entity');
-  let sdl = SUBSCRIPTION_SDL.replace('__ENTITY_TYPES__', entityTypes.join(' | '));
-  if (!apiSchema.getType('Department')) sdl = DEPARTMENT_SDL + sdl;
-  return extendSchema(apiSchema, parse(sdl), { assumeValidSDL: false });
+  const document = parse(DEPARTMENT_SDL + SUBSCRIPTION_SDL.replace('__ENTITY_TYPES__', entityTypes.join(' | ')));
+  const definitions = document.definitions.filter((d) => !('name' in d && d.name && apiSchema.getType(d.name.value)));
+  return extendSchema(apiSchema, { ...document, definitions });
 }

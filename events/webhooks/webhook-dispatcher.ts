@@ -3,7 +3,7 @@ import type { Logger } from '../../platform/logger';
 import type { Identity } from '../../security/identity';
 import { CHANGE_EVENT_COLUMNS, rowToChangeEvent, type ChangeEventRow } from '../change-event';
 import { compileFilter, matchesFilter, type ChangeFilterInput, type CompiledFilter } from '../change-filter';
-import { CHANGE_LOG_CHANNEL } from '../channels';
+import { CHANGE_LOG_CHANNEL, WEBHOOK_REPLAY_CHANNEL } from '../channels';
 import { PgListener } from '../pg-listener';
 import type { DeliveryQueue } from './delivery-queue';
 
@@ -48,7 +48,13 @@ export class WebhookDispatcher {
   constructor(private readonly options: DispatcherOptions) {}
 
   async start(): Promise<void> {
-    this.listener = new PgListener(this.options.databaseUrl, [CHANGE_LOG_CHANNEL], () => this.wake(), this.options.log);
+    this.listener = new PgListener(this.options.databaseUrl, [CHANGE_LOG_CHANNEL, WEBHOOK_REPLAY_CHANNEL], (channel, payload) => {
+      if (channel === WEBHOOK_REPLAY_CHANNEL && payload) {
+        void this.sweep({ webhookId: payload, olderThanMs: 0 }).catch((err) => this.options.log.error({ err }, 'webhook replay failed'));
+      } else {
+        this.wake();
+      }
+    }, this.options.log);
     await this.listener.start();
     const poll = setInterval(() => this.wake(), this.options.pollIntervalMs ?? 1000);
     const sweep = setInterval(() => void this.sweep().catch((err) => this.options.log.error({ err }, 'webhook sweep failed')),
@@ -158,12 +164,16 @@ export class WebhookDispatcher {
     return consumed;
   }
 
-  /** Re-add pending deliveries that have waited long with no job (lost between commit and add). */
-  async sweep(olderThanMs = 60_000): Promise<number> {
+  /**
+   * Queue pending deliveries that are due and have no job: lost between commit and add (the periodic sweep,
+   * due for a minute), or put back by a replay (at once, for that webhook).
+   */
+  async sweep(options: { webhookId?: string; olderThanMs?: number } = {}): Promise<number> {
     const { rows } = await this.options.pool.query<{ id: string }>(
       `SELECT id FROM hub.webhook_deliveries
-        WHERE status = 'pending' AND coalesce(next_attempt_at, created_at) < now() - make_interval(secs => $1 / 1000.0)
-        ORDER BY created_at LIMIT 1000`, [olderThanMs]);
+        WHERE status = 'pending' AND coalesce(next_attempt_at, created_at) <= now() - make_interval(secs => $1 / 1000.0)
+          AND ($2::uuid IS NULL OR webhook_id = $2)
+        ORDER BY position LIMIT 5000`, [options.olderThanMs ?? 60_000, options.webhookId ?? null]);
     const missing: string[] = [];
     for (const { id } of rows) {
       if (!(await this.options.queue.queue.getJob(id))) missing.push(id);

@@ -5,6 +5,7 @@ import { HubError } from '../../platform/errors';
 import type { Identity } from '../../security/identity';
 import { assertCan, departmentScope } from '../../security/scope';
 import { compileFilter, type ChangeFilterInput } from '../change-filter';
+import { WEBHOOK_REPLAY_CHANNEL } from '../channels';
 import { generateWebhookSecret } from './signing';
 
 /**
@@ -176,9 +177,10 @@ export async function listAttempts(db: Queryable, deliveryId: string): Promise<A
 }
 
 /**
- * Put deliveries back in the queue: by default every failed or dead one of the endpoint; or the ones listed;
- * or, with `fromPosition`, every delivery after that position whatever its state. Returns their ids (the
- * caller enqueues them). Replaying to a disabled endpoint re-enables it: replay is the owner saying it is back.
+ * Put deliveries back to pending: by default every failed or dead one of the endpoint; or the ones listed;
+ * or, with `fromPosition`, every delivery after that position whatever its state. Returns their ids. The
+ * NOTIFY (sent on commit) wakes the dispatcher of the relay part, which queues them, so the admin API needs
+ * no Redis. Replaying to a disabled endpoint re-enables it: replay is the owner saying it is back.
  */
 export async function markForReplay(db: Queryable, identity: Identity, webhookId: string,
   options: { deliveryIds?: string[] | null; fromPosition?: number | null } = {}): Promise<string[]> {
@@ -192,5 +194,6 @@ export async function markForReplay(db: Queryable, identity: Identity, webhookId
                  WHEN $3::bigint IS NOT NULL THEN position > $3
                  ELSE status IN ('failed', 'dead') END
       RETURNING id`, [webhookId, options.deliveryIds ?? null, options.fromPosition ?? null]);
+  await db.query('SELECT pg_notify($1, $2)', [WEBHOOK_REPLAY_CHANNEL, webhookId]);
   return rows.map((r) => r.id as string);
 }
