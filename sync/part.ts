@@ -2,6 +2,7 @@ import { isAbsolute, join } from 'node:path';
 import type { PartDefinition } from '../cli/part';
 import { createPool } from '../platform/db';
 import { createRedis } from '../platform/redis';
+import { createPartRegistry, startMetricsPublisher } from '../observability/part-metrics';
 import { setConnectorRuntime } from '../connectors/registry';
 import { applyConnectorsFile } from './connectors-file';
 import { listConnectors } from './connector-store';
@@ -21,6 +22,8 @@ export const part: PartDefinition = {
     const pool = createPool(ctx.databaseUrl, { role: 'tonglan_sync', applicationName: 'tonglan-worker', max: config.SYNC_CONCURRENCY * 4 + 4 });
     setConnectorRuntime({ pool });
     const redis = createRedis(ctx.redisUrl);
+    // This process's metrics reach the gateway's /metrics through Redis (observability/part-metrics.ts).
+    const metricsPublisher = startMetricsPublisher({ redis, prefix: config.REDIS_PREFIX, part: 'worker', registry: createPartRegistry('worker') });
     const file = isAbsolute(config.CONNECTORS_FILE) ? config.CONNECTORS_FILE : join(__dirname, '..', config.CONNECTORS_FILE);
     await applyConnectorsFile(pool, file, log);
     const queues = new SyncQueues(pool, redis, config.REDIS_PREFIX);
@@ -32,6 +35,7 @@ export const part: PartDefinition = {
       async stop() {
         await worker.close();
         await queues.close();
+        await metricsPublisher.stop();
         redis.disconnect();
         await pool.end();
       },
