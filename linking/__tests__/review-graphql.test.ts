@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { generateIdNumber } from '../../domain/id-number';
+import { createPool, withTransaction, type Pool } from '../../platform/db';
+import { partLogger } from '../../platform/logger';
+import { createRedis } from '../../platform/redis';
+import { createAuditLog } from '../../security/audit';
+import { encodeIdentity, IDENTITY_HEADER, type Identity } from '../../security/identity';
+import { internalKey } from '../../security/keys';
+import { createAdminServer } from '../../subgraphs/admin/server';
+import type { SubgraphServer } from '../../subgraphs/shared/create-subgraph-server';
+import { SyncQueues } from '../../sync/worker/sync-queues';
+import { createTestDatabase, type TestDatabase } from '../../test/support/db';
+import { cleanPrefix, testPrefix } from '../../test/support/redis';
+import { TEST_REDIS_URL } from '../../test/support/services';
+import { linkPersons } from '../index';
+import type { PersonMention } from '../types';
+
+const config = { SECRET_KEY: '', NODE_ENV: 'test' as const };
+const log = partLogger('review-graphql-test');
+log.level = 'silent';
+const cityAdmin: Identity = { sub: 'u-city', role: 'city-admin', grids: [], districts: [], scopes: [] };
+const cityAdminPii: Identity = { ...cityAdmin, scopes: ['pii:read'] };
+const policeAdmin: Identity = { sub: 'u-police', role: 'department-admin', department: 'POLICE', grids: [], districts: [], scopes: [] };
+
+describe('review queue in the admin subgraph', () => {
+  let db: TestDatabase;
+  let redis: Redis;
+  let syncPool: Pool;
+  let queues: SyncQueues;
+  let server: SubgraphServer;
+  const prefix = testPrefix('review');
+
+  beforeAll(async () => {
+    db = await createTestDatabase('reviewgql');
+    redis = createRedis(TEST_REDIS_URL);
+    syncPool = createPool(db.url, { role: 'tonglan_sync', max: 3 });
+    queues = new SyncQueues(syncPool, redis, prefix);
+    server = await createAdminServer({ syncPool, queues, audit: createAuditLog(syncPool) }, { config, databaseUrl: db.url, log });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await queues?.close();
+    await cleanPrefix(redis, prefix);
+    redis?.disconnect();
+    await syncPool?.end();
+    await db?.drop();
+  });
+
+  async function gql(identity: Identity, query: string, variables: Record<string, unknown> = {}) {
+    const res = await server.app.inject({
+      method: 'POST', url: '/graphql',
+      headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: encodeIdentity(identity, internalKey(config)) },
+      payload: { query, variables },
+    });
+    return res.json() as { data: Record<string, any> | null; errors?: { message: string; extensions: { code: string } }[] };
+  }
+
+  const mention = (over: Partial<PersonMention> & { name: string }): PersonMention => {
+    const recordId = randomUUID();
+    return { ref: recordId, department: 'PETITION', sourceTable: 'petition.petitions', recordId, recordKey: 'k', connectorId: randomUUID(), ...over };
+  };
+
+  const LIST = `query { linkReviews { totalCount edges { node { id status score evidence department
+    person { id name idNumber recordCount } candidate { id name idNumber recordCount } } } } }`;
+
+  it('lists grey-band pairs with evidence, masks ID numbers without pii:read, and lets city-admin decide', async () => {
+    const id = generateIdNumber('510104', '1988-12-01', 21, 'F');
+    await withTransaction(db.pool, (c) => linkPersons(c, [mention({ name: '邓敏', idNumber: id, department: 'POLICE', sourceTable: 'police.household_registrations' })]));
+    await withTransaction(db.pool, (c) => linkPersons(c, [mention({ name: '邓敏', birthDate: '1988-12-01' })]));
+
+    const list = await gql(cityAdmin, LIST);
+    expect(list.errors).toBeUndefined();
+    expect(list.data!.linkReviews.totalCount).toBe(1);
+    const node = list.data!.linkReviews.edges[0].node;
+    expect(node).toMatchObject({ status: 'PENDING', department: 'PETITION', evidence: { name: 'same', birthDate: 'same' } });
+    expect(node.candidate.idNumber).toBe(`${id.slice(0, 6)}********${id.slice(14)}`);
+    const unmasked = await gql(cityAdminPii, LIST);
+    expect(unmasked.data!.linkReviews.edges[0].node.candidate.idNumber).toBe(id);
+
+    // A department admin may neither see nor decide the queue.
+    const denied = await gql(policeAdmin, `mutation($id: ID!) { acceptLinkReview(id: $id) { personId } }`, { id: node.id });
+    expect(denied.errors?.[0]?.extensions.code).toBe('TL_ERR_FORBIDDEN');
+    expect((await gql(policeAdmin, LIST)).errors?.[0]?.extensions.code).toBe('TL_ERR_FORBIDDEN');
+
+    const accepted = await gql(cityAdmin, `mutation($id: ID!) { acceptLinkReview(id: $id, note: "same woman") { personId mergedPersonId recordsMoved } }`, { id: node.id });
+    expect(accepted.errors).toBeUndefined();
+    expect(accepted.data!.acceptLinkReview).toEqual({ personId: node.candidate.id, mergedPersonId: node.person.id, recordsMoved: 1 });
+    const after = await gql(cityAdmin, `query { linkReviews(status: ACCEPTED) { edges { node { status decidedBy note } } } }`);
+    expect(after.data!.linkReviews.edges.map((e: any) => e.node)).toEqual([{ status: 'ACCEPTED', decidedBy: 'u-city', note: 'same woman' }]);
+    const outbox = await db.pool.query(`SELECT op FROM hub.outbox WHERE entity_type = 'Person' AND entity_id = $1`, [node.person.id]);
+    expect(outbox.rows.map((r) => r.op)).toEqual(['DELETE']);
+  });
+
+  it('splits and merges through the API', async () => {
+    const [a] = await withTransaction(db.pool, (c) => linkPersons(c, [mention({ name: '唐军', birthDate: '1977-07-07', phone: '13811112222', sex: 'M' })]));
+    const second = mention({ name: '唐军', birthDate: '1977-07-07', phone: '13811112222', sex: 'M' });
+    const [b] = await withTransaction(db.pool, (c) => linkPersons(c, [second]));
+    expect(b!.personId).toBe(a!.personId);
+    const split = await gql(cityAdmin, `mutation($r: LinkRecordInput!) { splitPersonRecord(record: $r) { fromPersonId personId } }`,
+      { r: { sourceTable: second.sourceTable, recordId: second.recordId } });
+    expect(split.errors).toBeUndefined();
+    expect(split.data!.splitPersonRecord.fromPersonId).toBe(a!.personId);
+    const merged = await gql(cityAdmin, `mutation($p: ID!, $o: ID!) { mergePersons(personId: $p, otherPersonId: $o) { personId mergedPersonId recordsMoved } }`,
+      { p: a!.personId, o: split.data!.splitPersonRecord.personId });
+    expect(merged.data!.mergePersons).toEqual({ personId: a!.personId, mergedPersonId: split.data!.splitPersonRecord.personId, recordsMoved: 1 });
+    const bad = await gql(cityAdmin, `mutation { mergePersons(personId: "${a!.personId}", otherPersonId: "${a!.personId}") { personId } }`);
+    expect(bad.errors?.[0]?.extensions.code).toBe('TL_ERR_CONFLICT');
+  });
+});
