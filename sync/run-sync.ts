@@ -173,15 +173,18 @@ async function incremental(client: PoolClient, run: StreamRun, read: AsyncIterab
   let state: unknown = undefined;
   let stateChanged = false;
   const changes: SchemaChange[] = [];
-  const flush = async () => {
-    if (!count && !stateChanged) return;
+  // A batch is written while the next one is read and mapped (the source and the hub are different
+  // connections): at most one batch in flight, committed strictly in order, so the cursor never runs ahead.
+  let inFlight: Promise<void> | null = null;
+  let failure: unknown = null;
+  const write = async (batch: { rows: MappedRow[]; bad: QuarantineEntry[]; count: number; state: unknown; stateChanged: boolean; columns: string[] }) => {
     const c = await inTransaction(client, async () => {
-      const w = await writeRows(client, run.ctx, rows);
-      await quarantine(client, { connectorId: run.ctx.connectorId, runId, department: run.ctx.department, stream: run.stream.name }, bad);
-      if (stateChanged) {
-        await writeStreamState(client, run.ctx.connectorId, run.stream.name, { cursor: state, columns: [...(run.known ?? [])] });
+      const w = await writeRows(client, run.ctx, batch.rows);
+      await quarantine(client, { connectorId: run.ctx.connectorId, runId, department: run.ctx.department, stream: run.stream.name }, batch.bad);
+      if (batch.stateChanged) {
+        await writeStreamState(client, run.ctx.connectorId, run.stream.name, { cursor: batch.state, columns: batch.columns });
       }
-      const counts = { read: count, written: w.written, unchanged: w.unchanged, quarantined: bad.length };
+      const counts = { read: batch.count, written: w.written, unchanged: w.unchanged, quarantined: batch.bad.length };
       await addCounts(client, runId, counts, { stream: run.stream.name, phase: 'loading' });
       return counts;
     });
@@ -189,11 +192,18 @@ async function incremental(client: PoolClient, run: StreamRun, read: AsyncIterab
     result.written += c.written;
     result.unchanged += c.unchanged;
     result.quarantined += c.quarantined;
+  };
+  const flush = async () => {
+    if (inFlight) await inFlight;
+    if (failure) throw failure;
+    if (signal?.aborted) throw new Cancelled();
+    if (!count && !stateChanged) return;
+    const batch = { rows, bad, count, state, stateChanged, columns: [...(run.known ?? [])] };
     rows = [];
     bad = [];
     count = 0;
     stateChanged = false;
-    if (signal?.aborted) throw new Cancelled();
+    inFlight = write(batch).catch((err) => { failure = err; }).finally(() => { inFlight = null; });
   };
   for await (const msg of read) {
     if (msg.type === 'state') {
@@ -211,6 +221,8 @@ async function incremental(client: PoolClient, run: StreamRun, read: AsyncIterab
   // A new column also needs saving when nothing else changed.
   if (changes.length && !stateChanged && run.state) { state = run.state.cursor; stateChanged = true; }
   await flush();
+  if (inFlight) await inFlight;
+  if (failure) throw failure;
   result.schemaChanges.push(...changes);
 }
 

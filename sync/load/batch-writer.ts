@@ -44,7 +44,7 @@ export interface WriteResult {
 }
 
 interface Existing { id: string; hash: string; deleted: boolean; eventId: string | null }
-interface Changed extends MappedRow { id: string; eventId: string | null; inserted: boolean }
+interface Changed extends MappedRow { id: string; eventId: string | null; inserted: boolean; eventExists: boolean }
 
 const PERSON_KEYS = ['idNumber', 'name', 'sex', 'birthDate', 'phone', 'address'] as const;
 
@@ -119,7 +119,7 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
   for (const r of rows) {
     const e = existing.get(r.key);
     if (e && e.hash === r.hash && !e.deleted) continue;
-    changed.push({ ...r, id: e?.id ?? randomUUID(), eventId: hasEvent && r.event ? e?.eventId ?? randomUUID() : null, inserted: !e });
+    changed.push({ ...r, id: e?.id ?? randomUUID(), eventId: hasEvent && r.event ? e?.eventId ?? randomUUID() : null, inserted: !e, eventExists: !!e?.eventId });
   }
   const unchanged = rows.length - changed.length + duplicates;
   if (!changed.length) return { written: 0, unchanged };
@@ -225,7 +225,7 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
   }
   if (hasEvent) {
     const events = changed.filter((r) => r.event && r.eventId).map((r) => ({
-      ...r.event!, id: r.eventId, source_id: r.id,
+      ...r.event!, id: r.eventId, source_id: r.id, exists: r.eventExists,
       place_id: target.has('place_id') ? r.values.place_id ?? null : null,
       grid_code: target.has('grid_code') ? r.values.grid_code ?? null : null,
     }));
@@ -248,33 +248,52 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
 
 const EVENT_FIELDS = ['kind', 'category_code', 'title', 'occurred_at', 'status', 'level', 'severity', 'place_id', 'grid_code', 'closed_at'] as const;
 
-/** Upsert core.events for the changed rows and write an outbox row per event created or changed. */
-async function projectEvents(client: PoolClient, ctx: StreamWriteContext, events: Record<string, unknown>[]): Promise<void> {
-  if (!events.length) return;
+const EVENT_INPUT = `jsonb_to_recordset($1::jsonb) AS x(id uuid, source_id uuid, kind text, category_code text, title text,
+  occurred_at timestamptz, status text, level text, severity text, place_id uuid, grid_code text, closed_at timestamptz)`;
+// References the category tree, places and grids only where they exist (a source may name a code the hub lacks).
+const EVENT_VALUES = `SELECT x.id, x.source_id, x.kind, c.code AS category_code, x.title, x.occurred_at, x.status, x.level, x.severity,
+         p.id AS place_id, g.code AS grid_code, x.closed_at
+    FROM ${EVENT_INPUT}
+    LEFT JOIN core.event_categories c ON c.code = x.category_code
+    LEFT JOIN core.places p ON p.id = x.place_id
+    LEFT JOIN core.grids g ON g.code = x.grid_code`;
+
+/**
+ * Upsert core.events for the changed rows and write an outbox row per event created or changed (with the
+ * fields that changed). New and existing events go by separate statements, each feeding its outbox insert
+ * from its own RETURNING — no join between the batch and the result, so the cost stays linear.
+ */
+async function projectEvents(client: PoolClient, ctx: StreamWriteContext, events: (Record<string, unknown> & { exists: boolean })[]): Promise<void> {
   const f = EVENT_FIELDS;
-  await client.query(
-    `WITH x AS (
-       SELECT x.id, x.source_id, x.kind, c.code AS category_code, x.title, x.occurred_at, x.status, x.level, x.severity,
-              p.id AS place_id, g.code AS grid_code, x.closed_at
-         FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, source_id uuid, kind text, category_code text, title text,
-              occurred_at timestamptz, status text, level text, severity text, place_id uuid, grid_code text, closed_at timestamptz)
-         LEFT JOIN core.event_categories c ON c.code = x.category_code
-         LEFT JOIN core.places p ON p.id = x.place_id
-         LEFT JOIN core.grids g ON g.code = x.grid_code),
-     old AS (SELECT e.* FROM core.events e JOIN x ON e.source_table = $2 AND e.source_id = x.source_id),
-     up AS (
-       INSERT INTO core.events AS e (id, source_table, source_id, department, ${f.join(', ')})
-       SELECT id, $2, source_id, $3, ${f.join(', ')} FROM x
-       ON CONFLICT (source_table, source_id) DO UPDATE SET ${f.map((c) => `${c} = excluded.${c}`).join(', ')}, updated_at = now()
-       WHERE (${f.map((c) => `e.${c}`).join(', ')}) IS DISTINCT FROM (${f.map((c) => `excluded.${c}`).join(', ')})
-       RETURNING e.id, e.source_id, e.grid_code, e.status, e.kind, (e.xmax = 0) AS inserted, ${f.map((c) => `e.${c} AS new_${c}`).join(', ')})
-     INSERT INTO hub.outbox (entity_type, entity_id, op, department, grid_code, changed_fields, data)
-     SELECT 'Event', up.id, CASE WHEN up.inserted THEN 'CREATE' ELSE 'UPDATE' END, $3, up.grid_code,
-            CASE WHEN up.inserted THEN ARRAY[${f.map((c) => `'${c}'`).join(', ')}]::text[]
-                 ELSE array_remove(ARRAY[${f.map((c) => `CASE WHEN old.${c} IS DISTINCT FROM up.new_${c} THEN '${c}' END`).join(', ')}]::text[], NULL) END,
-            jsonb_build_object('kind', up.kind, 'status', up.status, 'sourceTable', $2::text, 'sourceId', up.source_id)
-       FROM up LEFT JOIN old ON old.source_id = up.source_id`,
-    [JSON.stringify(events), ctx.target.name, ctx.department]);
+  const fresh = events.filter((e) => !e.exists);
+  const known = events.filter((e) => e.exists);
+  if (fresh.length) {
+    await client.query(
+      `WITH ins AS (
+         INSERT INTO core.events (id, source_table, source_id, department, ${f.join(', ')})
+         SELECT id, $2, source_id, $3, ${f.join(', ')} FROM (${EVENT_VALUES}) v
+         ON CONFLICT (source_table, source_id) DO NOTHING
+         RETURNING id, source_id, grid_code, kind, status)
+       INSERT INTO hub.outbox (entity_type, entity_id, op, department, grid_code, changed_fields, data)
+       SELECT 'Event', id, 'CREATE', $3, grid_code, ARRAY[${f.map((c) => `'${c}'`).join(', ')}]::text[],
+              jsonb_build_object('kind', kind, 'status', status, 'sourceTable', $2::text, 'sourceId', source_id) FROM ins`,
+      [JSON.stringify(fresh), ctx.target.name, ctx.department]);
+  }
+  if (known.length) {
+    await client.query(
+      `WITH v AS (
+         SELECT n.*, ${f.map((c) => `o.${c} AS old_${c}`).join(', ')}
+           FROM (${EVENT_VALUES}) n JOIN core.events o ON o.id = n.id),
+       upd AS (
+         UPDATE core.events e SET ${f.map((c) => `${c} = v.${c}`).join(', ')}, updated_at = now()
+           FROM v WHERE e.id = v.id AND (${f.map((c) => `v.old_${c}`).join(', ')}) IS DISTINCT FROM (${f.map((c) => `v.${c}`).join(', ')})
+         RETURNING e.id, e.source_id, e.grid_code, e.kind, e.status,
+           array_remove(ARRAY[${f.map((c) => `CASE WHEN v.old_${c} IS DISTINCT FROM v.${c} THEN '${c}' END`).join(', ')}]::text[], NULL) AS changed)
+       INSERT INTO hub.outbox (entity_type, entity_id, op, department, grid_code, changed_fields, data)
+       SELECT 'Event', id, 'UPDATE', $3, grid_code, changed,
+              jsonb_build_object('kind', kind, 'status', status, 'sourceTable', $2::text, 'sourceId', source_id) FROM upd`,
+      [JSON.stringify(known), ctx.target.name, ctx.department]);
+  }
 }
 
 async function personPlaceOutbox(client: PoolClient, ctx: StreamWriteContext, changed: Changed[], persons: Map<string, PersonLink>, places: Map<string, PlaceLink>): Promise<void> {

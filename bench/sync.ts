@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { createPool, dropDatabase, ensureDatabase, withDatabase, type Pool } from '../platform/db';
+import { migrate } from '../platform/migrate';
+import { partLogger } from '../platform/logger';
+import { idCheckDigit } from '../domain/id-number';
+import { setConnectorRuntime } from '../connectors/registry';
+import { copyRows } from '../sync/load/batch-writer';
+import { createConnector } from '../sync/connector-store';
+import { executeRun } from '../sync/run-sync';
+import { enqueueRun } from '../sync/runs';
+import { policeConnectorInput } from '../sync/__tests__/fixtures';
+import { printJsonLine, printTable } from './lib/report';
+import { median, ratio, round, spread } from './lib/stats';
+
+/**
+ * `npm run bench:sync` — the sync pipeline end to end against the raw speed of the same database, in one run.
+ *
+ * A PostgreSQL source (`jq`, a police incident table as the demo police system writes it: YYYYMMDDHHmmss
+ * times, department status codes, parties as JSON with an ID number each) of BENCH_ROWS rows (default
+ * 1,000,000) is synced by the real pipeline — postgres connector, mapping and validation, COPY into staging,
+ * hash-guarded merge, event projection, outbox, cursor — with the hub's linking (persons of every party,
+ * places of every address) and without it. Beside it, on the same hub database: the raw `COPY` rate into an
+ * unlogged table and the raw `INSERT … SELECT … ON CONFLICT DO UPDATE` rate into a table shaped like the
+ * target. Each figure is the median of BENCH_RUNS (default 3) runs after one warm-up; the hub's tables are
+ * emptied between runs so every run loads the same rows from scratch.
+ *
+ * Options (environment): BENCH_ROWS, BENCH_RUNS, BENCH_BATCH (rows per batch, default 10000),
+ * BENCH_LINKING=0 (skip the linked runs), BENCH_DATABASE_URL (server, default the local one).
+ */
+const PG = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const BATCH = Number(process.env.BENCH_BATCH ?? 10_000);
+const LINKING = process.env.BENCH_LINKING !== '0';
+const log = partLogger('bench-sync');
+log.level = 'warn';
+
+function idNumber(i: number): string {
+  const first17 = `510104${1950 + (i % 60)}${String(1 + (i % 12)).padStart(2, '0')}${String(1 + (i % 28)).padStart(2, '0')}${String(i % 1000).padStart(3, '0')}`;
+  return first17 + idCheckDigit(first17);
+}
+
+const STREETS = ['洗面桥街', '浆洗街', '高升桥路', '武侯祠大街', '一环路南四段', '科华北路', '玉林北路', '芳草街'];
+
+/** Source rows as COPY text lines: about one person in three appears in more than one incident. */
+function* sourceLines(n: number): Generator<string> {
+  for (let i = 0; i < n; i++) {
+    const person = i % Math.max(1, Math.floor(n * 0.66));
+    const party = JSON.stringify([{ xm: `张${'伟芳娜敏静丽强磊军洋'[person % 10]}${person % 997}`, sfzh: idNumber(person), js: String(1 + (i % 3)) }]);
+    yield [
+      `JJ${String(i).padStart(9, '0')}`,
+      `2024${String(1 + (i % 12)).padStart(2, '0')}${String(1 + (i % 28)).padStart(2, '0')}${String(i % 24).padStart(2, '0')}3000`,
+      ['盗窃', '诈骗', '纠纷'][i % 3],
+      `第${i}号警情：居民报称电动车被盗，民警已到场处置`,
+      `四川省成都市武侯区浆洗街街道${STREETS[i % STREETS.length]}${1 + (i % 300)}号`,
+      ['10', '20', '30'][i % 3],
+      party.replace(/\\/g, '\\\\'),
+    ].join('\t') + '\n';
+  }
+}
+
+async function makeSource(name: string): Promise<string> {
+  const url = withDatabase(PG, name);
+  await ensureDatabase(url);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(`CREATE TABLE jq (jjdbh text PRIMARY KEY, bjsj text, ajlb text, jyaq text, fadz text, zt text, dsr jsonb, gxsj timestamptz NOT NULL DEFAULT now())`);
+  const pool = { connect: async () => client } as unknown as Pool;
+  void pool;
+  await copyRows(client as unknown as pg.PoolClient, 'jq', ['jjdbh', 'bjsj', 'ajlb', 'jyaq', 'fadz', 'zt', 'dsr'], sourceLines(ROWS));
+  await client.query('ANALYZE jq');
+  await client.end();
+  return url;
+}
+
+async function emptyHub(hub: Pool): Promise<void> {
+  await hub.query(`TRUNCATE police.incidents, police.incident_parties, core.event_participants, core.events, hub.outbox, hub.quarantine,
+    hub.connector_state, core.person_records, core.persons, core.places CASCADE`);
+  await hub.query(`DELETE FROM hub.sync_runs`);
+  await hub.query('VACUUM ANALYZE');
+}
+
+/** The raw rates of the hub database: COPY into an unlogged table, then INSERT … ON CONFLICT DO UPDATE. */
+async function rawRates(hub: Pool): Promise<{ copy: number; upsert: number }> {
+  const client = await hub.connect();
+  try {
+    await client.query(`DROP TABLE IF EXISTS bench_stage, bench_target`);
+    await client.query(`CREATE UNLOGGED TABLE bench_stage (id uuid, _record_key text, _row_hash text, incident_no text, summary text, address text,
+      status text, reported_at timestamptz, parties jsonb)`);
+    await client.query(`CREATE TABLE bench_target (LIKE police.incidents INCLUDING ALL)`);
+    const lines = function* () {
+      for (let i = 0; i < ROWS; i++) {
+        yield `${crypto.randomUUID()}\tJJ${String(i).padStart(9, '0')}\th${i}\tJJ${i}\t第${i}号警情：居民报称电动车被盗\t四川省成都市武侯区浆洗街街道洗面桥街${i % 300}号\t已受理\t2024-01-05T00:30:00Z\t[{"name": "张伟", "role": "reporter"}]\n`;
+      }
+    };
+    let t = performance.now();
+    await copyRows(client, 'bench_stage', ['id', '_record_key', '_row_hash', 'incident_no', 'summary', 'address', 'status', 'reported_at', 'parties'], lines());
+    const copy = ROWS / ((performance.now() - t) / 1000);
+    t = performance.now();
+    await client.query(`INSERT INTO bench_target AS t (id, _record_key, _row_hash, incident_no, summary, address, status, reported_at, parties, _connector_id)
+      SELECT id, _record_key, _row_hash, incident_no, summary, address, status, reported_at, parties, '00000000-0000-0000-0000-000000000001' FROM bench_stage
+      ON CONFLICT (_connector_id, _record_key) DO UPDATE SET _row_hash = excluded._row_hash, summary = excluded.summary, address = excluded.address,
+        status = excluded.status, reported_at = excluded.reported_at, parties = excluded.parties
+      WHERE t._row_hash IS DISTINCT FROM excluded._row_hash`);
+    const upsert = ROWS / ((performance.now() - t) / 1000);
+    await client.query(`DROP TABLE bench_stage, bench_target`);
+    return { copy, upsert };
+  } finally {
+    client.release();
+  }
+}
+
+async function pipelineRate(hub: Pool, sourceName: string, linking: boolean): Promise<{ rowsPerSecond: number; written: number }> {
+  await emptyHub(hub);
+  const base = policeConnectorInput({ name: sourceName } as never, {}, BATCH);
+  const connector = await createConnector(hub, { ...base, name: `bench-${randomBytes(3).toString('hex')}` });
+  const { run } = await enqueueRun(hub, connector.id, 'INCREMENTAL', 'bench');
+  const t = performance.now();
+  const result = await executeRun({ pool: hub, runId: run.id, connectorId: connector.id, mode: 'INCREMENTAL', log, batchSize: BATCH, ...(linking ? {} : { linker: null }) });
+  const seconds = (performance.now() - t) / 1000;
+  if (result.read !== ROWS || result.written !== ROWS) throw new Error(`pipeline read ${result.read} and wrote ${result.written} of ${ROWS} rows`);
+  return { rowsPerSecond: ROWS / seconds, written: result.written };
+}
+
+async function main(): Promise<void> {
+  const tag = randomBytes(3).toString('hex');
+  const sourceName = `tl_bench_sync_src_${tag}`;
+  const hubUrl = withDatabase(PG, `tl_bench_sync_hub_${tag}`);
+  console.log(`bench:sync — ${ROWS.toLocaleString()} rows, batches of ${BATCH}, ${RUNS} runs after a warm-up`);
+  let t = performance.now();
+  await makeSource(sourceName);
+  console.log(`source written in ${round((performance.now() - t) / 1000, 1)} s`);
+  await ensureDatabase(hubUrl);
+  await migrate(hubUrl);
+  const hub = createPool(hubUrl, { max: 4, applicationName: 'bench-sync' });
+  setConnectorRuntime({ pool: hub });
+  try {
+    const series: Record<string, number[]> = { copy: [], upsert: [], pipelineNoLinking: [], pipeline: [] };
+    for (let run = 0; run <= RUNS; run++) {
+      const warm = run === 0;
+      const raw = await rawRates(hub);
+      const plain = await pipelineRate(hub, sourceName, false);
+      const linked = LINKING ? await pipelineRate(hub, sourceName, true) : null;
+      console.log(`${warm ? 'warm-up' : `run ${run}`}: COPY ${Math.round(raw.copy)} rows/s, upsert ${Math.round(raw.upsert)} rows/s, pipeline without linking ${Math.round(plain.rowsPerSecond)} rows/s${linked ? `, with linking ${Math.round(linked.rowsPerSecond)} rows/s` : ''}`);
+      if (warm) continue;
+      series.copy!.push(raw.copy);
+      series.upsert!.push(raw.upsert);
+      series.pipelineNoLinking!.push(plain.rowsPerSecond);
+      if (linked) series.pipeline!.push(linked.rowsPerSecond);
+    }
+    const m = Object.fromEntries(Object.entries(series).filter(([, v]) => v.length).map(([k, v]) => [k, Math.round(median(v))]));
+    printTable(Object.entries(series).filter(([, v]) => v.length).map(([k, v]) => ({ measure: k, 'rows/s (median)': Math.round(median(v)), spread: `${round(spread(v) * 100, 1)}%` })));
+    const endToEnd = m.pipeline ?? m.pipelineNoLinking!;
+    printJsonLine('sync', {
+      rows: ROWS, batch: BATCH, runs: RUNS, linking: LINKING,
+      copyRowsPerSecond: m.copy, upsertRowsPerSecond: m.upsert,
+      pipelineNoLinkingRowsPerSecond: m.pipelineNoLinking, pipelineRowsPerSecond: m.pipeline ?? null,
+      endToEndVsCopy: ratio(endToEnd, m.copy!), endToEndVsUpsert: ratio(endToEnd, m.upsert!),
+      noLinkingVsUpsert: ratio(m.pipelineNoLinking!, m.upsert!), target: 50_000, meetsTarget: endToEnd >= 50_000,
+    });
+  } finally {
+    await hub.end();
+    await dropDatabase(hubUrl).catch(() => undefined);
+    await dropDatabase(withDatabase(PG, sourceName)).catch(() => undefined);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
