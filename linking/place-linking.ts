@@ -35,7 +35,8 @@ interface PlaceRow {
   lon: number | null;
   lat: number | null;
   gridCode: string | null;
-  gridSource: 'polygon' | 'building' | 'community' | null;
+  /** How the grid was found; 'division': only a community, street or district code is known. */
+  gridSource: 'polygon' | 'building' | 'community' | 'division' | null;
 }
 
 export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): Promise<PlaceLink[]> {
@@ -63,24 +64,40 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): 
 
   const rekeyed = await resolveDistricts(client, rows);
 
-  // Grids known for the buildings of this batch: from coordinates in the batch, then from stored places.
+  // Grids and communities known for the buildings of this batch: from coordinates and community names in the
+  // batch, then from stored places of the same building.
   const buildingGrid = new Map<string, string>();
-  for (const r of rows.values()) if (r.gridSource === 'polygon' && r.parsed.buildingKey) buildingGrid.set(r.parsed.buildingKey, r.gridCode!);
-  const unknownBuildings = [...new Set([...rows.values()].filter((r) => !r.gridCode && r.parsed.buildingKey && !buildingGrid.has(r.parsed.buildingKey)).map((r) => r.parsed.buildingKey!))];
+  const buildingCommunity = new Map<string, string>();
+  for (const r of rows.values()) {
+    if (!r.parsed.buildingKey) continue;
+    if (r.gridSource === 'polygon') buildingGrid.set(r.parsed.buildingKey, r.gridCode!);
+    if (r.parsed.communityCode) buildingCommunity.set(r.parsed.buildingKey, r.parsed.communityCode);
+  }
+  const unknownBuildings = [...new Set([...rows.values()].filter((r) => r.gridSource !== 'polygon' && r.parsed.buildingKey && !buildingGrid.has(r.parsed.buildingKey)).map((r) => r.parsed.buildingKey!))];
   if (unknownBuildings.length) {
-    const known = await client.query<{ building_key: string; grid_code: string }>(
-      `SELECT DISTINCT ON (building_key) building_key, grid_code FROM (
-         SELECT building_key, grid_code, count(*) AS n FROM core.places
-          WHERE building_key = ANY($1::text[]) AND grid_code IS NOT NULL GROUP BY 1, 2) t
-        ORDER BY building_key, n DESC, grid_code`, [unknownBuildings]);
-    for (const k of known.rows) buildingGrid.set(k.building_key, k.grid_code);
+    const known = await client.query<{ building_key: string; code: string; n: number }>(
+      `SELECT building_key, code, count(*)::int AS n FROM (
+         SELECT building_key, CASE WHEN length(grid_code) = 15 THEN grid_code ELSE division_code END AS code
+           FROM core.places WHERE building_key = ANY($1::text[])) t
+        WHERE length(code) IN (12, 15) GROUP BY 1, 2 ORDER BY building_key, n DESC, code`, [unknownBuildings]);
+    for (const k of known.rows) {
+      // Most frequent first: a grid (15 digits) or, failing that, a community (12).
+      if (k.code.length === 15 && !buildingGrid.has(k.building_key)) buildingGrid.set(k.building_key, k.code);
+      if (!buildingCommunity.has(k.building_key)) buildingCommunity.set(k.building_key, k.code.slice(0, 12));
+    }
   }
   for (const r of rows.values()) {
-    if (r.gridCode) continue;
-    const fromBuilding = r.parsed.buildingKey ? buildingGrid.get(r.parsed.buildingKey) : undefined;
+    if (r.gridSource === 'polygon') continue;
+    const building = r.parsed.buildingKey;
+    const fromBuilding = building ? buildingGrid.get(building) : undefined;
     if (fromBuilding) { r.gridCode = fromBuilding; r.gridSource = 'building'; continue; }
-    const community = r.parsed.communityCode ? g.communities.get(r.parsed.communityCode) : undefined;
-    if (community && community.grids.length === 1) { r.gridCode = community.grids[0]!.code; r.gridSource = 'community'; }
+    const communityCode = r.parsed.communityCode ?? (building ? buildingCommunity.get(building) : undefined);
+    const community = communityCode ? g.communities.get(communityCode) : undefined;
+    if (community && community.grids.length === 1) { r.gridCode = community.grids[0]!.code; r.gridSource = 'community'; continue; }
+    // Not known to the grid: the most precise level that is (community, street or district), so that a
+    // district or community officer's scope (a prefix of grid codes) still covers the place.
+    const level = community?.code ?? r.parsed.streetCode ?? r.parsed.districtCode;
+    if (level && (g.communities.has(level) || g.streetName.has(level) || g.districtName.has(level))) { r.gridCode = level; r.gridSource = 'division'; }
   }
 
   const list = [...rows.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -94,15 +111,17 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): 
           $9::text[], $10::text[], $11::text[], $12::text[], $13::float8[], $14::float8[], $15::text[], $16::text[], $17::text[],
           $18::text[])
        ON CONFLICT (norm_key) DO UPDATE SET
-         grid_code = coalesce(EXCLUDED.grid_code, core.places.grid_code),
+         grid_code = CASE WHEN length(coalesce(EXCLUDED.grid_code, '')) > length(coalesce(core.places.grid_code, ''))
+                          THEN EXCLUDED.grid_code ELSE core.places.grid_code END,
          lon = coalesce(EXCLUDED.lon, core.places.lon), lat = coalesce(EXCLUDED.lat, core.places.lat), updated_at = now()
-       WHERE (core.places.grid_code IS NULL AND EXCLUDED.grid_code IS NOT NULL)
+       WHERE (EXCLUDED.grid_code IS NOT NULL AND length(EXCLUDED.grid_code) > length(coalesce(core.places.grid_code, '')))
           OR (core.places.lon IS NULL AND EXCLUDED.lon IS NOT NULL)`,
       [col((r) => r.address), col((r) => r.key), col((r) => r.parsed.district ?? null), col((r) => r.parsed.street ?? null),
         col((r) => r.parsed.community ?? null), col((r) => r.parsed.road ?? null),
         col((r) => (r.parsed.group !== undefined ? `${r.parsed.group}组${r.parsed.number ?? ''}` : r.parsed.number ?? null)),
         col((r) => r.parsed.building ?? null), col((r) => r.parsed.unit ?? null), col((r) => r.parsed.room ?? null),
-        col((r) => r.parsed.communityCode ?? r.parsed.streetCode ?? r.parsed.districtCode ?? null), col((r) => r.gridCode),
+        col((r) => r.parsed.communityCode ?? (r.gridCode && r.gridCode.length >= 12 ? r.gridCode.slice(0, 12) : null) ?? r.parsed.streetCode ?? r.parsed.districtCode ?? null),
+        col((r) => r.gridCode),
         col((r) => r.lon), col((r) => r.lat), col((r) => r.parsed.status), col((r) => r.parsed.reason ?? null),
         col((r) => r.parsed.buildingKey), col((r) => r.parsed.houseKey)]);
     const found = await client.query('SELECT id, norm_key, grid_code, parse_status, parse_error FROM core.places WHERE norm_key = ANY($1::text[])', [list.map((r) => r.key)]);
@@ -113,7 +132,8 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): 
       await client.query(
         `UPDATE core.places p SET grid_code = b.grid_code, updated_at = now()
            FROM unnest($1::text[], $2::text[]) AS b(building_key, grid_code)
-          WHERE p.building_key = b.building_key AND p.grid_code IS NULL`,
+          WHERE p.building_key = ANY($1::text[]) AND p.building_key = b.building_key
+            AND (p.grid_code IS NULL OR length(p.grid_code) < 15)`,
         [located.map((r) => r.parsed.buildingKey), located.map((r) => r.gridCode)]);
     }
   }
@@ -123,14 +143,15 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): 
     if (!key) return { ref: m.ref, placeId: null, gridCode: null, status: 'unparsed', reason: 'empty address' };
     const row = byKey.get(key)!;
     const r = rows.get(key)!;
-    const reason = row.parse_error ?? (row.grid_code ? undefined : gridReason(r, g));
+    const reason = row.parse_error ?? (row.grid_code?.length === 15 ? undefined : gridReason(r, g));
     return { ref: m.ref, placeId: row.id, gridCode: row.grid_code, status: row.parse_status, ...(reason ? { reason } : {}) };
   });
 }
 
 function gridReason(r: PlaceRow, g: Gazetteer): string {
-  const community = r.parsed.communityCode ? g.communities.get(r.parsed.communityCode) : undefined;
-  if (!community) return 'grid not determined: community unknown';
+  const code = r.parsed.communityCode ?? (r.gridCode?.length === 12 ? r.gridCode : undefined);
+  const community = code ? g.communities.get(code) : undefined;
+  if (!community) return `grid not determined: community unknown${r.gridCode ? `, placed at ${r.gridCode}` : ''}`;
   return `grid not determined: community ${community.name} has ${community.grids.length} grids and the address has no coordinates`;
 }
 

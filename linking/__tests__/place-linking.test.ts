@@ -28,7 +28,7 @@ describe('place linking', () => {
 
   it('gives other rooms of a located building its grid, in later batches and in earlier ones', async () => {
     const [before] = await link([{ ref: 'x', address: '锦江区永丰街40号2栋1单元101室' }]);
-    expect(before!.gridCode).toBeNull();
+    expect(before!.gridCode).toBe('510104'); // the district is known, not the grid
     expect(before!.reason).toMatch(/grid not determined/);
     await link([{ ref: 'y', address: '成都市锦江区永丰街40号2栋3单元505号', lon: 104.005, lat: 30.605 }]);
     const { rows } = await db.pool.query('SELECT grid_code FROM core.places WHERE id = $1', [before!.placeId]);
@@ -50,6 +50,18 @@ describe('place linking', () => {
     const v = await link([{ ref: 'v1', address: '成都市成华区跳蹬河街道跳蹬村1组12号' }, { ref: 'v2', address: '跳蹬河街道跳蹬村一组12号' }]);
     expect(v[0]!.placeId).toBe(v[1]!.placeId);
     expect(v[0]!.gridCode).toBe(GRID_VILLAGE);
+  });
+
+  it('places an address at its community when the grid is unknown, learning the community from the building', async () => {
+    const [civil] = await link([{ ref: 'c', address: '锦江区河滨社区永丰街60号1幢1单元101室' }]);
+    expect(civil!.gridCode).toBe('510104018005');
+    expect(civil!.reason).toMatch(/河滨社区 has 2 grids/);
+    const [police] = await link([{ ref: 'p', address: '成都市锦江区永丰街60号1栋2单元202号' }]);
+    expect(police!.gridCode).toBe('510104018005');
+    // Coordinates for one room later put the whole building in its grid.
+    await link([{ ref: 'i', address: '成都市锦江区永丰街60号1栋1单元101号', lon: 104.012, lat: 30.601 }]);
+    const { rows } = await db.pool.query('SELECT DISTINCT grid_code FROM core.places WHERE building_key = $1', ['510104|永丰街|60|1']);
+    expect(rows).toEqual([{ grid_code: GRID_B }]);
   });
 
   it('keeps an address it cannot parse, with the reason', async () => {
