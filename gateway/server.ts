@@ -22,6 +22,7 @@ import { useErrorStatus } from './plugins/error-status';
 import { useMetrics, type GatewayMetrics } from './plugins/metrics';
 import { useRequestLog } from './plugins/request-log';
 import { limitsFromConfig, queryLimitsPlugin } from './plugins/query-limits';
+import { introspectionEnabled, loadSafelist, persistedOperationsPlugin } from './plugins/persisted-operations';
 import { createRateLimitGuard, rateLimitFromConfig, type RateLimitGuard } from './plugins/rate-limit';
 import { createResponseCache, type ResponseCache } from './plugins/response-cache';
 import { createHubMetrics } from '../observability/metrics';
@@ -126,6 +127,7 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
   if (missing.length) throw new HubError('TL_ERR_CONFIG_INVALID', `No URL for subgraph(s) ${missing.join(', ')} of the supergraph`, { missing });
   const urls = Object.fromEntries(names.map((n) => [n, allUrls[n]!]));
 
+  const safelist = config.PERSISTED_OPERATIONS === 'safelist' ? loadSafelist(config.PERSISTED_OPERATIONS_FILE) : null;
   const metrics = useMetrics();
   const cacheOn = redis !== null && config.RESPONSE_CACHE_TTL_MS > 0 && (options.responseCache ?? config.NODE_ENV !== 'test');
   const cacheSubscriber = cacheOn ? createRedis(options.redisUrl ?? config.REDIS_URL) : null;
@@ -150,8 +152,12 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
     gateway,
     formatError: formatGatewayError,
     includeStacktraceInErrorResponses: false,
-    introspection: config.NODE_ENV !== 'production',
+    introspection: introspectionEnabled(config),
+    // PERSISTED_OPERATIONS=safelist: only operations of PERSISTED_OPERATIONS_FILE run (sent whole or by hash);
+    // the gateway's own execute() (change-event enrichment) is exempt.
+    ...(safelist ? { persistedQueries: { cache: safelist.cache, ttl: null } } : {}),
     plugins: [
+      ...(safelist ? [persistedOperationsPlugin<GatewayContext>({ safelist, enforce: true, bypass: (ctx) => ctx.internal === true })] : []),
       ApolloServerPluginLandingPageDisabled(),
       metrics.plugin,
       useErrorStatus(),

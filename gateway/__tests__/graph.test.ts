@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GRIDS } from '../../test/fixtures/graph';
+import { createGatewayServer } from '../server';
 import { startGraphStack, type GraphStack } from '../../test/fixtures/graph-stack';
 
 /**
@@ -140,6 +144,29 @@ describe('gateway: the unified people-place-event graph', () => {
     const invalid = await stack.query('{ persons { nope } }', {}, admin);
     expect(invalid.status).toBe(400);
     expect(invalid.errors?.[0]?.extensions?.code).toBe('TL_ERR_BAD_USER_INPUT');
+  });
+
+  it('runs only safelisted operations when PERSISTED_OPERATIONS=safelist', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tl-safelist-'));
+    const allowed = 'query Grid { grid(code: "5101") { name } }';
+    writeFileSync(join(dir, 'ops.json'), JSON.stringify([allowed]));
+    const strict = await createGatewayServer({ config: { ...stack.config, PERSISTED_OPERATIONS: 'safelist', PERSISTED_OPERATIONS_FILE: join(dir, 'ops.json') },
+      databaseUrl: stack.db.url, redisUrl: null, supergraphSdl: stack.supergraphSdl, subgraphUrls: stack.subgraphUrls });
+    try {
+      const url = await strict.listen(0);
+      const post = (query: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ query }) });
+      const ok = await post(allowed);
+      expect(((await ok.json()) as { data: unknown }).data).toEqual({ grid: { name: '成都市' } });
+      const refused = await post('{ persons { totalCount } }');
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('TL_ERR_FORBIDDEN');
+      // The gateway's own execution path (change-event enrichment) is not bound by the safelist.
+      const internal = await strict.execute({ query: '{ persons { totalCount } }' }, { sub: 'relay', role: 'city-admin', grids: [], districts: [], scopes: [] });
+      expect(internal.errors).toBeUndefined();
+    } finally {
+      await strict.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('serves /healthz, /readyz naming every dependency, and /metrics', async () => {
