@@ -198,6 +198,9 @@ describe('demo department systems', () => {
     const since = await getJson(`${base}/petitions?page=1&page_size=500&updated_since=${encodeURIComponent(mid.updatedAt)}`);
     expect(since.body.data.items.every((x: PetitionRecord) => Date.parse(x.updatedAt) >= Date.parse(mid.updatedAt))).toBe(true);
     expect(since.body.data.items.map((x: PetitionRecord) => x.petitionNo)).toContain(mid.petitionNo);
+    // A client that forgot to encode the `+` of the offset gets the same answer.
+    const unencoded = await getJson(`${base}/petitions?page=1&page_size=500&updated_since=${mid.updatedAt}`);
+    expect(unencoded.body.data.total).toBe(since.body.data.total);
     const one = await getJson(`${base}/petitions/${encodeURIComponent(mid.petitionNo)}`);
     expect(one.body.data.steps[0].step).toBe('登记');
 

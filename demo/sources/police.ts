@@ -197,7 +197,7 @@ export class PoliceSource {
       if (p.hukou === 'local') {
         const key = this.nextRkbh(h);
         this.out.t_hjxx.write(csvLine([
-          key, h.no, w.idNumber ?? '', w.name, r.chance(0.01) ? pickName(r, p.sex, 1970) : null, w.sex ? SEX_CODE[w.sex] : null, p.ethnicity,
+          key, h.no, w.idNumber ?? '', w.name, r.chance(0.01) ? pickName(r, p.sex, Number(p.birthDate.slice(0, 4)), [...p.name][0]) : null, w.sex ? SEX_CODE[w.sex] : null, p.ethnicity,
           w.birthDate ? w.birthDate.replace(/-/g, '') : null, p.relation, h.dwelling.grid.community.street.district.code, addr.text,
           policeStation(geo, h.dwelling), w.phone, '0', compactDate(registered), localDateTime(created), localDateTime(updated),
         ]));

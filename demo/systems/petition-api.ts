@@ -92,7 +92,8 @@ export function createPetitionApi(options: PetitionApiOptions): FastifyInstance 
     let since: number | undefined;
     if (q.updated_since !== undefined && q.updated_since !== '') {
       // ISO 8601 with an offset or Z; a bare date-time is read as China Standard Time.
-      const raw = q.updated_since;
+      // An unencoded `+08:00` arrives as ` 08:00` (a `+` in a query string is a space): read it as meant.
+      const raw = q.updated_since.replace(/([T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?) (\d{2}:?\d{2})$/, '$1+$2');
       const withZone = /[zZ]|[+-]\d{2}:?\d{2}$/.test(raw) ? raw : `${raw.replace(' ', 'T')}+08:00`;
       since = /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(withZone) : NaN;
       if (Number.isNaN(since)) return send(reply, err(400, 40001, `参数错误: updated_since 不是 ISO 8601 时间 (收到 "${raw}")`));
