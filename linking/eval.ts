@@ -90,7 +90,7 @@ function round(x: number): number {
   return Math.round(x * 10000) / 10000;
 }
 
-if (require.main === module || process.env.LINKING_EVAL_MAIN) {
+if (require.main === module) {
   main().catch((err: unknown) => {
     process.stderr.write(`linking:eval failed: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);

@@ -1,0 +1,58 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { generate } from '../demo/generate';
+import { databaseBaseUrl, printTable } from '../linking/eval';
+import { runEvaluation } from '../linking/eval/run';
+
+/**
+ * `npm run bench:linking -- [--data DIR] [--persons N] [--batch N]`
+ *
+ * Linking throughput and quality on a large data set: generates N persons' department records (default
+ * 50,000 persons, about 110,000 person mentions) unless --data names a generated directory, links them all in
+ * sync-sized batches into a fresh database, and ends with one JSON line: records/s, F1, precision, recall,
+ * grid accuracy, and the ratio of the throughput to the 20,000 records/s target.
+ */
+const TARGET_RECORDS_PER_SECOND = 20_000;
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  let data: string | undefined;
+  let persons = 50_000;
+  let batch = 5_000;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = () => { const x = argv[++i]; if (x === undefined) throw new Error(`${a} needs a value`); return x; };
+    if (a === '--data') data = v();
+    else if (a === '--persons') persons = Number(v());
+    else if (a === '--batch') batch = Number(v());
+    else throw new Error(`unknown argument ${a} (use [--data DIR] [--persons N] [--batch N])`);
+  }
+  if (!Number.isInteger(persons) || persons < 1) throw new Error('--persons must be a positive integer');
+  if (!Number.isInteger(batch) || batch < 1) throw new Error('--batch must be a positive integer');
+  let temp: string | undefined;
+  if (!data) {
+    temp = await mkdtemp(path.join(tmpdir(), 'tonglan-bench-linking-'));
+    data = temp;
+    process.stderr.write(`generating ${persons} persons into ${data}\n`);
+    await generate({ out: data, persons });
+  }
+  try {
+    const r = await runEvaluation({ dataDir: data, databaseUrl: databaseBaseUrl(), batchSize: batch, log: (l) => process.stderr.write(`${l}\n`) });
+    printTable(`linking benchmark (${data}, batches of ${batch})`, r, (s) => process.stdout.write(`${s}\n`));
+    const round = (x: number) => Math.round(x * 10000) / 10000;
+    process.stdout.write(`${JSON.stringify({
+      benchmark: 'linking', records: r.records, persons: r.truePersons, batch, seconds: round(r.seconds),
+      recordsPerSecond: Math.round(r.recordsPerSecond), f1: round(r.f1), precision: round(r.precision), recall: round(r.recall),
+      gridAccuracy: round(r.gridAccuracy), communityAccuracy: round(r.communityAccuracy),
+      targetRecordsPerSecond: TARGET_RECORDS_PER_SECOND, throughputRatio: round(r.recordsPerSecond / TARGET_RECORDS_PER_SECOND),
+    })}\n`);
+  } finally {
+    if (temp) await rm(temp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:linking failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
