@@ -115,7 +115,7 @@ export async function prepareStream(client: PoolClient, record: ConnectorRecord,
   const target = await loadTarget(client, sm.target, record.department);
   let compiled: CompiledStream;
   try {
-    compiled = compileStream(mapping, stream.name, target.columnTypes, stream.primaryKey, target.requiredColumns);
+    compiled = compileStream(mapping, stream.name, target.columnTypes, stream.primaryKey, target.requiredColumns, target.notNullColumns);
   } catch (err) {
     throw new HubError('TL_ERR_CONNECTOR_CONFIG', `Mapping does not fit ${sm.target}: ${(err as Error).message}`, { field: `mapping/streams/${stream.name}` });
   }

@@ -15,6 +15,8 @@ export interface TargetTable {
   columnTypes: Map<string, string>;
   /** Columns that are NOT NULL and have no default: a mapping must fill them. */
   requiredColumns: Set<string>;
+  /** Every NOT NULL column: a mapped value there may not be empty (unless the field has a default). */
+  notNullColumns: Set<string>;
   has(column: string): boolean;
   /** The table of persons a record involves (police.incident_parties …), keyed by `fk` → the record's id. */
   parties?: { table: string; fk: string };
@@ -54,6 +56,7 @@ export async function loadTarget(db: Queryable, name: string, department: Depart
   const target: TargetTable = {
     name, schema, table, department, columnTypes,
     requiredColumns: new Set(rows.filter((r) => r.is_nullable === 'NO' && r.column_default === null).map((r) => r.column_name)),
+    notNullColumns: new Set(rows.filter((r) => r.is_nullable === 'NO').map((r) => r.column_name)),
     has: (c) => columnTypes.has(c),
     ...(PARTIES[name] ? { parties: PARTIES[name] } : {}),
   };

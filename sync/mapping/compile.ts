@@ -216,10 +216,14 @@ function sourceColumnsOf(spec: FieldSpec, into: Set<string>): void {
 }
 
 /** Compile `mapping.streams[stream]` against the target table's column types. Throws on a mapping that cannot work. */
-export function compileStream(mapping: Mapping, stream: string, columnTypes: ColumnTypes, primaryKey: string[] = [], notNull: ReadonlySet<string> = new Set()): CompiledStream {
+/**
+ * `mustFill`: NOT NULL columns without a default (the mapping must write them); `notNull`: every NOT NULL
+ * column (a field writing one is required unless it has a `default`).
+ */
+export function compileStream(mapping: Mapping, stream: string, columnTypes: ColumnTypes, primaryKey: string[] = [], mustFill: ReadonlySet<string> = new Set(), notNull: ReadonlySet<string> = mustFill): CompiledStream {
   const sm = mapping.streams[stream];
   if (!sm) throw new Error(`the mapping has no entry for stream "${stream}"`);
-  for (const col of notNull) {
+  for (const col of mustFill) {
     if (!MANAGED_COLUMNS.has(col) && !(col in sm.fields)) throw new Error(`streams.${stream}.fields: ${sm.target}.${col} cannot be empty, so the mapping must fill it`);
   }
   const converters: Converter[] = [];
@@ -239,7 +243,7 @@ export function compileStream(mapping: Mapping, stream: string, columnTypes: Col
     if (!columns.includes(field)) columns.push(field);
     sourceColumnsOf(spec, sourceColumns);
     if (spec.items) for (const item of Object.values(spec.items)) sourceColumnsOf(normaliseSpec(item), new Set());
-    converters.push(compileField(field, notNull.has(field) && !spec.required ? { ...spec, required: true } : spec, type, mapping, rawField));
+    converters.push(compileField(field, notNull.has(field) && !spec.required && spec.default === undefined ? { ...spec, required: true } : spec, type, mapping, rawField));
   }
   const key = sm.key ?? primaryKey;
   if (!key.length) throw new Error(`streams.${stream}.key: no record key (the stream has no primary key; set "key" to the source columns that identify a record)`);
