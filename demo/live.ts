@@ -247,10 +247,11 @@ export class LiveChanger {
     );
     changed += (paid as mysql.ResultSetHeader).affectedRows;
     if (r.chance(0.5)) {
+      const [[fmax]] = (await civil.query(`SELECT COALESCE(MAX(family_id), 0) AS m FROM jz_family`)) as unknown as [[{ m: number }]];
       const [fam] = await civil.query(
         `SELECT g.* FROM jz_grant g JOIN jz_family f ON f.family_id = g.family_id
           WHERE f.family_status = '1' AND g.family_id >= ? ORDER BY g.family_id, g.grant_month DESC LIMIT 1`,
-        [r.int(1, 1 + Math.floor(changed + Number(max.m) / 10))],
+        [r.int(1, Math.max(1, Number(fmax.m)))],
       );
       const last = (fam as Record<string, string | number | null>[])[0];
       if (last) {
