@@ -70,6 +70,8 @@ async function makeSource(name: string): Promise<string> {
   const pool = { connect: async () => client } as unknown as Pool;
   void pool;
   await copyRows(client as unknown as pg.PoolClient, 'jq', ['jjdbh', 'bjsj', 'ajlb', 'jyaq', 'fadz', 'zt', 'dsr'], sourceLines(ROWS));
+  // As every source system the hub reads keeps it (demo/README.md): the keyset cursor's index.
+  await client.query('CREATE INDEX ON jq (gxsj, jjdbh)');
   await client.query('ANALYZE jq');
   await client.end();
   return url;

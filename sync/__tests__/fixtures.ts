@@ -25,6 +25,7 @@ export async function createSourceDb(label: string): Promise<SourceDb> {
   await client.connect();
   await client.query(`CREATE TABLE jq (
     jjdbh text PRIMARY KEY, bjsj text, ajlb text, jyaq text, fadz text, zt text, dsr jsonb, gxsj timestamptz NOT NULL DEFAULT now())`);
+  await client.query('CREATE INDEX ON jq (gxsj, jjdbh)');
   return {
     url, name, client,
     async drop() {
