@@ -34,7 +34,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const started = process.hrtime.bigint();
   const r = await autocannon({
     url: spec.url, method: spec.method ?? 'POST', headers: spec.headers ?? {}, body: spec.body,
-    connections: spec.connections, duration: spec.seconds, pipelining: 1, timeout: 10,
+    connections: spec.connections, duration: spec.seconds, pipelining: 1, timeout: 5,
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return {
