@@ -25,7 +25,7 @@ import { csvLine, LineWriter } from './writers';
  *   civil/jz_family.tsv, jz_member.tsv, jz_grant.tsv, yl_service.tsv   LOAD DATA format (tab, \N = NULL)
  *   justice/mediation_cases_YYYYMMDD_NNN.csv (GBK), justice/correction_subjects_YYYYMMDD.xlsx
  *   petition/petitions.jsonl
- *   truth.jsonl, manifest.json
+ *   truth.jsonl (per person), events.jsonl (per event record: its scene and grid), manifest.json
  */
 export interface EventRates {
   /** Police incidents per person over the three years of history. */
@@ -115,6 +115,7 @@ export async function generate(options: GenerateOptions): Promise<Manifest> {
     yl_service: await LineWriter.open(path.join(out, 'civil/yl_service.tsv')),
     petitions: await LineWriter.open(path.join(out, 'petition/petitions.jsonl')),
     truth: await LineWriter.open(path.join(out, 'truth.jsonl')),
+    events: await LineWriter.open(path.join(out, 'events.jsonl')),
   };
   for (const [table, columns] of Object.entries(POLICE_COLUMNS)) w[table as keyof typeof POLICE_COLUMNS].write(csvLine(columns));
 
@@ -130,7 +131,9 @@ export async function generate(options: GenerateOptions): Promise<Manifest> {
   }
 
   let batch = new TruthBatch();
-  const ctx: GenContext = { geo, seed, rates, asOfMs, startMs, truth: { add: (p, rec) => batch.add(p, rec) } };
+  const ctx: GenContext = {
+    geo, seed, rates, asOfMs, startMs, truth: { add: (p, rec) => batch.add(p, rec) }, events: { add: (e) => w.events.write(JSON.stringify(e)) },
+  };
   const police = new PoliceSource(ctx, w);
   const civil = new CivilSource(ctx, w);
   const justice = new JusticeSource(ctx, () => mediation);
@@ -343,7 +346,7 @@ if (require.main === module) {
   }
   generate(options).then((m) => {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    const records = Object.entries(m.counts).filter(([k]) => k !== 'truth').reduce((a, [, v]) => a + v, 0);
+    const records = Object.entries(m.counts).filter(([k]) => k !== 'truth' && k !== 'events').reduce((a, [, v]) => a + v, 0);
     process.stdout.write(`${JSON.stringify({ out: path.resolve(options.out), seed: m.seed, persons: m.persons, households: m.households, grids: m.grids, records, chains: m.chains, counts: m.counts, seconds: Number(seconds) })}\n`);
   }).catch((err: unknown) => {
     process.stderr.write(`demo:generate failed: ${(err as Error).stack ?? String(err)}\n`);

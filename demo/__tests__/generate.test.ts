@@ -82,6 +82,18 @@ describe('demo data generator', () => {
       byChain.set(r.chain, s);
     }
     expect(byChain.size).toBeGreaterThan(0);
+    // events.jsonl: one line per event record; the records of one chain happened at one place.
+    const events = readFileSync(path.join(tmp, 'a', 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { stream: string; key: string; chain?: string; placeKey: string; gridCode: string });
+    const manifest = JSON.parse(readFileSync(path.join(tmp, 'a', 'manifest.json'), 'utf8')) as { counts: Record<string, number> };
+    expect(events).toHaveLength(manifest.counts.t_jqxx! + manifest.counts.mediation_cases! + manifest.counts.petitions!);
+    const places = new Map<string, Set<string>>();
+    for (const e of events) {
+      expect(geo.gridByCode.has(e.gridCode)).toBe(true);
+      expect(e.placeKey.startsWith(e.gridCode)).toBe(true);
+      if (e.chain) places.set(e.chain, (places.get(e.chain) ?? new Set()).add(e.placeKey));
+    }
+    expect([...places.keys()].sort()).toEqual([...byChain.keys()].sort());
+    for (const p of places.values()) expect(p.size).toBe(1);
     for (const depts of byChain.values()) {
       expect(depts.has('POLICE')).toBe(true);
       expect(depts.has('JUSTICE')).toBe(true);

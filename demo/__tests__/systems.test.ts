@@ -154,6 +154,14 @@ describe('demo department systems', () => {
       }
     }
     expect(checked).toBeGreaterThan(600);
+    // events.jsonl: every event record exists in its system, with its scene as written there.
+    const scenes = new Map<string, string | null>();
+    for (const r of (await systems.police.query(`SELECT jqbh, fsdz FROM t_jqxx`)).rows) scenes.set(`t_jqxx|${r.jqbh}`, r.fsdz);
+    for (const [key, r] of await readMediationCases(systems.justiceDir)) scenes.set(`mediation_cases|${key}`, r['纠纷发生地'] ?? null);
+    for (const p of petitions) scenes.set(`petitions|${p.petitionNo}`, p.occurredAddress);
+    const events = readFileSync(path.join(systems.generatedDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { stream: string; key: string; address: string });
+    expect(events).toHaveLength(scenes.size);
+    for (const e of events) expect([e.key, scenes.get(`${e.stream}|${e.key}`)]).toEqual([e.key, e.address]);
     // And no record in any system is missing from the truth.
     const unreferenced = [...src.keys()].filter((k) => !referenced.has(k));
     expect(unreferenced).toEqual([]);

@@ -13,6 +13,25 @@ export interface GenContext {
   /** Start of the generated history: three years before as-of. */
   startMs: number;
   truth: TruthSink;
+  /** Ground truth of event records' scenes (events.jsonl). */
+  events: EventSink;
+}
+
+/** One event record (incident, mediation case, petition) and where it truly happened. */
+export interface EventTruth {
+  department: Department;
+  stream: string;
+  key: string;
+  occurredAt: string;
+  /** The scene as the record writes it, the grid it lies in and the dwelling's key. */
+  address: string;
+  gridCode: string;
+  placeKey: string;
+  chain?: string;
+}
+
+export interface EventSink {
+  add(event: EventTruth): void;
 }
 
 /** One department record that belongs to a real person: what `truth.jsonl` lists per person. */

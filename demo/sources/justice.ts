@@ -1,10 +1,10 @@
 import ExcelJS from 'exceljs';
-import type { Dwelling } from '../geography';
+import { dwellingKey, type Dwelling } from '../geography';
 import { pickName } from '../names';
 import { writeAddress, writePerson, type WrittenPerson } from '../noise';
 import type { Person } from '../population';
 import type { Random } from '../random';
-import { DAY, HOUR, localDate, localDateTime, slashDate } from '../time';
+import { DAY, HOUR, isoCst, localDate, localDateTime, slashDate } from '../time';
 import { csvLine, type LineWriter } from '../writers';
 import { truthAddress, type GenContext } from './common';
 import { noiseWith } from './police';
@@ -114,6 +114,7 @@ export class JusticeSource {
     ].map((v) => (v === '' ? null : v)));
     this.mediationFile().write(row(aw, bw));
     const chain = spec.chain ? { chain: spec.chain } : {};
+    this.ctx.events.add({ department: 'JUSTICE', stream: 'mediation_cases', key: caseNo, occurredAt: isoCst(spec.at), address: place.text, gridCode: d.grid.code, placeKey: dwellingKey(d), ...chain });
     this.ctx.truth.add(spec.applicant, { department: 'JUSTICE', stream: 'mediation_cases', key: caseNo, mention: '申请人', role: '申请人', ...truthAddress(spec.applicant.household.dwelling, aAddr.text, aAddr.variant), ...chain, noise: noiseWith(aw, aAddr.variant) });
     this.ctx.truth.add(spec.respondent, { department: 'JUSTICE', stream: 'mediation_cases', key: caseNo, mention: '被申请人', role: '被申请人', ...truthAddress(spec.respondent.household.dwelling, bAddr.text, bAddr.variant), ...chain, noise: noiseWith(bw, bAddr.variant) });
     return { caseNo, failed: result === '调解不成功' || status !== '已结案', closedAt };

@@ -1,4 +1,4 @@
-import type { Dwelling, GeoGrid } from '../geography';
+import { dwellingKey, type Dwelling, type GeoGrid } from '../geography';
 import { pickName } from '../names';
 import { writeAddress, writePerson } from '../noise';
 import type { Person } from '../population';
@@ -183,6 +183,10 @@ export class PetitionSource {
       advancePetition(r, rec, t);
     }
     this.out.write(JSON.stringify(rec));
+    this.ctx.events.add({
+      department: 'PETITION', stream: 'petitions', key: petitionNo, occurredAt: rec.registeredAt, address: occurred.text,
+      gridCode: d.grid.code, placeKey: dwellingKey(d), ...(spec.chain ? { chain: spec.chain } : {}),
+    });
     return petitionNo;
   }
 }

@@ -1,10 +1,10 @@
 import { city, district, province } from '../../domain/divisions';
-import type { Dwelling } from '../geography';
+import { dwellingKey, type Dwelling } from '../geography';
 import { pickName } from '../names';
 import { writeAddress, writePerson, type WrittenPerson } from '../noise';
 import type { Person, Household } from '../population';
 import type { Random } from '../random';
-import { compactDate, DAY, HOUR, localDateTime } from '../time';
+import { compactDate, DAY, HOUR, isoCst, localDateTime } from '../time';
 import type { LineWriter } from '../writers';
 import { csvLine } from '../writers';
 import { policeStation, truthAddress, type GenContext } from './common';
@@ -260,6 +260,10 @@ export class PoliceSource {
       spec.place.lon.toFixed(6), spec.place.lat.toFixed(6), policeStation(geo, spec.place), officer, progress.status, result,
       progress.closedAt ? localDateTime(progress.closedAt) : null, localDateTime(spec.at + 60_000), localDateTime(progress.updatedAt),
     ]));
+    this.ctx.events.add({
+      department: 'POLICE', stream: 't_jqxx', key: jqbh, occurredAt: isoCst(spec.at), address: place.text,
+      gridCode: spec.place.grid.code, placeKey: dwellingKey(spec.place), ...(spec.chain ? { chain: spec.chain } : {}),
+    });
     spec.parties.forEach((party, i) => {
       const w = party === reporter ? rw : writePerson(r, rates, party.person);
       const ryid = `${jqbh}${String(i + 1).padStart(2, '0')}`;
