@@ -21,6 +21,8 @@ import { checkReadiness } from './health';
 import { useErrorStatus } from './plugins/error-status';
 import { useMetrics, type GatewayMetrics } from './plugins/metrics';
 import { useRequestLog } from './plugins/request-log';
+import { startGatewaySubscriptions } from '../events/subscriptions/gateway-wiring';
+import type { AttachedSubscriptions } from '../events/subscriptions/attach-subscriptions';
 import { limitsFromConfig, queryLimitsPlugin } from './plugins/query-limits';
 import { introspectionEnabled, loadSafelist, persistedOperationsPlugin } from './plugins/persisted-operations';
 import { createRateLimitGuard, rateLimitFromConfig, type RateLimitGuard } from './plugins/rate-limit';
@@ -54,6 +56,8 @@ export interface GatewayOptions {
   plugins?: ApolloServerPlugin<GatewayContext>[];
   /** Response cache invalidated by change events (gateway/plugins/response-cache.ts); default: on when RESPONSE_CACHE_TTL_MS > 0, except under NODE_ENV=test. Needs Redis. */
   responseCache?: boolean;
+  /** Subscription.changes over graphql-ws on /graphql (events/subscriptions); default: on when Redis is configured. */
+  subscriptions?: boolean;
   log?: Logger;
 }
 
@@ -69,6 +73,8 @@ export interface GatewayServer {
   metrics: GatewayMetrics;
   /** The response cache, when on. */
   responseCache: ResponseCache | null;
+  /** Subscription.changes attached to `httpServer` (graphql-ws on /graphql), when on. */
+  subscriptions: AttachedSubscriptions | null;
   /** Run an operation through the gateway's own query path as `identity` (no HTTP, no rate limit). */
   execute(request: ExecuteRequest, identity: Identity): Promise<FormattedExecutionResult>;
   /** Listen on `port` (0: ephemeral); resolves to the GraphQL URL. */
@@ -242,17 +248,28 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
   });
   httpServer.keepAliveTimeout = 65_000;
 
+  async function execute(request: ExecuteRequest, identity: Identity): Promise<FormattedExecutionResult> {
+    const result = await apollo.executeOperation(request as GraphQLRequest, { contextValue: { identity, internal: true } });
+    if (result.body.kind !== 'single') throw new HubError('TL_ERR_INTERNAL', 'Incremental delivery is not supported by execute()');
+    return result.body.singleResult;
+  }
+
+  // Change-event subscriptions share the http server and the /graphql path (graphql-ws upgrade); their
+  // entities are resolved through `execute`, as each subscriber.
+  const subscriptions: AttachedSubscriptions | null = redis && (options.subscriptions ?? true)
+    ? await startGatewaySubscriptions({
+      httpServer, supergraphSdl, execute, authenticate, pool, redisUrl: options.redisUrl ?? config.REDIS_URL, prefix: config.REDIS_PREFIX, log,
+    })
+    : null;
+
   let stopped = false;
   return {
     httpServer,
     apollo,
     metrics,
     responseCache,
-    async execute(request, identity) {
-      const result = await apollo.executeOperation(request as GraphQLRequest, { contextValue: { identity, internal: true } });
-      if (result.body.kind !== 'single') throw new HubError('TL_ERR_INTERNAL', 'Incremental delivery is not supported by execute()');
-      return result.body.singleResult;
-    },
+    subscriptions,
+    execute,
     async listen(port, host = '127.0.0.1') {
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -265,6 +282,7 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
     async stop() {
       if (stopped) return;
       stopped = true;
+      await subscriptions?.close();
       // Stop accepting, let in-flight requests finish, then close dependencies.
       await new Promise<void>((resolve) => {
         if (!httpServer.listening) return resolve();

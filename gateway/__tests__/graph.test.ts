@@ -3,6 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GRIDS } from '../../test/fixtures/graph';
 import { createGatewayServer } from '../server';
+import { OutboxRelay } from '../../events/relay/outbox-relay';
+import { commitOutbox, waitFor } from '../../events/testing/outbox-fixtures';
+import { subscribeChanges } from '../../events/testing/ws-client';
+import { createLogger } from '../../platform/logger';
+import { createRedis } from '../../platform/redis';
+import { TEST_REDIS_URL } from '../../test/support/services';
 import { startGraphStack, type GraphStack } from '../../test/fixtures/graph-stack';
 
 /**
@@ -190,6 +196,28 @@ describe('gateway: the unified people-place-event graph', () => {
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { down: string[] }).down).toEqual(['subgraph:petition']);
+  });
+
+  it('serves Subscription.changes over graphql-ws on the same /graphql, replaying the log as the gateway role', async () => {
+    const redis = createRedis(TEST_REDIS_URL);
+    const relay = new OutboxRelay({ pool: stack.db.pool, databaseUrl: stack.db.url, redis, prefix: stack.config.REDIS_PREFIX, log: createLogger({ level: 'silent' }), pollIntervalMs: 200 });
+    await relay.start();
+    const query = 'subscription($after: String) { changes(after: $after) { id op entity { ... on Event { id title } } } }';
+    try {
+      await commitOutbox(stack.db.pool, [{ entityType: 'Event', entityId: stack.fixture.events.e4, op: 'UPDATE', department: 'POLICE', gridCode: GRIDS.g2, changedFields: ['status'] }]);
+      await waitFor(async () => (await stack.db.pool.query('SELECT 1 FROM hub.change_events')).rowCount === 1, 'the relay to log the change');
+      const sub = subscribeChanges(stack.url.replace(/^http/, 'ws'), `Bearer ${admin}`, query, { after: '0' });
+      try {
+        await waitFor(() => sub.data.length === 1, 'the replayed change');
+        expect(sub.errors).toEqual([]);
+        expect(sub.data[0]).toMatchObject({ op: 'UPDATE', entity: { id: stack.fixture.events.e4, title: '静安路7号居民报称电动自行车被盗' } });
+      } finally {
+        await sub.stop();
+      }
+    } finally {
+      await relay.stop();
+      redis.disconnect();
+    }
   });
 
   it('executes operations for other parts through execute() with a given identity', async () => {
