@@ -110,7 +110,7 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
 
   // 3. Candidates by blocking keys: for the mentions their ID number does not settle, and for those it does
   //    (step 5 looks for persons without a number that the mention now recognises).
-  const records = await fetchCandidates(client, pending);
+  const records = await fetchCandidates(client, pending, (i) => !!i.f.idNumber && byId.has(i.f.idNumber));
   const index = new CandidateIndex();
   const personIdNumber = new Map<string, string>();
   for (const r of records) {
@@ -128,6 +128,7 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
       const holder = byId.get(f.idNumber);
       if (holder) {
         item.link = { ref: m.ref, personId: holder, method: 'id_number', score: 1, evidence: { idNumber: 'same' }, created: false };
+        personIdNumber.set(holder, f.idNumber);
         index.add({ ...f, personId: holder });
         continue;
       }
@@ -190,22 +191,36 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
   await insertRecords(client, pending);
   await insertKeys(client, pending);
   if (keptReviews.length) await insertReviews(client, keptReviews);
+  // Only persons still without a number are absorbed (the candidates were read before this batch's writes).
+  const stillOrphans = mergeLater.length
+    ? new Set((await client.query<{ id: string }>('SELECT id FROM core.persons WHERE id = ANY($1::uuid[]) AND id_number IS NULL AND merged_into IS NULL',
+      [mergeLater.map(([, o]) => o)])).rows.map((r) => r.id))
+    : new Set<string>();
   for (const [target, orphan] of mergeLater) {
+    if (!stillOrphans.has(orphan)) continue;
     await absorbPerson(client, target, orphan, 'linking', { action: 'merge', note: 'absorbed: a mention with a valid ID number recognised this person' });
   }
 }
 
-async function fetchCandidates(client: PoolClient, items: Item[]): Promise<CandidateRecord[]> {
-  const keys = new Set<string>();
-  for (const { f } of items) for (const k of lookupKeys(f)) keys.add(k);
-  if (!keys.size) return [];
+async function fetchCandidates(client: PoolClient, items: Item[], settled: (item: Item) => boolean): Promise<CandidateRecord[]> {
+  // Mentions their ID number settles look only for persons without a number (absorption, step 5): the
+  // persons holding numbers are not candidates for them, which keeps this query small when most do.
+  const open = new Set<string>();
+  const orphansOnly = new Set<string>();
+  for (const item of items) for (const k of lookupKeys(item.f)) (settled(item) ? orphansOnly : open).add(k);
+  for (const k of open) orphansOnly.delete(k);
+  if (!open.size && !orphansOnly.size) return [];
   const r = await client.query(
-    `WITH hit AS (SELECT DISTINCT person_id FROM core.person_keys WHERE key = ANY($1::text[]))
+    `WITH hit AS (
+       SELECT person_id FROM core.person_keys WHERE key = ANY($1::text[])
+       UNION
+       SELECT k.person_id FROM core.person_keys k JOIN core.persons p ON p.id = k.person_id AND p.id_number IS NULL
+        WHERE k.key = ANY($2::text[]))
      SELECT pr.person_id, pr.name, pr.name_pinyin, pr.sex, pr.birth_date, pr.phone, coalesce(pr.id_number, p.id_number) AS id_number,
             pr.id_number_raw, pr.place_key, pr.group_key
        FROM hit JOIN core.persons p ON p.id = hit.person_id AND p.merged_into IS NULL
        JOIN core.person_records pr ON pr.person_id = hit.person_id`,
-    [[...keys]]);
+    [[...open], [...orphansOnly]]);
   return r.rows.map((row) => ({
     personId: row.person_id, name: row.name, pinyin: row.name_pinyin, sex: row.sex, birthDate: row.birth_date,
     phone: row.phone, idNumber: row.id_number, idNumberRaw: row.id_number_raw, placeKey: row.place_key, groupKey: row.group_key,

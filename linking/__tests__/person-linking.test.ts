@@ -149,6 +149,28 @@ describe('person linking without a valid ID number', () => {
     expect(rows).toEqual([{ person_id: b!.personId, candidate_person_id: a!.personId, status: 'pending', evidence: expect.objectContaining({ name: 'same', birthDate: 'same' }) }]);
   });
 
+  it('absorbs a person known only by name and group once a record with the ID number arrives, in any order', async () => {
+    const id = generateIdNumber('510104', '1948-10-10', 61, 'F');
+    const care = 'CIVIL_AFFAIRS:care:河滨社区居家养老服务站';
+    // A care visit written with a name only, then the register (no group: too little to join the visit) ...
+    const [early] = await link([civil({ name: '钱英芳', groupKey: care, sourceTable: 'civil.care_services' })]);
+    const [register] = await link([mention({ name: '钱英芳', idNumber: id })]);
+    expect(register!.personId).not.toBe(early!.personId);
+    // ... then a care visit with the number: it joins the register's person and recognises the early visit.
+    const [later] = await link([civil({ name: '钱英芳', idNumber: id, groupKey: care, sourceTable: 'civil.care_services' })]);
+    expect(later!.personId).toBe(register!.personId);
+    const { rows } = await db.pool.query('SELECT merged_into FROM core.persons WHERE id = $1', [early!.personId]);
+    expect(rows[0].merged_into).toBe(later!.personId);
+    const recs = await db.pool.query('SELECT count(*)::int AS n FROM core.person_records WHERE person_id = $1', [later!.personId]);
+    expect(recs.rows[0].n).toBe(3);
+    const outbox = await db.pool.query(`SELECT op FROM hub.outbox WHERE entity_type = 'Person' AND entity_id = $1`, [early!.personId]);
+    expect(outbox.rows.map((r) => r.op)).toEqual(['DELETE']);
+    // Replaying the early record now answers with the person it was merged into.
+    const [replayed] = await link([civil({ name: '钱英芳', groupKey: care, sourceTable: 'civil.care_services', recordId: (await db.pool.query(
+      `SELECT record_id FROM core.person_records WHERE person_id = $1 AND id_number IS NULL`, [later!.personId])).rows[0].record_id })]);
+    expect(replayed!.personId).toBe(later!.personId);
+  });
+
   it('links mentions of one new person inside one batch to each other', async () => {
     const batch = await link([
       civil({ name: '何俊杰', birthDate: '1999-09-09', phone: '18612345678' }),
