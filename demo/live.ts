@@ -334,6 +334,14 @@ export class LiveChanger {
     const { store } = this.o;
     const r = this.r;
     let changed = 0;
+    // The oldest open petitions move one step through the closed loop.
+    for (const rec of store.open(2)) {
+      const next = structuredClone(rec);
+      if (advancePetition(r, next, Math.max(now, Date.parse(rec.updatedAt) + 1000))) {
+        await store.put(next);
+        changed++;
+      }
+    }
     if (this.round % 2 === 1) {
       const p = this.person();
       const grid = this.grid(p);
@@ -353,14 +361,6 @@ export class LiveChanger {
           satisfaction: null, relatedCaseNo: null, updatedAt: isoCst(now), version: 1,
         };
         await store.put(rec);
-        changed++;
-      }
-    }
-    // The oldest open petitions move one step through the closed loop.
-    for (const rec of store.open(2)) {
-      const next = structuredClone(rec);
-      if (advancePetition(r, next, Math.max(now, Date.parse(rec.updatedAt) + 1000))) {
-        await store.put(next);
         changed++;
       }
     }

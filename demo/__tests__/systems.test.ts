@@ -16,6 +16,7 @@ import type { PetitionRecord } from '../sources/petition';
 import { createPetitionApi } from '../systems/petition-api';
 import { readLatestRoster, readMediationCases } from '../systems/justice-drop';
 import { PetitionStore } from '../systems/petition-store';
+import { isoCst, localDateTime } from '../time';
 
 interface TruthLine {
   personId: string; idNumber: string; name: string; sex: 'M' | 'F'; birthDate: string; phone: string | null;
@@ -233,6 +234,8 @@ describe('demo department systems', () => {
       truthFile: path.join(systems.generatedDir, 'truth.jsonl'), seed: 3, poolSize: 200,
     });
     await live.init();
+    // Open work before the round: the oldest-changed open incident and open petition.
+    const openIncident = (await systems.police.query(`SELECT jqbh, jqzt FROM t_jqxx WHERE jqzt <> '05' ORDER BY gxsj, jqbh LIMIT 1`)).rows[0] as { jqbh: string; jqzt: string } | undefined;
     const now = Date.now();
     const report = await live.tick(now);
     expect(report.police).toBeGreaterThan(0);
@@ -246,6 +249,15 @@ describe('demo department systems', () => {
     expect(Number(((await systems.civil.query(`SELECT COUNT(*) AS n FROM yl_service`))[0] as { n: number }[])[0]!.n)).toBe(before.services + 1);
     expect(readdirSync(systems.justiceDir).length).toBeGreaterThan(before.files);
     expect(store.size).toBe(before.petitions + 1);
+    if (openIncident) {
+      const { rows: [moved] } = await systems.police.query(`SELECT jqzt FROM t_jqxx WHERE jqbh = $1`, [openIncident.jqbh]);
+      expect(Number(moved.jqzt)).toBe(Number(openIncident.jqzt) + 1);
+    }
+    // The petition registered in this round (登记, version 1) ...
+    const fresh1 = store.all().filter((p) => p.registeredAt === isoCst(now));
+    expect(fresh1).toHaveLength(1);
+    expect(fresh1[0]!).toMatchObject({ status: '待受理', version: 1 });
+
     // The new petition is what an incremental reader asking for changes since just before the tick gets.
     const since = new Date(now - 1000).toISOString();
     const { body } = await getJson(`${base}/petitions?page=1&page_size=100&updated_since=${encodeURIComponent(since)}`);
@@ -253,6 +265,14 @@ describe('demo department systems', () => {
     // A second round moves the new incident one status step forward eventually; petitions keep advancing.
     const report2 = await live.tick(now + 5000);
     expect(report2.police + report2.civil + report2.petition).toBeGreaterThan(0);
+    // The incident opened in the first round is open in the second, so at least one incident took a status step.
+    const { rows: [stepped] } = await systems.police.query(
+      `SELECT count(*)::int AS n FROM t_jqxx WHERE gxsj = $1::timestamp AND jqzt <> '01'`, [localDateTime(now + 5000)]);
+    expect(stepped.n).toBeGreaterThanOrEqual(1);
+    // ... is accepted (受理) in a later round (the oldest open petitions move first).
+    for (let round = 3; round < 20 && store.get(fresh1[0]!.petitionNo)!.version === 1; round++) await live.tick(now + round * 5000);
+    expect(store.get(fresh1[0]!.petitionNo)).toMatchObject({ status: '已受理', version: 2 });
+    expect(store.get(fresh1[0]!.petitionNo)!.steps.map((x) => x.step)).toEqual(['登记', '受理']);
     await live.stop();
   });
 });
