@@ -27,6 +27,7 @@ import { limitsFromConfig, queryLimitsPlugin } from './plugins/query-limits';
 import { introspectionEnabled, loadSafelist, persistedOperationsPlugin } from './plugins/persisted-operations';
 import { createRateLimitGuard, rateLimitFromConfig, type RateLimitGuard } from './plugins/rate-limit';
 import { createResponseCache, type ResponseCache } from './plugins/response-cache';
+import { operationsInFile, warmQueryPlans } from './plugins/plan-cache-warmup';
 import { createHubMetrics } from '../observability/metrics';
 import { createQueuesDashboard } from '../observability/queues-dashboard';
 
@@ -54,6 +55,8 @@ export interface GatewayOptions {
   authenticate?: Authenticator;
   /** Extra Apollo plugins (e.g. persisted operations). */
   plugins?: ApolloServerPlugin<GatewayContext>[];
+  /** Queries whose plans are built at start-up (gateway/plugins/plan-cache-warmup.ts), besides those of PERSISTED_OPERATIONS_FILE. */
+  knownOperations?: string[];
   /** Response cache invalidated by change events (gateway/plugins/response-cache.ts); default: on when RESPONSE_CACHE_TTL_MS > 0, except under NODE_ENV=test. Needs Redis. */
   responseCache?: boolean;
   /** Subscription.changes over graphql-ws on /graphql (events/subscriptions); default: on when Redis is configured. */
@@ -175,6 +178,16 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
   });
   await apollo.start();
   await responseCache?.start();
+  const knownOperations = [...(options.knownOperations ?? []), ...(config.PERSISTED_OPERATIONS_FILE ? operationsInFile(config.PERSISTED_OPERATIONS_FILE) : [])];
+  if (knownOperations.length && gateway.schema) {
+    await warmQueryPlans({
+      schema: gateway.schema, operations: knownOperations, log,
+      execute: async (request, identity) => {
+        const r = await apollo.executeOperation(request as GraphQLRequest, { contextValue: { identity, internal: true } });
+        return r.body.kind === 'single' ? r.body.singleResult : {};
+      },
+    });
+  }
   schemaLoaded = true;
 
   async function contextOf(req: http.IncomingMessage): Promise<GatewayContext> {
