@@ -13,7 +13,7 @@ export interface NoiseRates {
   nameHomophone: number;
   /** A character replaced by a look-alike or traditional form (王 → 玉, 陈 → 陳). */
   nameLookalike: number;
-  /** ID number with a wrong check character. */
+  /** ID number with a wrong or missing check character (or two sequence digits swapped). */
   idCheckDigit: number;
   /** ID number left empty (not in the registers, whose ID column is mandatory). */
   idMissing: number;
@@ -93,8 +93,10 @@ export function writePerson(r: Random, rates: NoiseRates, p: TruePerson, options
   } else if (r.chance(rates.idCheckDigit)) {
     const right = idCheckDigit(p.idNumber.slice(0, 17));
     const wrong = r.pick([...'0123456789X'].filter((c) => c !== right));
-    // Half of the time the clerk typed a wrong last character, otherwise two digits swapped in the middle.
-    idNumber = r.chance(0.5) ? p.idNumber.slice(0, 17) + wrong : swapDigits(r, p.idNumber);
+    // A wrong last character (45%), two digits of the sequence swapped (40%), or the check character left
+    // off (15%: the 17 digits a form with too few boxes leaves).
+    const roll = r.next();
+    idNumber = roll < 0.45 ? p.idNumber.slice(0, 17) + wrong : roll < 0.85 ? swapDigits(r, p.idNumber) : p.idNumber.slice(0, 17);
     noise.push('idCheckDigit');
   }
 
