@@ -1,5 +1,6 @@
 import { canonicalIdNumber } from '../../domain/id-number';
 import { HubError } from '../../platform/errors';
+import { auditEntry, createAuditLog } from '../../security/audit';
 import { canReadPii } from '../../security/masking';
 import { assertCan } from '../../security/scope';
 import type { SubgraphContext } from '../shared/context';
@@ -13,6 +14,7 @@ import {
   EVENT_COLUMNS, PERSON_COLUMNS, toCategory, toEvent, toGrid, toPerson, toPlace,
   type CategoryNode, type EventNode, type EventRow, type GridNode, type PersonNode, type PersonRow, type PlaceNode,
 } from './rows';
+import { auditIfOutOfScope } from './denials';
 import { personVisible } from './visibility';
 import { DEPARTMENT_CODES, isDepartment } from '../../domain/departments';
 
@@ -76,13 +78,29 @@ export const resolvers: ResolverMap = {
       assertCan(ctx.identity, 'graph:read');
       if (args.id) {
         const row = await ctx.loaders.personById.load(args.id);
+        if (!row) await auditIfOutOfScope(ctx, 'person', args.id);
         return row ? toPerson(row) : null;
       }
       if (args.idNumber) {
+        // Looking a person up by ID number is a use of that ID number: without pii:read it would be an oracle
+        // ("does this number exist, in my grid?"), so it needs pii:read (refused and audited otherwise); with
+        // it, the lookup stays inside the caller's scope and counts as an unmasked read of Person.idNumber of
+        // the person found (audited with the request's other reads).
         const canonical = canonicalIdNumber(args.idNumber);
         if (!canonical) throw new HubError('TL_ERR_BAD_USER_INPUT', 'idNumber is not a valid 公民身份号码 (18 digits with a correct check digit, or 15 digits)', { argument: 'idNumber' });
+        if (!canReadPii(ctx.identity)) {
+          await createAuditLog(ctx.pool).record(auditEntry(ctx.identity, 'denied', {
+            operation: ctx.operationName, fields: ['Person.idNumber'], detail: { subgraph: 'core', reason: 'pii_read_required', lookup: 'personByIdNumber' },
+          }));
+          throw new HubError('TL_ERR_FORBIDDEN', 'person(idNumber:) needs the pii:read scope (a lookup by ID number reveals whether it exists)', { argument: 'idNumber', scope: 'pii:read' });
+        }
         const row = await ctx.loaders.personByIdNumber.load(canonical);
-        return row ? toPerson(row) : null;
+        if (!row) {
+          await auditIfOutOfScope(ctx, 'personByIdNumber', canonical);
+          return null;
+        }
+        ctx.pii.protect('Person', 'idNumber', row.id_number, row.id);
+        return toPerson(row);
       }
       throw new HubError('TL_ERR_BAD_USER_INPUT', 'person needs id or idNumber');
     },
@@ -93,11 +111,13 @@ export const resolvers: ResolverMap = {
     async place(_: unknown, args: { id: string }, ctx: Ctx) {
       assertCan(ctx.identity, 'graph:read');
       const row = await ctx.loaders.placeById.load(args.id);
+      if (!row) await auditIfOutOfScope(ctx, 'place', args.id);
       return row ? toPlace(row) : null;
     },
     async event(_: unknown, args: { id: string }, ctx: Ctx) {
       assertCan(ctx.identity, 'graph:read');
       const row = await ctx.loaders.eventById.load(args.id);
+      if (!row) await auditIfOutOfScope(ctx, 'event', args.id);
       return row ? toEvent(row) : null;
     },
     async events(_: unknown, args: { filter?: EventFilter; first?: number; after?: string }, ctx: Ctx) {

@@ -26,10 +26,10 @@ describe('core subgraph', () => {
     expect(res.errors?.[0]?.extensions?.code).toBe('TL_ERR_UNAUTHENTICATED');
   });
 
-  it('finds a person by ID number, masked without pii:read, and links residence, grid and provenance', async () => {
-    const res = await postGraphQL(url, `query($n: String) { person(idNumber: $n) {
+  it('finds a person by id, masked without pii:read, and links residence, grid and provenance', async () => {
+    const res = await postGraphQL(url, `query($n: ID) { person(id: $n) {
       id name idNumber phone flags residence { address grid { code name } } grid { code level parent { code name } }
-      sourceRecords { department sourceTable recordKey method } } }`, { n: fx.persons.zhang.idNumber }, admin);
+      sourceRecords { department sourceTable recordKey method } } }`, { n: fx.persons.zhang.id }, admin);
     expect(res.errors).toBeUndefined();
     const p = res.data.person;
     expect(p.id).toBe(fx.persons.zhang.id);
