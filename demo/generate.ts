@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildGeography, dwellingKey, standardAddress, type Dwelling, type Geography } from './geography';
 import { DEFAULT_NOISE, type NoiseRates } from './noise';
@@ -102,8 +102,12 @@ export async function generate(options: GenerateOptions): Promise<Manifest> {
   const startMs = asOfMs - 3 * 365 * DAY;
   const stamp = asOf.replace(/-/g, '');
 
-  for (const dir of ['police', 'civil', 'justice', 'petition']) await rm(path.join(out, dir), { recursive: true, force: true });
-  await mkdir(out, { recursive: true });
+  // Files of an earlier run whose names vary (the justice drops) are removed; every other output file is
+  // overwritten. Nothing else in DIR is touched.
+  await mkdir(path.join(out, 'justice'), { recursive: true });
+  for (const f of await readdir(path.join(out, 'justice'))) {
+    if (/^(mediation_cases_.*\.csv|correction_subjects_.*\.xlsx)$/.test(f)) await rm(path.join(out, 'justice', f));
+  }
   const w = {
     t_hjxx: await LineWriter.open(path.join(out, 'police/t_hjxx.csv')),
     t_ldrk: await LineWriter.open(path.join(out, 'police/t_ldrk.csv')),
