@@ -1,6 +1,6 @@
 // autocannon ships no type declarations; the little used here is typed below.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+const autocannon = require('autocannon') as (opts: Record<string, unknown>, done: (err: Error | null, result: AutocannonResult) => void) => { stop(): void };
 
 interface AutocannonResult {
   latency: { p50: number; p99: number; average: number; max: number };
@@ -11,7 +11,11 @@ interface AutocannonResult {
   duration: number;
 }
 
-/** One HTTP load run: `connections` clients sending `body` back to back for `seconds`. */
+/**
+ * One HTTP load run: `connections` clients sending `body` back to back, for `seconds` — or, with `requests`,
+ * until that many answers came back (a run on a fast target ends early, a slow one still completes enough
+ * requests to measure), stopped after `seconds` at the latest.
+ */
 export interface LoadSpec {
   url: string;
   method?: 'GET' | 'POST';
@@ -19,6 +23,7 @@ export interface LoadSpec {
   body?: string;
   connections: number;
   seconds: number;
+  requests?: number;
 }
 
 export interface LoadResult {
@@ -32,9 +37,20 @@ export interface LoadResult {
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const started = process.hrtime.bigint();
-  const r = await autocannon({
-    url: spec.url, method: spec.method ?? 'POST', headers: spec.headers ?? {}, body: spec.body,
-    connections: spec.connections, duration: spec.seconds, pipelining: 1, timeout: 5,
+  const r = await new Promise<AutocannonResult>((resolve, reject) => {
+    const opts: Record<string, unknown> = {
+      url: spec.url, method: spec.method ?? 'POST', headers: spec.headers ?? {}, body: spec.body,
+      connections: spec.connections, pipelining: 1, timeout: 10,
+    };
+    if (spec.requests) opts.amount = Math.max(spec.requests, spec.connections);
+    else opts.duration = spec.seconds;
+    let timer: NodeJS.Timeout | undefined;
+    const tracker = autocannon(opts, (err, result) => {
+      if (timer) clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(result);
+    });
+    if (spec.requests) timer = setTimeout(() => tracker.stop(), spec.seconds * 1000);
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return {
