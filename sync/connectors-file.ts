@@ -15,8 +15,11 @@ import { createConnector, listConnectors, updateConnector, type ConnectorInput, 
  * the path.
  */
 export interface ConnectorsFile {
-  connectors: (ConnectorInput & { url?: string })[];
+  connectors: (ConnectorInput & { demo?: boolean })[];
 }
+
+/** A declared connector; `demo: true` ones read the demo department systems and load only with DEMO_ENABLED. */
+export type DeclaredConnector = ConnectorInput & { demo: boolean };
 
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
@@ -49,7 +52,7 @@ function expandUrl(kind: string, config: Record<string, unknown>): Record<string
   return { ...Object.fromEntries(Object.entries(fromUrl).filter(([k]) => k in props)), ...rest };
 }
 
-export function parseConnectorsFile(text: string, env: NodeJS.ProcessEnv = process.env, file = 'connectors.yaml'): ConnectorInput[] {
+export function parseConnectorsFile(text: string, env: NodeJS.ProcessEnv = process.env, file = 'connectors.yaml'): DeclaredConnector[] {
   let doc: unknown;
   try {
     doc = YAML.parse(text);
@@ -61,9 +64,9 @@ export function parseConnectorsFile(text: string, env: NodeJS.ProcessEnv = proce
   if (!Array.isArray(list)) throw new HubError('TL_ERR_CONFIG_INVALID', `${file}: "connectors" must be a list`);
   return list.map((c, i) => {
     const at = `${file}: connectors[${i}]${c && typeof c === 'object' && 'name' in c ? ` (${String(c.name)})` : ''}`;
-    const input = interpolate(c, env, `connectors[${i}]`) as ConnectorInput;
+    const { demo, ...input } = interpolate(c, env, `connectors[${i}]`) as ConnectorInput & { demo?: boolean };
     try {
-      return { ...input, config: expandUrl(input.kind, input.config ?? {}) };
+      return { ...input, config: expandUrl(input.kind, input.config ?? {}), demo: demo === true };
     } catch (err) {
       throw new HubError('TL_ERR_CONFIG_INVALID', `${at}: ${(err as Error).message}`);
     }
@@ -71,15 +74,16 @@ export function parseConnectorsFile(text: string, env: NodeJS.ProcessEnv = proce
 }
 
 /** Create or update every connector of the file. Returns the connectors it declares. */
-export async function applyConnectorsFile(pool: Pool, file: string, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<ConnectorRecord[]> {
+export async function applyConnectorsFile(pool: Pool, file: string, log: Logger, env: NodeJS.ProcessEnv = process.env, options: { demoEnabled?: boolean } = {}): Promise<ConnectorRecord[]> {
   if (!existsSync(file)) {
     log.info({ file }, 'no connectors file');
     return [];
   }
-  const inputs = parseConnectorsFile(readFileSync(file, 'utf8'), env, file);
+  const inputs = parseConnectorsFile(readFileSync(file, 'utf8'), env, file).filter((c) => options.demoEnabled !== false || !c.demo);
   const existing = new Map((await listConnectors(pool)).map((c) => [`${c.department}/${c.name}`, c]));
   const out: ConnectorRecord[] = [];
-  for (const [i, input] of inputs.entries()) {
+  for (const [i, { demo: _demo, ...input }] of inputs.entries()) {
+    void _demo;
     const prior = existing.get(`${input.department}/${input.name}`);
     try {
       // The file is the source of truth for its connectors, except for an operator's pause.

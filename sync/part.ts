@@ -25,7 +25,12 @@ export const part: PartDefinition = {
     // This process's metrics reach the gateway's /metrics through Redis (observability/part-metrics.ts).
     const metricsPublisher = startMetricsPublisher({ redis, prefix: config.REDIS_PREFIX, part: 'worker', registry: createPartRegistry('worker') });
     const file = isAbsolute(config.CONNECTORS_FILE) ? config.CONNECTORS_FILE : join(__dirname, '..', config.CONNECTORS_FILE);
-    await applyConnectorsFile(pool, file, log);
+    // The demo systems' addresses as the configuration resolved them (DEMO_DIR defaults under DATA_DIR).
+    const env = {
+      ...process.env, DEMO_DIR: config.DEMO_DIR, DEMO_POLICE_DATABASE_URL: config.DEMO_POLICE_DATABASE_URL,
+      DEMO_MYSQL_URL: config.DEMO_MYSQL_URL, DEMO_PETITION_PORT: String(config.DEMO_PETITION_PORT),
+    };
+    await applyConnectorsFile(pool, file, log, env, { demoEnabled: config.DEMO_ENABLED });
     const queues = new SyncQueues(pool, redis, config.REDIS_PREFIX);
     await queues.reconcile(await listConnectors(pool));
     const worker = new SyncWorker({ pool, connection: redis, prefix: config.REDIS_PREFIX, log, concurrencyPerDepartment: config.SYNC_CONCURRENCY });

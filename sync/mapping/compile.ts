@@ -79,11 +79,26 @@ function compileField(field: string, spec: FieldSpec, type: string, mapping: Map
     const s = normaliseSpec(m);
     return compileField(k, s, 'jsonb-item', mapping, s.idNumber ? (s.rawField ?? `${k}Raw`) : null);
   }) : null;
+  const objects = spec.objects ? spec.objects.map((o) => Object.entries(o).map(([k, m]) => {
+    const s = normaliseSpec(m);
+    return { key: k, constant: 'const' in s, convert: compileField(k, s, 'jsonb-item', mapping, s.idNumber ? (s.rawField ?? `${k}Raw`) : null) };
+  })) : null;
 
   return (record, errors, out) => {
     let value: unknown;
     if ('const' in spec) value = spec.const;
-    else if (template) {
+    else if (objects) {
+      const list: Record<string, unknown>[] = [];
+      objects.forEach((fields, i) => {
+        const item: Record<string, unknown> = {};
+        const itemErrors: FieldError[] = [];
+        for (const f of fields) f.convert(record, itemErrors, item);
+        if (!fields.some((f) => !f.constant && item[f.key] !== null && item[f.key] !== undefined)) return;
+        for (const e of itemErrors) errors.push({ ...e, field: `${field}[${i}].${e.field}` });
+        list.push(item);
+      });
+      value = list;
+    } else if (template) {
       let s = '';
       let any = false;
       for (const part of template) {
@@ -213,6 +228,7 @@ function sourceColumnsOf(spec: FieldSpec, into: Set<string>): void {
   const from = spec.from === undefined ? [] : Array.isArray(spec.from) ? spec.from : [spec.from];
   for (const f of from) into.add(f.split('.')[0]!);
   if (spec.template) for (const m of spec.template.matchAll(/\{([^}]+)\}/g)) into.add(m[1]!.split('.')[0]!);
+  for (const o of spec.objects ?? []) for (const f of Object.values(o)) sourceColumnsOf(normaliseSpec(f), into);
 }
 
 /** Compile `mapping.streams[stream]` against the target table's column types. Throws on a mapping that cannot work. */

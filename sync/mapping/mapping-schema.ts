@@ -34,6 +34,7 @@ const fieldSpec = {
     min: { type: 'number' },
     max: { type: 'number' },
     items: { type: 'object', additionalProperties: { $ref: '#/$defs/field' } },
+    objects: { type: 'array', minItems: 1, items: { type: 'object', additionalProperties: { $ref: '#/$defs/field' } } },
   },
 };
 const mapped = { type: 'object', additionalProperties: false, properties: { field: { type: 'string' }, codes, default: { type: 'string' }, const: { type: 'string' } } };
@@ -106,11 +107,12 @@ function problemsOf(mapping: Mapping, department: Department | undefined): strin
   };
   const checkField = (where: string, fm: FieldMapping) => {
     if (typeof fm === 'string') return;
-    const ways = ['from' in fm, 'const' in fm, 'template' in fm].filter(Boolean).length;
-    if (ways !== 1) problems.push(`${where}: give exactly one of "from", "const", "template"`);
+    const ways = ['from' in fm, 'const' in fm, 'template' in fm, 'objects' in fm].filter(Boolean).length;
+    if (ways !== 1) problems.push(`${where}: give exactly one of "from", "const", "template", "objects"`);
     checkCodes(where, fm.codes);
     if (fm.pattern) { try { new RegExp(fm.pattern); } catch { problems.push(`${where}/pattern: not a regular expression`); } }
     for (const [k, item] of Object.entries(fm.items ?? {})) checkField(`${where}/items/${k}`, item);
+    fm.objects?.forEach((o, i) => { for (const [k, item] of Object.entries(o)) checkField(`${where}/objects/${i}/${k}`, item); });
   };
   for (const [name, sm] of Object.entries(mapping.streams)) {
     const at = `/streams/${name}`;

@@ -55,6 +55,12 @@ export interface FieldSpec {
   max?: number;
   /** For jsonb array fields: each source element mapped by these fields. */
   items?: Record<string, FieldMapping>;
+  /**
+   * For jsonb array fields built from flat columns: one object per entry, each field mapped from the record
+   * itself (e.g. applicant and respondent columns of a mediation export → two parties). An object whose
+   * mapped values are all empty (constants aside) is left out.
+   */
+  objects?: Record<string, FieldMapping>[];
 }
 
 /** A person mentioned by a row, by the mapped fields that describe them. */
