@@ -117,6 +117,14 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
     index.add(r);
     if (r.idNumber) personIdNumber.set(r.personId, r.idNumber);
   }
+  // A name-only mention (perhaps with its source group) may join a person only if no other person bears the
+  // name: two 刘秀淑 served by one care station are two persons. Counted for weak mentions and for candidate
+  // persons without a number (absorption), in one query.
+  const counted = await nameCounts(client, [
+    ...pending.filter((i) => weak(i.f) && i.f.name).map((i) => i.f.name!),
+    ...records.filter((r) => !personIdNumber.has(r.personId) && r.name).map((r) => r.name!),
+  ]);
+  const sharedName = (name: string | null, allowed: number) => !!name && (counted.get(nameKey(name)) ?? 0) > allowed;
 
   const newPersons: Array<{ id: string; f: PersonFeatures; m: PersonMention }> = [];
   const adopted: Array<{ id: string; idNumber: string }> = [];
@@ -134,7 +142,8 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
       }
     }
     const { best, second } = bestCandidates(index, f, personIdNumber);
-    const ambiguous = best && second && second.score >= LINK_THRESHOLD && best.score - second.score < AMBIGUITY_MARGIN;
+    const ambiguous = (best && second && second.score >= LINK_THRESHOLD && best.score - second.score < AMBIGUITY_MARGIN)
+      || (weak(f) && !household(f.groupKey) && sharedName(f.name, 1));
     if (best && best.score >= LINK_THRESHOLD && !ambiguous) {
       item.link = { ref: m.ref, personId: best.personId, method: 'scored', score: best.score, evidence: { ...best.evidence }, created: false };
       if (f.idNumber) {
@@ -165,6 +174,8 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
     const target = item.link!.personId;
     for (const r of index.find(item.f)) {
       if (r.personId === target || personIdNumber.has(r.personId) || absorbed.has(r.personId)) continue;
+      // A second registered bearer of the name makes a name-only orphan anyone's.
+      if (weak(r) && !household(r.groupKey) && sharedName(r.name, 1)) continue;
       const s = scorePair(item.f, r);
       if (s.score >= LINK_THRESHOLD) absorbed.set(r.personId, { target, score: s.score, evidence: s.evidence });
     }
@@ -236,12 +247,43 @@ export function storedKeys(r: PersonFeatures): string[] {
   if (r.phone) keys.push(`ph:${r.phone}`);
   if (r.idNumberRaw) keys.push(`raw:${r.idNumberRaw}`);
   if (r.pinyin && r.groupKey) keys.push(`ng:${blockNameGroup(r.pinyin, r.groupKey)}`);
+  // The name alone: never a candidate key, only counted (how many persons bear a name, see nameCounts).
+  if (r.name) keys.push(nameKey(r.name));
   return keys;
+}
+
+function nameKey(name: string): string {
+  return `n:${name}`;
+}
+
+/** A mention with a name and nothing personal besides (maybe a source group): too weak when the name is shared. */
+function weak(f: PersonFeatures): boolean {
+  return !f.idNumber && !f.idNumberRaw && !f.birthDate && !f.phone && !f.placeKey;
+}
+
+/**
+ * A household group (`…household:<no>`): its few members practically never share a name, so the name within
+ * it is enough. Any other group (a care station serving hundreds) is not: see sharedName.
+ */
+function household(groupKey: string | null): boolean {
+  return !!groupKey && /(^|:)household:/.test(groupKey);
+}
+
+/** How many persons with an ID number bear each of these names (as written), in one query. */
+async function nameCounts(client: PoolClient, names: Iterable<string>): Promise<Map<string, number>> {
+  const keys = [...new Set([...names].map(nameKey))];
+  const out = new Map<string, number>();
+  if (!keys.length) return out;
+  const r = await client.query<{ key: string; n: number }>(
+    `SELECT k.key, count(*)::int AS n FROM core.person_keys k JOIN core.persons p ON p.id = k.person_id AND p.merged_into IS NULL
+      WHERE k.key = ANY($1::text[]) AND p.id_number IS NOT NULL GROUP BY k.key`, [keys]);
+  for (const row of r.rows) out.set(row.key, row.n);
+  return out;
 }
 
 /** The keys a mention looks candidates up by: its stored keys, with the swapped and ID-borne birth dates. */
 export function lookupKeys(f: PersonFeatures): string[] {
-  const keys = new Set(storedKeys(f));
+  const keys = new Set(storedKeys(f).filter((k) => !k.startsWith('n:')));
   if (f.pinyin) {
     for (const d of lookupBirthDates(f)) { keys.add(`sb:${blockSurnameBirth(f.pinyin, d)}`); keys.add(`nb:${blockNameYear(f.pinyin, d)}`); }
   }

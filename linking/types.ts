@@ -22,8 +22,11 @@ export interface PersonMention {
   phone?: string | null;
   address?: string | null;
   /** The record's group in its source system, when it has one: the assistance family (household_no) of a
-   *  subsidy or family member, the care station of a care service — e.g. 'CIVIL_AFFAIRS:family:1234'.
-   *  Same name in the same group is evidence (the only evidence a record with a name and nothing else has). */
+   *  subsidy or family member, the care station of a care service. Same name in the same group is evidence
+   *  (the only evidence a record with a name and nothing else has). Write households as
+   *  '<DEPT>:household:<no>' (e.g. 'CIVIL_AFFAIRS:household:1234'): within a household the name alone
+   *  decides; within any other group ('CIVIL_AFFAIRS:care:<station>') only when no other registered person
+   *  bears the name. */
   groupKey?: string | null;
 }
 

@@ -133,11 +133,23 @@ describe('person linking without a valid ID number', () => {
   });
 
   it('links a name-only record within its source group, and not outside it', async () => {
-    const [a] = await link([civil({ name: '赵淑珍', idNumber: generateIdNumber('510104', '1950-01-09', 40, 'F'), groupKey: 'CIVIL_AFFAIRS:family:7' })]);
-    const [b] = await link([civil({ name: '赵淑珍', groupKey: 'CIVIL_AFFAIRS:family:7' })]);
-    const [c] = await link([civil({ name: '赵淑珍', groupKey: 'CIVIL_AFFAIRS:family:8' })]);
+    const [a] = await link([civil({ name: '赵淑珍', idNumber: generateIdNumber('510104', '1950-01-09', 40, 'F'), groupKey: 'CIVIL_AFFAIRS:household:7' })]);
+    const [b] = await link([civil({ name: '赵淑珍', groupKey: 'CIVIL_AFFAIRS:household:7' })]);
+    const [c] = await link([civil({ name: '赵淑珍', groupKey: 'CIVIL_AFFAIRS:household:8' })]);
     expect(b!.personId).toBe(a!.personId);
     expect(c!.personId).not.toBe(a!.personId);
+  });
+
+  it('does not give a name-only care visit to one of two registered persons bearing the name', async () => {
+    const care = 'CIVIL_AFFAIRS:care:东湖社区居家养老服务站';
+    const [first] = await link([civil({ name: '刘秀淑', idNumber: generateIdNumber('510104', '1953-03-01', 12, 'F'), groupKey: care })]);
+    const [second] = await link([mention({ name: '刘秀淑', idNumber: generateIdNumber('510104', '1949-07-15', 40, 'F') })]);
+    expect(second!.personId).not.toBe(first!.personId);
+    const [visit] = await link([civil({ name: '刘秀淑', groupKey: care })]);
+    expect(visit!.personId).not.toBe(first!.personId);
+    expect(visit!.personId).not.toBe(second!.personId);
+    const { rows } = await db.pool.query('SELECT candidate_person_id FROM core.link_reviews WHERE person_id = $1', [visit!.personId]);
+    expect(rows.map((r) => r.candidate_person_id)).toEqual([first!.personId]);
   });
 
   it('sends a grey-band match to the review queue and gives the mention its own person', async () => {

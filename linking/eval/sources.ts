@@ -139,13 +139,13 @@ export async function readDemoSources(dir: string): Promise<EvalSource> {
     }
   };
   for await (const r of tsv('jz_family', ['family_id', 'family_code', 'head_name', 'head_id_card', 'area_code', 'address', 'member_count', 'contact_tel'])) {
-    add('CIVIL_AFFAIRS', 'jz_family', r.family_id!, null, { idNumber: r.head_id_card, name: r.head_name, phone: r.contact_tel, address: r.address, groupKey: `CIVIL_AFFAIRS:family:${r.family_id}` });
+    add('CIVIL_AFFAIRS', 'jz_family', r.family_id!, null, { idNumber: r.head_id_card, name: r.head_name, phone: r.contact_tel, address: r.address, groupKey: `CIVIL_AFFAIRS:household:${r.family_id}` });
   }
   for await (const r of tsv('jz_member', ['member_id', 'family_id', 'member_name', 'id_card', 'sex', 'birthday'])) {
-    add('CIVIL_AFFAIRS', 'jz_member', r.member_id!, null, { idNumber: r.id_card, name: r.member_name, sex: sexOf(r.sex), birthDate: nz(r.birthday), groupKey: `CIVIL_AFFAIRS:family:${r.family_id}` });
+    add('CIVIL_AFFAIRS', 'jz_member', r.member_id!, null, { idNumber: r.id_card, name: r.member_name, sex: sexOf(r.sex), birthDate: nz(r.birthday), groupKey: `CIVIL_AFFAIRS:household:${r.family_id}` });
   }
   for await (const r of tsv('jz_grant', ['grant_id', 'family_id', 'id_card', 'payee_name'])) {
-    add('CIVIL_AFFAIRS', 'jz_grant', r.grant_id!, null, { idNumber: r.id_card, name: r.payee_name, groupKey: `CIVIL_AFFAIRS:family:${r.family_id}` });
+    add('CIVIL_AFFAIRS', 'jz_grant', r.grant_id!, null, { idNumber: r.id_card, name: r.payee_name, groupKey: `CIVIL_AFFAIRS:household:${r.family_id}` });
   }
   for await (const r of tsv('yl_service', ['service_id', 'service_no', 'elder_name', 'elder_id_card', 'service_type', 'service_date', 'provider'])) {
     add('CIVIL_AFFAIRS', 'yl_service', r.service_id!, null, { idNumber: r.elder_id_card, name: r.elder_name, groupKey: r.provider ? `CIVIL_AFFAIRS:care:${r.provider}` : null });
