@@ -33,6 +33,8 @@ export const part: PartDefinition = {
     await applyConnectorsFile(pool, file, log, env, { demoEnabled: config.DEMO_ENABLED });
     const queues = new SyncQueues(pool, redis, config.REDIS_PREFIX);
     await queues.reconcile(await listConnectors(pool));
+    const requeued = await queues.requeueOrphans();
+    if (requeued) log.warn({ requeued }, 'queued runs whose jobs were lost were queued again');
     const worker = new SyncWorker({ pool, connection: redis, prefix: config.REDIS_PREFIX, log, concurrencyPerDepartment: config.SYNC_CONCURRENCY });
     await worker.waitUntilReady();
     log.info({ concurrencyPerDepartment: config.SYNC_CONCURRENCY }, 'sync worker ready');

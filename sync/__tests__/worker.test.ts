@@ -140,6 +140,11 @@ describe('sync worker (BullMQ)', () => {
       expect(second).toMatchObject({ created: false, run: { id: first.run.id } });
       expect((await finished(first.run.id)).status).toBe('succeeded');
 
+      // A queued run whose job vanished (Redis restarted) is queued again instead of blocking the connector.
+      const orphan = await hub.pool.query(`INSERT INTO hub.sync_runs (connector_id, mode, status) VALUES ($1, 'INCREMENTAL', 'queued') RETURNING id`, [connector.id]);
+      expect(await queues.requeueOrphans()).toBe(1);
+      expect((await finished(orphan.rows[0].id)).status).toBe('succeeded');
+
       
       const paused = await setPaused(hub.pool, connector.id, true);
       await expect(queues.runNow(paused)).rejects.toThrow(/paused/);

@@ -56,10 +56,31 @@ export class SyncQueues {
   async runNow(connector: ConnectorRecord, mode: SyncMode = 'INCREMENTAL', trigger = 'manual'): Promise<{ run: SyncRunRow; created: boolean }> {
     if (connector.paused) throw new HubError('TL_ERR_CONFLICT', `Connector "${connector.name}" is paused; resume it first`, { field: 'connectorId' });
     const result = await enqueueRun(this.pool, connector.id, mode, trigger);
-    if (result.created) {
-      await this.queue(connector.department).add(SYNC_JOB_NAME, { connectorId: connector.id, mode, trigger, runId: result.run.id }, { ...SYNC_JOB_OPTIONS, jobId: result.run.id });
+    // A queued run whose job is gone (Redis keeps nothing on disk) gets its job back.
+    if (result.created || (result.run.status === 'queued' && !(await this.queue(connector.department).getJob(result.run.id)))) {
+      await this.addRunJob(connector.department, result.run);
     }
     return result;
+  }
+
+  private async addRunJob(department: Department, run: SyncRunRow): Promise<void> {
+    await this.queue(department).add(SYNC_JOB_NAME, { connectorId: run.connector_id, mode: run.mode, trigger: run.trigger, runId: run.id }, { ...SYNC_JOB_OPTIONS, jobId: run.id });
+  }
+
+  /**
+   * Queued runs whose job was lost (a Redis restart: it keeps nothing on disk) would block their connector for
+   * good (one active run per connector): give each its job again. Called when the worker starts.
+   */
+  async requeueOrphans(): Promise<number> {
+    const { rows } = await this.pool.query<SyncRunRow & { department: Department }>(
+      `SELECT r.*, c.department FROM hub.sync_runs r JOIN hub.connectors c ON c.id = r.connector_id WHERE r.status = 'queued'`);
+    let n = 0;
+    for (const run of rows) {
+      if (await this.queue(run.department).getJob(run.id)) continue;
+      await this.addRunJob(run.department, run);
+      n++;
+    }
+    return n;
   }
 
   /** Make the connector's job scheduler match its schedule and paused flag. */
