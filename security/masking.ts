@@ -93,6 +93,8 @@ export const SENSITIVE_FIELDS: Readonly<Record<string, Readonly<Record<string, S
   Petition: { petitionerIdNumber: ID, petitionerPhone: PHONE },
   // admin: raw source records held in quarantine carry whatever the source sent
   QuarantinedRecord: { payload: RAW, errors: RAW },
+  // admin: the two sides of a candidate link in the review queue
+  LinkReviewPerson: { idNumber: ID, phone: PHONE },
 });
 
 /** Field names that look sensitive whatever type they sit on (a safety net for types not listed above). */
