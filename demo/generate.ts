@@ -276,11 +276,11 @@ function gridEvents(r: Random, g: GridEventContext): number {
     const respondent = parties.find((p) => p.role === '02')?.person;
     const chained = dispute !== undefined && respondent !== undefined && r.chance(g.events.incidentToMediation) && at + 2 * DAY < g.asOfMs;
     const chain = chained ? g.nextChain() : undefined;
-    const jqbh = g.police.incident(r, { type, at, place, parties, toMediation: chained, ...(chain ? { chain } : {}) });
+    const incident = g.police.incident(r, { type, at, place, parties, toMediation: chained, ...(chain ? { chain } : {}) });
     if (!chained || !chain) continue;
     chains++;
     const mAt = Math.min(g.asOfMs - HOUR, at + r.int(1, 10) * DAY + r.int(0, 8) * HOUR);
-    const outcome = g.justice.mediationCase(r, { type: dispute!, at: mAt, place, applicant: reporter, respondent: respondent!, fromIncident: jqbh, chain });
+    const outcome = g.justice.mediationCase(r, { type: dispute!, at: mAt, place, applicant: reporter, respondent: respondent!, fromIncident: incident, chain });
     const pFrom = outcome.closedAt ?? mAt;
     if ((outcome.failed || r.chance(0.2)) && r.chance(g.events.mediationToPetition * 2) && pFrom + 3 * DAY < g.asOfMs) {
       const pAt = Math.min(g.asOfMs - HOUR, pFrom + r.int(3, 60) * DAY);

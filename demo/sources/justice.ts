@@ -51,8 +51,8 @@ export interface MediationSpec {
   place: Dwelling;
   applicant: Person;
   respondent: Person;
-  /** Handed over by the police: the incident number becomes the 移交单号. */
-  fromIncident?: string;
+  /** Handed over by the police: the incident number becomes the 移交单号, its summary the case's. */
+  fromIncident?: { jqbh: string; summary: string };
   chain?: string;
 }
 
@@ -107,10 +107,10 @@ export class JusticeSource {
     const place = writeAddress(r, rates, geo, d, 'justice');
     const amount = result === '调解成功' && spec.type !== '婚姻家庭纠纷' && r.chance(0.6) ? (r.int(2, 400) * 50).toFixed(2) : null;
     const row = (a: WrittenPerson, b: WrittenPerson): string => csvLine([
-      caseNo, slashDate(spec.at), spec.type, r.pick(SUMMARIES[spec.type]), a.name, sexText(a), a.idNumber, a.phone, aAddr.text,
+      caseNo, slashDate(spec.at), spec.type, spec.fromIncident ? `公安机关移交：${spec.fromIncident.summary}` : r.pick(SUMMARIES[spec.type]), a.name, sexText(a), a.idNumber, a.phone, aAddr.text,
       b.name, sexText(b), b.idNumber, b.phone, bAddr.text, place.text, org, MEDIATION_LEVELS[level],
       pickName(r, r.chance(0.5) ? 'M' : 'F', r.int(1955, 1990)), spec.fromIncident ? '公安移交' : r.weighted([['当事人申请', 6], ['排查发现', 3], ['信访转办', 1]] as const),
-      spec.fromIncident ?? null, status, result, amount, closedAt ? slashDate(closedAt) : null, localDateTime(updated),
+      spec.fromIncident?.jqbh ?? null, status, result, amount, closedAt ? slashDate(closedAt) : null, localDateTime(updated),
     ].map((v) => (v === '' ? null : v)));
     this.mediationFile().write(row(aw, bw));
     const chain = spec.chain ? { chain: spec.chain } : {};

@@ -240,8 +240,8 @@ export class PoliceSource {
     return `R${h.dwelling.grid.community.street.district.code}${String(this.hjxxSerial).padStart(10, '0')}`;
   }
 
-  /** A 警情 with its persons. Returns its number. */
-  incident(r: Random, spec: IncidentSpec): string {
+  /** A 警情 with its persons. Returns its number and summary. */
+  incident(r: Random, spec: IncidentSpec): { jqbh: string; summary: string } {
     const { geo, rates, asOfMs } = this.ctx;
     this.incidentSerial++;
     const districtCode = spec.place.grid.community.street.district.code;
@@ -254,9 +254,10 @@ export class PoliceSource {
       ? (spec.toMediation ? '02' : spec.type.startsWith('05') || spec.type === '0701' ? r.pick(['01', '05'] as const) : r.pick(['03', '04', '06'] as const))
       : null;
     const officer = pickName(r, r.chance(0.8) ? 'M' : 'F', r.int(1970, 1998));
+    const summary = r.pick(SUMMARIES[spec.type]);
     this.out.t_jqxx.write(csvLine([
       jqbh, localDateTime(spec.at), r.weighted([['110电话', 8], ['现场报警', 1], ['网络报警', 1]] as const), rw.name, rw.phone,
-      spec.type, INCIDENT_TYPES[spec.type], r.pick(SUMMARIES[spec.type]), place.text, districtCode,
+      spec.type, INCIDENT_TYPES[spec.type], summary, place.text, districtCode,
       spec.place.lon.toFixed(6), spec.place.lat.toFixed(6), policeStation(geo, spec.place), officer, progress.status, result,
       progress.closedAt ? localDateTime(progress.closedAt) : null, localDateTime(spec.at + 60_000), localDateTime(progress.updatedAt),
     ]));
@@ -277,7 +278,7 @@ export class PoliceSource {
         noise: noiseWith(w, home.variant),
       });
     });
-    return jqbh;
+    return { jqbh, summary };
   }
 }
 
