@@ -70,7 +70,7 @@ export function nameVariants(name: string, level: DivisionLevel): Array<{ form: 
 
 interface GridRow { code: string; name: string; level: string; parent_code: string | null; polygon: { coordinates?: number[][][] } | null }
 
-const cache = new Map<string, { stamp: string; at: number; checked: number; gazetteer: Gazetteer }>();
+const cache = new Map<string, { stamp: string; at: number; gazetteer: Gazetteer }>();
 
 /** Forget loaded tables (tests that change core.grids and link again at once). */
 export function clearGazetteerCache(): void {
@@ -78,31 +78,18 @@ export function clearGazetteerCache(): void {
 }
 const MAX_AGE_MS = 5 * 60_000;
 
-/** How long a loaded table is used before checking whether core.grids changed. */
-const CHECK_EVERY_MS = 10_000;
-
-function databaseOf(client: Queryable): string | undefined {
-  const params = (client as { connectionParameters?: { host?: string; port?: number; database?: string } }).connectionParameters;
-  return params?.database ? `${params.host ?? ''}:${params.port ?? ''}/${params.database}` : undefined;
-}
-
 export async function loadGazetteer(client: Queryable): Promise<Gazetteer> {
-  // Within a few seconds of the last check the table is taken as is: a batch does not pay for a count of core.grids.
-  const known = databaseOf(client);
-  const recent = known ? cache.get(known) : undefined;
-  if (recent && Date.now() - recent.checked < CHECK_EVERY_MS) return recent.gazetteer;
+  // Every batch checks whether core.grids changed (a count, a few milliseconds): grids loaded a moment ago
+  // are always seen.
   const s = await client.query<{ db: string; stamp: string }>(
     `SELECT current_database() AS db, count(*)::text || ':' || coalesce(max(code), '') AS stamp FROM core.grids`);
   const { db, stamp } = s.rows[0]!;
-  const key = known ?? db;
+  const key = db;
   const hit = cache.get(key);
-  if (hit && hit.stamp === stamp && Date.now() - hit.at < MAX_AGE_MS) {
-    hit.checked = Date.now();
-    return hit.gazetteer;
-  }
+  if (hit && hit.stamp === stamp && Date.now() - hit.at < MAX_AGE_MS) return hit.gazetteer;
   const r = await client.query<GridRow>('SELECT code, name, level, parent_code, polygon FROM core.grids ORDER BY code');
   const gazetteer = buildGazetteer(r.rows);
-  cache.set(key, { stamp, at: Date.now(), checked: Date.now(), gazetteer });
+  cache.set(key, { stamp, at: Date.now(), gazetteer });
   return gazetteer;
 }
 

@@ -48,8 +48,9 @@ export interface PlaceMention {
 
 export interface PlaceLink {
   ref: string;
-  placeId: string | null;    // null: the address could not be parsed (kept with the reason)
-  gridCode: string | null;
+  placeId: string | null;    // null only for an empty address; an address that does not parse is kept as a
+                             // place with parse_status 'unparsed' and its reason (parse_error, `reason`)
+  gridCode: string | null;   // a 15-digit grid, or the community/street/district code when the grid is unknown
   status: 'parsed' | 'partial' | 'unparsed';
   reason?: string;
 }
