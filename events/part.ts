@@ -1,6 +1,7 @@
 import type { PartDefinition } from '../cli/part';
 import { createPool } from '../platform/db';
 import { createRedis } from '../platform/redis';
+import { createPartRegistry, startMetricsPublisher } from '../observability/part-metrics';
 import { OutboxRelay } from './relay/outbox-relay';
 import { DeliveryQueue } from './webhooks/delivery-queue';
 import { WebhookDeliveryWorker } from './webhooks/delivery-worker';
@@ -22,6 +23,8 @@ export const part: PartDefinition = {
     const queueConnection = createRedis(ctx.redisUrl);
     const workerConnection = createRedis(ctx.redisUrl);
     for (const r of [publisher, queueConnection, workerConnection]) r.on('error', (err) => ctx.log.warn({ err: err.message }, 'Redis connection error'));
+    // This process's metrics reach the gateway's /metrics through Redis (observability/part-metrics.ts).
+    const metricsPublisher = startMetricsPublisher({ redis: publisher, prefix, part: 'relay', registry: createPartRegistry('relay') });
     const queue = new DeliveryQueue(queueConnection, prefix);
     const dispatcher = new WebhookDispatcher({ pool, databaseUrl: ctx.databaseUrl, queue, log: ctx.log });
     const relay = new OutboxRelay({
@@ -38,6 +41,7 @@ export const part: PartDefinition = {
         await dispatcher.stop();
         await worker.close();
         await queue.close();
+        await metricsPublisher.stop();
         for (const r of [publisher, queueConnection, workerConnection]) r.disconnect();
         await pool.end();
       },

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import {
-  GraphQLError, defaultFieldResolver, subscribe, type ExecutionArgs, type GraphQLFieldResolver, type GraphQLSchema,
+  GraphQLError, defaultFieldResolver, type ExecutionArgs, type GraphQLFieldResolver, type GraphQLSchema,
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -15,6 +15,7 @@ import { compileFilter, type ChangeFilterInput } from '../change-filter';
 import { ChangeStream } from './change-stream';
 import { EntityEnricher, type ExecuteAs } from './entity-enricher';
 import { entitySelection } from './entity-query';
+import { SharedResults } from './shared-results';
 import { buildSubscriptionSchema } from './subscription-schema';
 
 export interface SubscriptionDeps {
@@ -116,6 +117,8 @@ export function attachSubscriptions(server: http.Server, deps: SubscriptionDeps)
     return source && typeof source === 'object' ? (source as Record<string, unknown>)[info.path.key as string] : null;
   };
 
+  const shared = new SharedResults(fieldResolver);
+
   const wss = new WebSocketServer({ noServer: true });
   const onUpgrade = (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -138,7 +141,7 @@ export function attachSubscriptions(server: http.Server, deps: SubscriptionDeps)
       }
     },
     context: (ctx) => ({ identity: ctx.extra.identity }),
-    subscribe: (args: ExecutionArgs) => subscribe({ ...args, fieldResolver }),
+    subscribe: (args: ExecutionArgs) => shared.subscribe(args),
     execute: (args: ExecutionArgs) => {
       const identity = (args.contextValue as { identity: Identity }).identity;
       return deps.execute({ document: args.document, variables: (args.variableValues ?? {}) as Record<string, unknown>, identity });

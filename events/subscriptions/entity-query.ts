@@ -29,7 +29,6 @@ export interface EntitySelection {
 }
 
 export interface EntityRef {
-  alias: string;
   entityType: string;
   entityId: string;
 }
@@ -104,20 +103,52 @@ function withTypename(set: SelectionSetNode): SelectionSetNode {
   return { ...set, selections: [TYPENAME, ...set.selections] };
 }
 
-/** One operation fetching every referenced entity with the subscriber's selection; null when nothing to fetch. */
-export function buildEntityQuery(selection: EntitySelection, refs: EntityRef[]): DocumentNode | null {
+export interface EntityQuery {
+  document: DocumentNode;
+  /** The query's variables: the entity ids, and the subscriber's own variables it uses. */
+  variables: Record<string, unknown>;
+  /** `<EntityType>/<id>` → the response key holding that entity. */
+  aliasOf: Map<string, string>;
+}
+
+const ENTITY_ORDER = ['Event', 'Person', 'Place'];
+
+/**
+ * One operation fetching every referenced entity with the subscriber's selection; null when nothing to fetch.
+ * Ids are variables and each type's field count is rounded up to a power of two (padded with the last id),
+ * so a handful of distinct operation texts recur and the gateway's parse/validation and query-plan caches
+ * hit: planning a fresh federated operation per batch would cost more than the fetch.
+ */
+export function buildEntityQuery(selection: EntitySelection, refs: EntityRef[]): EntityQuery | null {
   const fields: FieldNode[] = [];
-  for (const ref of refs) {
-    const root = ENTITY_ROOT_FIELDS[ref.entityType];
-    const selections = selection.byType.get(ref.entityType);
-    if (!root || !selections) continue;
-    fields.push({
-      kind: Kind.FIELD,
-      alias: { kind: Kind.NAME, value: ref.alias },
-      name: { kind: Kind.NAME, value: root },
-      arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'id' }, value: { kind: Kind.STRING, value: ref.entityId } }],
-      selectionSet: { kind: Kind.SELECTION_SET, selections: [TYPENAME, ...selections] },
-    });
+  const ids: Record<string, unknown> = {};
+  const aliasOf = new Map<string, string>();
+  const variableDefinitions: VariableDefinitionNode[] = [];
+  for (const entityType of ENTITY_ORDER) {
+    const root = ENTITY_ROOT_FIELDS[entityType];
+    const selections = selection.byType.get(entityType);
+    const wanted = [...new Set(refs.filter((r) => r.entityType === entityType).map((r) => r.entityId))];
+    if (!root || !selections || wanted.length === 0) continue;
+    const bucket = 2 ** Math.ceil(Math.log2(wanted.length));
+    for (let i = 0; i < bucket; i++) {
+      const alias = `${root}${i}`;
+      const variable = `_tl_${alias}`;
+      const id = wanted[Math.min(i, wanted.length - 1)]!;
+      if (i < wanted.length) aliasOf.set(`${entityType}/${id}`, alias);
+      ids[variable] = id;
+      variableDefinitions.push({
+        kind: Kind.VARIABLE_DEFINITION,
+        variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: variable } },
+        type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'ID' } } },
+      });
+      fields.push({
+        kind: Kind.FIELD,
+        alias: { kind: Kind.NAME, value: alias },
+        name: { kind: Kind.NAME, value: root },
+        arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'id' }, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: variable } } }],
+        selectionSet: { kind: Kind.SELECTION_SET, selections: [TYPENAME, ...selections] },
+      });
+    }
   }
   if (fields.length === 0) return null;
   // Every nested object also reports its __typename, so abstract types inside the entity resolve again
@@ -143,29 +174,24 @@ export function buildEntityQuery(selection: EntitySelection, refs: EntityRef[]):
   const fragmentDefinitions = [...usedFragments].map((name) => visit(selection.fragments[name]!, {
     Field: { leave: (node) => (node.selectionSet ? { ...node, selectionSet: withTypename(node.selectionSet) } : undefined) },
   }));
-  return {
+  const ownVariables = selection.variableDefinitions.filter((v) => usedVariables.has(v.variable.name.value));
+  const variables: Record<string, unknown> = { ...ids };
+  for (const v of ownVariables) {
+    const name = v.variable.name.value;
+    if (name in selection.variables) variables[name] = selection.variables[name];
+  }
+  const document: DocumentNode = {
     kind: Kind.DOCUMENT,
     definitions: [
       {
         kind: Kind.OPERATION_DEFINITION,
         operation: OperationTypeNode.QUERY,
         name: { kind: Kind.NAME, value: 'TonglanChangeEntities' },
-        variableDefinitions: selection.variableDefinitions.filter((v) => usedVariables.has(v.variable.name.value)),
+        variableDefinitions: [...variableDefinitions, ...ownVariables],
         selectionSet: operationSet,
       },
       ...fragmentDefinitions,
     ],
   };
-}
-
-/** The variables the built query declares. */
-export function queryVariables(selection: EntitySelection, document: DocumentNode): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const op = document.definitions[0];
-  if (op?.kind !== Kind.OPERATION_DEFINITION) return out;
-  for (const v of op.variableDefinitions ?? []) {
-    const name = v.variable.name.value;
-    if (name in selection.variables) out[name] = selection.variables[name];
-  }
-  return out;
+  return { document, variables, aliasOf };
 }

@@ -111,9 +111,7 @@ test('several relays racing with concurrent writers: every row once, positions 1
   const { rows } = await db.pool.query('SELECT position, outbox_id, entity_id, data FROM hub.change_events ORDER BY position');
   expect(rows.map((r) => Number(r.position))).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
   expect(new Set(rows.map((r) => Number(r.outbox_id))).size).toBe(120);
-  // Outbox ids rise with position: commit order of the log follows the outbox.
-  const outboxIds = rows.map((r) => Number(r.outbox_id));
-  expect([...outboxIds].sort((a, b) => a - b)).toEqual(outboxIds);
+  // (Outbox ids need not rise with position: a transaction that took lower ids may commit later.)
   // Per writer and entity, the sequence numbers arrive in the order they were written.
   const seen = new Map<string, number>();
   for (const r of rows) {
