@@ -3,7 +3,7 @@
  * (`Retry-After` on 429 / 503, in seconds or as an HTTP date), capped at `maxDelayMs` either way.
  */
 export interface RetryPolicy {
-  /** Total attempts per delivery, the first included (default 12: about 4.5 hours of retries). */
+  /** Total attempts per delivery, the first included (default 12: retries spread over about 2–3 hours). */
   attempts: number;
   /** Delay before the 2nd attempt (default 5 s); each later one doubles. */
   baseDelayMs: number;
