@@ -4,6 +4,7 @@ import https from 'node:https';
 import fetch from 'node-fetch';
 import { encodeIdentity, IDENTITY_HEADER } from '../security/identity';
 import type { GatewayContext } from './context';
+import { dedupeRepresentations } from './plugins/entity-dedupe';
 
 /**
  * The gateway's connection to one subgraph: forwards the verified caller as the signed `x-tonglan-identity`
@@ -44,10 +45,13 @@ export class HubDataSource extends RemoteGraphQLDataSource<GatewayContext> {
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
     const started = process.hrtime.bigint();
+    // The same entity asked for several times in one fetch is sent once (plugins/entity-dedupe.ts).
+    const dedupe = dedupeRepresentations(options.request.variables);
+    if (dedupe) options.request.variables = dedupe.variables;
     try {
       const response = await super.process(options);
       this.options.onFetch?.(this.options.name, response.errors?.length ? 'error' : 'ok', Number(process.hrtime.bigint() - started) / 1e9);
-      return response;
+      return dedupe ? dedupe.expand(response) : response;
     } catch (err) {
       this.options.onFetch?.(this.options.name, 'error', Number(process.hrtime.bigint() - started) / 1e9);
       throw err;
