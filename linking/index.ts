@@ -1,9 +1,7 @@
 /**
  * Linking: resolves the persons and addresses department records mention to `core.persons` / `core.places`.
  * Called by the sync pipeline's merge step inside the batch's transaction. Method and figures: docs/linking.md.
- *
- * Call `linkPlaces` before `linkPersons` for the same batch: a new person's residence and grid are taken from
- * the place of their address when it exists.
+ * The two are independent: call them in either order within the batch's transaction.
  */
 import type { PoolClient } from '../platform/db';
 import { loadGazetteer } from './gazetteer';
