@@ -1,4 +1,6 @@
 #!/usr/bin/env tsx
+// Must stay the first import: tracing patches pg and http as they load.
+import './tracing-preload';
 import { loadConfig, type HubConfig } from '../platform/config';
 import { isHubError } from '../platform/errors';
 import { ensureInfrastructure, redactUrl } from '../platform/infra';
