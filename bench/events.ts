@@ -32,18 +32,19 @@ import { median, percentile, round } from './lib/stats';
  * identities: four grid workers (one per fixture grid), two district officers and four city-wide integrators.
  *
  * Each run has two phases:
- *  - steady: RATE outbox commits per second (default 50) for SECONDS (default 5); latency = the moment a
+ *  - steady: RATE outbox commits per second (default 20) for SECONDS (default 5); latency = the moment a
  *    subscriber's client has the event minus the moment the writer's COMMIT returned, over every
  *    (subscriber, event) delivery: p50 / p99;
- *  - burst: BURST events (default 1,000) committed as fast as the writer can (20 per transaction); events/s =
+ *  - burst: BURST events (default 500) committed as fast as the writer can (20 per transaction); events/s =
  *    BURST / (last delivery to the last subscriber − first commit), and deliveries/s.
  * RUNS runs (default 3); the figures are medians over runs. Ends with one JSON line.
- * Options (environment): BENCH_SUBSCRIBERS, BENCH_RATE, BENCH_SECONDS, BENCH_BURST, BENCH_RUNS.
+ * Options (environment): BENCH_SUBSCRIBERS, BENCH_RATE, BENCH_SECONDS, BENCH_BURST, BENCH_RUNS, BENCH_ENTITY=0 (no
+ * entity selected: the fan-out alone), BENCH_PROFILE=<file> (CPU profile of the gateway process).
  */
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
-const RATE = Number(process.env.BENCH_RATE ?? 50);
+const RATE = Number(process.env.BENCH_RATE ?? 20);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const BURST = Number(process.env.BENCH_BURST ?? 1000);
+const BURST = Number(process.env.BENCH_BURST ?? 500);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const TARGET_P99_MS = 200;
 const JWT_SECRET = 'bench-events-secret-0123456789abcdef';
@@ -108,10 +109,14 @@ interface Subscriber {
   client: Client;
   scope: string[] | null;
   received: number;
+  connected: boolean;
 }
 
-const SELECTION = /* GraphQL */ `
-  subscription { changes { id type op gridCode changedFields entity { __typename ... on Event { id title status grid { code } } } } }`;
+// BENCH_ENTITY=0: subscribers select no entity (the fan-out alone, no federated fetch).
+const WITH_ENTITY = process.env.BENCH_ENTITY !== '0';
+const SELECTION = WITH_ENTITY
+  ? 'subscription { changes { id type op gridCode changedFields entity { __typename ... on Event { id title status grid { code } } } } }'
+  : 'subscription { changes { id type op gridCode changedFields } }';
 
 /** seq → the time its COMMIT returned. */
 const committedAt = new Map<string, number>();
@@ -168,6 +173,7 @@ async function main(): Promise<void> {
       'SELECT id, grid_code AS grid FROM core.events WHERE grid_code IS NOT NULL ORDER BY id');
     const subgraphs = await startProcess<{ urls: Record<string, string> }>('subgraphs', 'bench/fixtures/subgraphs-process.ts', [db.url]);
     processes.push(subgraphs);
+    const subgraphsPid = subgraphs.pid;
     const gateway = await startProcess<{ wsUrl: string }>('gateway', 'bench/events.ts', ['--gateway', db.url, prefix, JSON.stringify(subgraphs.ready.urls)]);
     processes.push(gateway);
     processes.push(await startProcess('relay', 'bench/events.ts', ['--relay', db.url, prefix]));
@@ -181,17 +187,23 @@ async function main(): Promise<void> {
     ];
     const tokens = await Promise.all(identities.map(async (i) => ({ token: await signDevToken(config, i.claims), scope: i.scope })));
     process.stderr.write(`connecting ${SUBSCRIBERS} graphql-ws subscribers to ${wsUrl}…\n`);
+    // In chunks, each waiting for its connections to be acknowledged, so a loaded machine is not asked for a
+    // thousand handshakes at once (graphql-ws closes a connection not initialised within 3 s).
     for (let i = 0; i < SUBSCRIBERS; i++) {
       const identity = tokens[i % tokens.length]!;
-      const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${identity.token}` }, lazy: true, retryAttempts: 0 });
-      const sub: Subscriber = { client, scope: identity.scope, received: 0 };
+      const client = createClient({
+        url: wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${identity.token}` },
+        lazy: true, retryAttempts: 5, shouldRetry: () => true,
+      });
+      const sub: Subscriber = { client, scope: identity.scope, received: 0, connected: false };
+      client.on('connected', () => { sub.connected = true; });
       client.subscribe({ query: SELECTION }, {
         next: (result) => {
           const at = performance.now();
           const change = (result.data as { changes?: { changedFields: string[]; entity: unknown } } | undefined)?.changes;
           if (!change) return;
           sub.received += 1;
-          if (change.entity === null) nullEntities += 1;
+          if (WITH_ENTITY && change.entity === null) nullEntities += 1;
           const seq = change.changedFields[0]!;
           const p = phase(seq.slice(0, seq.indexOf('-')));
           p.deliveries += 1;
@@ -199,11 +211,14 @@ async function main(): Promise<void> {
           const t0 = committedAt.get(seq);
           if (t0 !== undefined) p.latencies.push(at - t0);
         },
-        error: (err) => process.stderr.write(`subscriber ${i}: ${JSON.stringify(err).slice(0, 200)}\n`),
+        error: (err) => process.stderr.write(`subscriber ${i}: ${err instanceof Error ? err.message : JSON.stringify(err).slice(0, 200)}\n`),
         complete: () => undefined,
       });
       subscribers.push(sub);
-      if (i % 100 === 99) await new Promise((r) => setTimeout(r, 20)); // let the sockets open
+      if (i % 50 === 49 || i === SUBSCRIBERS - 1) {
+        const chunk = subscribers.slice(i - (i % 50));
+        if (!(await waitUntil(() => chunk.every((s) => s.connected), 60_000))) throw new Error(`subscribers ${i - (i % 50)}…${i} did not connect`);
+      }
     }
     // Warm-up: one event per fixture grid, until every subscriber has one (all registered).
     const byGrid = new Map(events.map((e) => [e.grid, e]));
@@ -217,6 +232,7 @@ async function main(): Promise<void> {
     process.stderr.write(`all ${SUBSCRIBERS} subscribers receiving; ${RUNS} runs of ${RATE} events/s × ${SECONDS} s, then a burst of ${BURST}\n`);
 
     const sampler = sampleProcess(gateway.pid);
+    const subgraphSampler = sampleProcess(subgraphsPid);
     let seq = 0;
     for (let run = 1; run <= RUNS; run++) {
       // Steady phase.
@@ -263,12 +279,14 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 500));
     }
     const usage = sampler.stop();
+    const subgraphUsage = subgraphSampler.stop();
     printTable(results);
     const m = (k: string) => median(results.map((r) => r[k]!));
     const p99 = m('steadyP99Ms');
     printJsonLine('events', {
       subscribers: SUBSCRIBERS,
       identities: tokens.length,
+      entitySelected: WITH_ENTITY,
       steadyRatePerSecond: RATE,
       steadySeconds: SECONDS,
       burstEvents: BURST,
@@ -284,6 +302,7 @@ async function main(): Promise<void> {
       p99WithinTarget: p99 < TARGET_P99_MS,
       gatewayCpuSeconds: round(usage.cpuSeconds, 1),
       gatewayPeakRssMiB: round(usage.peakRssMiB, 0),
+      subgraphsCpuSeconds: round(subgraphUsage.cpuSeconds, 1),
     });
   } finally {
     await Promise.all(subscribers.map((s) => s.client.dispose()));
