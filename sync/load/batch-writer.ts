@@ -99,6 +99,23 @@ function hashOf(s: string): string {
   return (h >>> 0).toString(36);
 }
 
+/**
+ * Runs one statement that joins a batch (a few thousand keys) to a table that grows during the run with only
+ * nested-loop index probes available. Statistics lag behind a table filled by this very run (it is "tiny" to the
+ * planner while it holds 100,000 rows), and the planner then hashes or scans the whole table for every batch:
+ * quadratic over a run. SET LOCAL: this transaction only, and set back right after the statement.
+ */
+async function withIndexProbes<T>(client: PoolClient, statement: () => Promise<T>): Promise<T> {
+  await client.query(`SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_hashjoin = off;
+    SET LOCAL enable_mergejoin = off; SET LOCAL enable_material = off`);
+  try {
+    return await statement();
+  } finally {
+    await client.query(`SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL enable_hashjoin TO DEFAULT;
+      SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_material TO DEFAULT`).catch(() => undefined);
+  }
+}
+
 export async function writeRows(client: PoolClient, ctx: StreamWriteContext, input: MappedRow[]): Promise<WriteResult> {
   if (!input.length) return { written: 0, unchanged: 0 };
   const { target, mapping } = ctx;
@@ -115,15 +132,11 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
   // planner hashed (or bitmap-scanned) every row of the connector for each batch — a cost growing with the table
   // (10 ms → 400 ms per 10,000-row batch over 100,000 rows: quadratic over a run). With scans and hash/merge
   // joins off for this one statement, only the nested loop over the batch's keys with an index probe each is
-  // left. SET LOCAL: this transaction only, and set back right after.
-  await client.query(`SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_hashjoin = off;
-    SET LOCAL enable_mergejoin = off; SET LOCAL enable_material = off`);
-  const { rows: existingRows } = await client.query<{ k: string; id: string; h: string; d: boolean; e: string | null }>(
+  // left (withIndexProbes).
+  const { rows: existingRows } = await withIndexProbes(client, () => client.query<{ k: string; id: string; h: string; d: boolean; e: string | null }>(
     `SELECT t._record_key AS k, t.id, t._row_hash AS h, t._deleted_at IS NOT NULL AS d, ${hasEvent ? 't.event_id' : 'NULL::uuid'} AS e
        FROM unnest($2::text[]) AS b(key) JOIN ${quoteTable(target.name)} t ON t._connector_id = $1 AND t._record_key = b.key`,
-    [ctx.connectorId, rows.map((r) => r.key)]);
-  await client.query(`SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL enable_hashjoin TO DEFAULT;
-    SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_material TO DEFAULT`);
+    [ctx.connectorId, rows.map((r) => r.key)]));
   const existing = new Map<string, Existing>(existingRows.map((r) => [r.k, { id: r.id, hash: r.h, deleted: r.d, eventId: r.e }]));
   const changed: Changed[] = [];
   for (const r of rows) {
@@ -243,10 +256,12 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
     if (ctx.linker) {
       await client.query('DELETE FROM core.event_participants WHERE event_id = ANY($1::uuid[])', [events.map((e) => e.id)]);
       if (participants.length) {
-        await client.query(
+        // The join keeps only events that exist; as index probes (it was a sequential scan of all of core.events
+        // per batch while the table's statistics lagged behind its growth).
+        await withIndexProbes(client, () => client.query(
           `INSERT INTO core.event_participants (event_id, person_id, role)
            SELECT x.event, x.person, x.role FROM jsonb_to_recordset($1::jsonb) AS x(event uuid, person uuid, role text)
-           JOIN core.events e ON e.id = x.event ON CONFLICT DO NOTHING`, [JSON.stringify(participants.filter((p) => p.event))]);
+           JOIN core.events e ON e.id = x.event ON CONFLICT DO NOTHING`, [JSON.stringify(participants.filter((p) => p.event))]));
       }
     }
   }
