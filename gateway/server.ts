@@ -30,6 +30,8 @@ import { createResponseCache, type ResponseCache } from './plugins/response-cach
 import { operationsInFile, warmQueryPlans } from './plugins/plan-cache-warmup';
 import { createHubMetrics } from '../observability/metrics';
 import { createQueuesDashboard } from '../observability/queues-dashboard';
+import { createPushHandler } from '../connectors/push';
+import { connectorSettings } from '../sync/connector-store';
 
 /**
  * The gateway: @apollo/server + @apollo/gateway on the committed supergraph (schema/supergraph.graphql, no
@@ -229,10 +231,27 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
     }
   }
 
+  // Departments post batches to POST /push/<connectorId>/<stream> (the `push` connector kind); the worker
+  // syncs stored batches on the connector's schedule.
+  const pushHandler = createPushHandler({
+    pool,
+    log,
+    async loadConnector(id) {
+      try {
+        const { record, config: settings } = await connectorSettings(pool, id);
+        return { kind: record.kind, config: settings };
+      } catch (err) {
+        if (isHubError(err) && err.code === 'TL_ERR_NOT_FOUND') return null;
+        throw err;
+      }
+    },
+  });
+
   const httpServer = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://gateway');
     const route = async () => {
       if (url.pathname === '/graphql') return handleGraphQL(req, res, url);
+      if (await pushHandler(req, res)) return;
       if (dashboard?.handles(url.pathname)) return dashboard.handle(req, res);
       if (req.method !== 'GET') return sendJson(res, 405, { error: 'method not allowed' });
       switch (url.pathname) {
