@@ -1,18 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { generateIdNumber } from '../../domain/id-number';
-import { createPool, withTransaction, type Pool } from '../../platform/db';
+import { withTransaction } from '../../platform/db';
 import { partLogger } from '../../platform/logger';
-import { createRedis } from '../../platform/redis';
-import { createAuditLog } from '../../security/audit';
 import { encodeIdentity, IDENTITY_HEADER, type Identity } from '../../security/identity';
 import { internalKey } from '../../security/keys';
-import { createAdminServer } from '../../subgraphs/admin/server';
 import type { SubgraphServer } from '../../subgraphs/shared/create-subgraph-server';
-import { SyncQueues } from '../../sync/worker/sync-queues';
-import { createTestDatabase, type TestDatabase } from '../../test/support/db';
-import { cleanPrefix, testPrefix } from '../../test/support/redis';
-import { TEST_REDIS_URL } from '../../test/support/services';
+import { type TestDatabase } from '../../test/support/db';
+import { testPrefix } from '../../test/support/redis';
+import { startAdminStack, type AdminStack } from '../../test/fixtures/admin-stack';
 import { linkPersons } from '../index';
 import type { PersonMention } from '../types';
 
@@ -25,26 +20,16 @@ const policeAdmin: Identity = { sub: 'u-police', role: 'department-admin', depar
 
 describe('review queue in the admin subgraph', () => {
   let db: TestDatabase;
-  let redis: Redis;
-  let syncPool: Pool;
-  let queues: SyncQueues;
   let server: SubgraphServer;
+  let stack: AdminStack;
   const prefix = testPrefix('review');
 
   beforeAll(async () => {
-    db = await createTestDatabase('reviewgql');
-    redis = createRedis(TEST_REDIS_URL);
-    syncPool = createPool(db.url, { role: 'tonglan_sync', max: 3 });
-    queues = new SyncQueues(syncPool, redis, prefix);
-    server = await createAdminServer({ syncPool, queues, audit: createAuditLog(syncPool) }, { config, databaseUrl: db.url, log });
+    stack = await startAdminStack('reviewgql', { config, log, prefix });
+    ({ db: db, server } = stack);
   });
   afterAll(async () => {
-    await server?.close();
-    await queues?.close();
-    await cleanPrefix(redis, prefix);
-    redis?.disconnect();
-    await syncPool?.end();
-    await db?.drop();
+    await stack?.stop();
   });
 
   async function gql(identity: Identity, query: string, variables: Record<string, unknown> = {}) {

@@ -1,16 +1,10 @@
-import type { Redis } from 'ioredis';
-import { createPool, type Pool } from '../../../platform/db';
 import { partLogger } from '../../../platform/logger';
-import { createRedis } from '../../../platform/redis';
-import { createAuditLog } from '../../../security/audit';
 import { encodeIdentity, IDENTITY_HEADER, type Identity } from '../../../security/identity';
 import { internalKey } from '../../../security/keys';
-import { createAdminServer } from '../../../subgraphs/admin/server';
 import type { SubgraphServer } from '../../../subgraphs/shared/create-subgraph-server';
-import { SyncQueues } from '../../../sync/worker/sync-queues';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/db';
-import { cleanPrefix, testPrefix } from '../../../test/support/redis';
-import { TEST_REDIS_URL } from '../../../test/support/services';
+import { type TestDatabase } from '../../../test/support/db';
+import { testPrefix } from '../../../test/support/redis';
+import { startAdminStack, type AdminStack } from '../../../test/fixtures/admin-stack';
 
 /** The webhooks part of the admin API (subgraphs/admin/webhooks.*), through the admin subgraph as tonglan_admin. */
 const config = { SECRET_KEY: '', NODE_ENV: 'test' as const };
@@ -19,10 +13,8 @@ log.level = 'silent';
 const prefix = testPrefix('whadmin');
 
 let hub: TestDatabase;
-let redis: Redis;
-let syncPool: Pool;
-let queues: SyncQueues;
 let server: SubgraphServer;
+let stack: AdminStack;
 
 const integrator: Identity = { sub: 'apikey:12345', role: 'integrator', grids: [], districts: [], scopes: [] };
 const other: Identity = { sub: 'apikey:warning-model', role: 'integrator', grids: [], districts: [], scopes: [] };
@@ -39,20 +31,12 @@ async function gql(identity: Identity, query: string, variables: Record<string, 
 }
 
 beforeAll(async () => {
-  hub = await createTestDatabase('whadmin');
-  redis = createRedis(TEST_REDIS_URL);
-  syncPool = createPool(hub.url, { role: 'tonglan_sync', max: 3 });
-  queues = new SyncQueues(syncPool, redis, prefix);
-  server = await createAdminServer({ syncPool, queues, audit: createAuditLog(syncPool) }, { config, databaseUrl: hub.url, log });
+  stack = await startAdminStack('whadmin', { config, log, prefix });
+  ({ db: hub, server } = stack);
 });
 
 afterAll(async () => {
-  await server?.close();
-  await queues?.close();
-  await cleanPrefix(redis, prefix);
-  redis?.disconnect();
-  await syncPool?.end();
-  await hub?.drop();
+  await stack?.stop();
 });
 
 const CREATE = `mutation($input: WebhookInput!) { createWebhook(input: $input) {

@@ -1,26 +1,20 @@
-import { createTestDatabase, type TestDatabase } from '../../../test/support/db';
-import { cleanPrefix, testPrefix } from '../../../test/support/redis';
-import { TEST_REDIS_URL } from '../../../test/support/services';
-import { createPool, type Pool } from '../../../platform/db';
-import { createRedis } from '../../../platform/redis';
+import { type TestDatabase } from '../../../test/support/db';
+import { testPrefix } from '../../../test/support/redis';
+import { startAdminStack, type AdminStack } from '../../../test/fixtures/admin-stack';
 import { partLogger } from '../../../platform/logger';
 import { encodeIdentity, IDENTITY_HEADER, type Identity } from '../../../security/identity';
 import { internalKey } from '../../../security/keys';
-import { createAuditLog } from '../../../security/audit';
 import { SyncQueues } from '../../../sync/worker/sync-queues';
 import { createSourceDb, policeConnectorInput, type SourceDb } from '../../../sync/__tests__/fixtures';
-import { createAdminServer } from '../server';
 import type { SubgraphServer } from '../../shared/create-subgraph-server';
-import type { Redis } from 'ioredis';
 
 const config = { SECRET_KEY: '', NODE_ENV: 'test' as const };
 const log = partLogger('admin-test');
 log.level = 'silent';
 
 let hub: TestDatabase;
+let stack: AdminStack;
 let source: SourceDb;
-let redis: Redis;
-let syncPool: Pool;
 let queues: SyncQueues;
 let server: SubgraphServer;
 const prefix = testPrefix('admin');
@@ -48,21 +42,13 @@ function input(department: string, name: string) {
 }
 
 beforeAll(async () => {
-  hub = await createTestDatabase('admin');
+  stack = await startAdminStack('admin', { config, log, prefix });
+  ({ db: hub, queues, server } = stack);
   source = await createSourceDb('admin');
-  redis = createRedis(TEST_REDIS_URL);
-  syncPool = createPool(hub.url, { role: 'tonglan_sync', max: 3 });
-  queues = new SyncQueues(syncPool, redis, prefix);
-  server = await createAdminServer({ syncPool, queues, audit: createAuditLog(syncPool) }, { config, databaseUrl: hub.url, log });
 });
 
 afterAll(async () => {
-  await server?.close();
-  await queues?.close();
-  await cleanPrefix(redis, prefix);
-  redis?.disconnect();
-  await syncPool?.end();
-  await hub?.drop();
+  await stack?.stop();
   await source?.drop();
 });
 
