@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { generateIdNumber } from '../../domain/id-number';
 import { withTransaction } from '../../platform/db';
 import { partLogger } from '../../platform/logger';
-import { encodeIdentity, IDENTITY_HEADER, type Identity } from '../../security/identity';
-import { internalKey } from '../../security/keys';
-import type { SubgraphServer } from '../../subgraphs/shared/create-subgraph-server';
+import type { Identity } from '../../security/identity';
 import { type TestDatabase } from '../../test/support/db';
 import { testPrefix } from '../../test/support/redis';
 import { startAdminStack, type AdminStack } from '../../test/fixtures/admin-stack';
@@ -20,26 +18,18 @@ const policeAdmin: Identity = { sub: 'u-police', role: 'department-admin', depar
 
 describe('review queue in the admin subgraph', () => {
   let db: TestDatabase;
-  let server: SubgraphServer;
   let stack: AdminStack;
   const prefix = testPrefix('review');
 
   beforeAll(async () => {
     stack = await startAdminStack('reviewgql', { config, log, prefix });
-    ({ db: db, server } = stack);
+    ({ db: db } = stack);
   });
   afterAll(async () => {
     await stack?.stop();
   });
 
-  async function gql(identity: Identity, query: string, variables: Record<string, unknown> = {}) {
-    const res = await server.app.inject({
-      method: 'POST', url: '/graphql',
-      headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: encodeIdentity(identity, internalKey(config)) },
-      payload: { query, variables },
-    });
-    return res.json() as { data: Record<string, any> | null; errors?: { message: string; extensions: { code: string } }[] };
-  }
+  const gql = (identity: Identity, query: string, variables: Record<string, unknown> = {}) => stack.gql(identity, query, variables);
 
   const mention = (over: Partial<PersonMention> & { name: string }): PersonMention => {
     const recordId = randomUUID();

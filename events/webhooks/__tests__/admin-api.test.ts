@@ -1,7 +1,5 @@
 import { partLogger } from '../../../platform/logger';
-import { encodeIdentity, IDENTITY_HEADER, type Identity } from '../../../security/identity';
-import { internalKey } from '../../../security/keys';
-import type { SubgraphServer } from '../../../subgraphs/shared/create-subgraph-server';
+import type { Identity } from '../../../security/identity';
 import { type TestDatabase } from '../../../test/support/db';
 import { testPrefix } from '../../../test/support/redis';
 import { startAdminStack, type AdminStack } from '../../../test/fixtures/admin-stack';
@@ -13,7 +11,6 @@ log.level = 'silent';
 const prefix = testPrefix('whadmin');
 
 let hub: TestDatabase;
-let server: SubgraphServer;
 let stack: AdminStack;
 
 const integrator: Identity = { sub: 'apikey:12345', role: 'integrator', grids: [], districts: [], scopes: [] };
@@ -21,18 +18,11 @@ const other: Identity = { sub: 'apikey:warning-model', role: 'integrator', grids
 const cityAdmin: Identity = { sub: 'u-city', role: 'city-admin', grids: [], districts: [], scopes: [] };
 const gridWorker: Identity = { sub: 'u-grid', role: 'grid-worker', grids: ['510104018001001'], districts: [], scopes: [] };
 
-async function gql(identity: Identity, query: string, variables: Record<string, unknown> = {}) {
-  const res = await server.app.inject({
-    method: 'POST', url: '/graphql',
-    headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: encodeIdentity(identity, internalKey(config)) },
-    payload: { query, variables },
-  });
-  return res.json() as { data: Record<string, any> | null; errors?: { message: string; extensions: { code: string } }[] };
-}
+const gql = (identity: Identity, query: string, variables: Record<string, unknown> = {}) => stack.gql(identity, query, variables);
 
 beforeAll(async () => {
   stack = await startAdminStack('whadmin', { config, log, prefix });
-  ({ db: hub, server } = stack);
+  ({ db: hub } = stack);
 });
 
 afterAll(async () => {

@@ -2,11 +2,9 @@ import { type TestDatabase } from '../../../test/support/db';
 import { testPrefix } from '../../../test/support/redis';
 import { startAdminStack, type AdminStack } from '../../../test/fixtures/admin-stack';
 import { partLogger } from '../../../platform/logger';
-import { encodeIdentity, IDENTITY_HEADER, type Identity } from '../../../security/identity';
-import { internalKey } from '../../../security/keys';
+import type { Identity } from '../../../security/identity';
 import { SyncQueues } from '../../../sync/worker/sync-queues';
 import { createSourceDb, policeConnectorInput, type SourceDb } from '../../../sync/__tests__/fixtures';
-import type { SubgraphServer } from '../../shared/create-subgraph-server';
 
 const config = { SECRET_KEY: '', NODE_ENV: 'test' as const };
 const log = partLogger('admin-test');
@@ -16,7 +14,6 @@ let hub: TestDatabase;
 let stack: AdminStack;
 let source: SourceDb;
 let queues: SyncQueues;
-let server: SubgraphServer;
 const prefix = testPrefix('admin');
 
 const policeAdmin: Identity = { sub: 'u-police', role: 'department-admin', department: 'POLICE', grids: [], districts: [], scopes: [] };
@@ -24,14 +21,7 @@ const justiceAdmin: Identity = { sub: 'u-justice', role: 'department-admin', dep
 const cityAdmin: Identity = { sub: 'u-city', role: 'city-admin', grids: [], districts: [], scopes: [] };
 const gridWorker: Identity = { sub: 'u-grid', role: 'grid-worker', grids: ['510107001001001'], districts: [], scopes: [] };
 
-async function gql(identity: Identity, query: string, variables: Record<string, unknown> = {}) {
-  const res = await server.app.inject({
-    method: 'POST', url: '/graphql',
-    headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: encodeIdentity(identity, internalKey(config)) },
-    payload: { query, variables },
-  });
-  return res.json() as { data: Record<string, any> | null; errors?: { message: string; extensions: { code: string } }[] };
-}
+const gql = (identity: Identity, query: string, variables: Record<string, unknown> = {}) => stack.gql(identity, query, variables);
 
 const CREATE = `mutation($input: ConnectorInput!) { createConnector(input: $input) { id department name config secretFields origin } }`;
 
@@ -43,7 +33,7 @@ function input(department: string, name: string) {
 
 beforeAll(async () => {
   stack = await startAdminStack('admin', { config, log, prefix });
-  ({ db: hub, queues, server } = stack);
+  ({ db: hub, queues } = stack);
   source = await createSourceDb('admin');
 });
 
