@@ -87,7 +87,8 @@ function secretsOf(stack: SecurityStack): Map<string, PersonKey> {
 /** Depth of the every-field walk (levels of selection below the root field). */
 const WALK_DEPTH = 4;
 const ID18 = /(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])/;
-const MOBILE = /(?<!\d)1[3-9]\d{9}(?!\d)/;
+// Bounded by non-alphanumerics like ID18: digits inside a UUID or hex id (…-19987622078b) are not a phone number.
+const MOBILE = /(?<![\dA-Za-z])1[3-9]\d{9}(?![\dA-Za-z])/;
 
 describe('security: each role through the real gateway', () => {
   let stack: SecurityStack;
