@@ -68,6 +68,11 @@ it('syncs the demo police, civil-affairs and justice systems through the declare
   const { rows: incidents } = await hub.pool.query(`SELECT incident_no, summary FROM police.incidents WHERE incident_no = ANY($1) ORDER BY incident_no`, [police.rows.map((r) => r.jqbh)]);
   expect(incidents.map((r) => [r.incident_no, r.summary])).toEqual(police.rows.map((r) => [r.jqbh, r.jyqk]));
 
+  // 与户主关系 arrives as a GB/T 4761 code and is served by name.
+  const { rows: relations } = await hub.pool.query(`SELECT DISTINCT relation_to_head AS r FROM police.household_registrations`);
+  expect(relations.map((r) => r.r)).toContain('户主');
+  for (const r of relations) expect(r.r).toMatch(/^[\u4e00-\u9fa5、]+$/);
+
   // GBK CSV: Chinese dispute types and mediation organisations intact; XLSX roster: names and dates.
   const { rows: cases } = await hub.pool.query(`SELECT dispute_type, mediation_org, status FROM justice.mediation_cases LIMIT 20`);
   expect(cases.length).toBeGreaterThan(0);

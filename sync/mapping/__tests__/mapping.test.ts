@@ -105,6 +105,20 @@ describe('mapping', () => {
       ]));
     }
   });
+  it('maps GB/T 4761 family-relation codes to their names and keeps words a source already wrote out', () => {
+    const relation: Mapping = {
+      version: 1,
+      streams: { hj: { target: 'civil.households', key: ['xh'], fields: { name: { from: 'yhzgx', codes: 'gbt4761_relation', unknownCode: 'keep' } } } },
+    };
+    const c = compileStream(relation, 'hj', columns);
+    const nameOf = (yhzgx: string) => { const r = c.map({ xh: '1', yhzgx }); return r.ok ? r.values.name : r; };
+    expect(nameOf('02')).toBe('户主');
+    expect(nameOf('10')).toBe('配偶');
+    expect(nameOf('30')).toBe('女');
+    expect(nameOf('52')).toBe('母亲');
+    expect(nameOf('99')).toBe('非亲属');
+    expect(nameOf('户主')).toBe('户主');
+  });
 });
 
 function toFullWidth(s: string): string {
