@@ -15,6 +15,7 @@ const TABLES = {
   personByIdNumber: { table: 'core.persons', column: 'id_number', cast: 'text' },
   place: { table: 'core.places', column: 'id', cast: 'uuid' },
   event: { table: 'core.events', column: 'id', cast: 'uuid' },
+  grid: { table: 'core.grids', column: 'code', cast: 'text' },
 } as const;
 
 export type LookupKind = keyof typeof TABLES;
@@ -25,7 +26,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export async function auditIfOutOfScope(ctx: SubgraphContext<unknown>, kind: LookupKind, key: string): Promise<void> {
   const t = TABLES[kind];
   if (t.cast === 'uuid' && !UUID.test(key)) return;
-  const { rows } = await ctx.pool.query<{ id: string }>(`SELECT id::text AS id FROM ${t.table} WHERE ${t.column} = $1::${t.cast} LIMIT 1`, [key]);
+  const { rows } = await ctx.pool.query<{ id: string }>(`SELECT ${t.column}::text AS id FROM ${t.table} WHERE ${t.column} = $1::${t.cast} LIMIT 1`, [key]);
   if (!rows[0]) return;
   const isPerson = t.table === 'core.persons';
   await createAuditLog(ctx.pool).record(auditEntry(ctx.identity, 'denied', {

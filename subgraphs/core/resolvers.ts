@@ -142,6 +142,7 @@ export const resolvers: ResolverMap = {
     async grid(_: unknown, args: { code: string }, ctx: Ctx) {
       assertCan(ctx.identity, 'graph:read');
       const row = await ctx.loaders.gridByCode.load(args.code);
+      if (!row) await auditIfOutOfScope(ctx, 'grid', args.code);
       return row ? toGrid(row) : null;
     },
     async eventStats(_: unknown, args: { filter?: EventFilter; groupBy: StatsDimension[] }, ctx: Ctx) {

@@ -223,16 +223,17 @@ describe('security: each role through the real gateway', () => {
     });
   });
 
-  it('a grid worker asking for a person, place or event of another grid gets null, and the denial is audited', async () => {
+  it('a grid worker asking for a person, place, event or grid of another grid gets null, and the denial is audited', async () => {
     const worker = await stack.token({ role: 'grid-worker', sub: 'curious-worker', grids: [GRIDS.g2] });
-    const res = await ask(worker, false, `query Peek($p: ID, $pl: ID!, $e: ID!, $none: ID) {
-      person(id: $p) { name phone } place(id: $pl) { address } event(id: $e) { title } nobody: person(id: $none) { name } }`,
-    { p: stack.fixture.persons.zhao.id, pl: stack.fixture.places.p4, e: stack.fixture.events.e1, none: '00000000-0000-4000-8000-000000000000' });
+    const res = await ask(worker, false, `query Peek($p: ID, $pl: ID!, $e: ID!, $none: ID, $g: String!, $noGrid: String!) {
+      person(id: $p) { name phone } place(id: $pl) { address } event(id: $e) { title } nobody: person(id: $none) { name }
+      grid(code: $g) { name } noGrid: grid(code: $noGrid) { name } }`,
+    { p: stack.fixture.persons.zhao.id, pl: stack.fixture.places.p4, e: stack.fixture.events.e1, none: '00000000-0000-4000-8000-000000000000', g: GRIDS.g4, noGrid: '510199999999999' });
     expect(res.errors).toBeUndefined();
-    expect(res.data).toEqual({ person: null, place: null, event: null, nobody: null });
+    expect(res.data).toEqual({ person: null, place: null, event: null, nobody: null, grid: null, noGrid: null });
     const { rows } = await stack.db.pool.query(`SELECT kind, operation, role, persons::text[] AS persons, detail->>'lookup' AS lookup FROM hub.audit_log WHERE actor = 'curious-worker' ORDER BY id`);
     // A person that does not exist is not a denial (nothing to protect); the three out-of-scope objects are.
-    expect(rows.map((r) => r.lookup).sort()).toEqual(['event', 'person', 'place']);
+    expect(rows.map((r) => r.lookup).sort()).toEqual(['event', 'grid', 'person', 'place']);
     expect(rows.every((r) => r.kind === 'denied' && r.operation === 'Peek' && r.role === 'grid-worker')).toBe(true);
     expect(rows.find((r) => r.lookup === 'person')!.persons).toEqual([stack.fixture.persons.zhao.id]);
   });
