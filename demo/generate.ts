@@ -1,9 +1,10 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildGeography, dwellingKey, standardAddress, type Dwelling, type Geography } from './geography';
+import { buildGeography, buildingsOfGrid, dwellingKey, standardAddress, type Dwelling, type Geography } from './geography';
 import { DEFAULT_NOISE, type NoiseRates } from './noise';
 import { populatedGrids, PopulationBuilder, type Household, type Person } from './population';
 import { rng, type Random } from './random';
+import { REGISTER_COLUMNS, registerCsvLine, registerRow } from './register';
 import { CivilSource } from './sources/civil';
 import { poisson, type GenContext, type TruthRecord } from './sources/common';
 import { JusticeSource, writeCorrectionsXlsx, type DisputeType } from './sources/justice';
@@ -25,6 +26,7 @@ import { csvLine, LineWriter } from './writers';
  *   civil/jz_family.tsv, jz_member.tsv, jz_grant.tsv, yl_service.tsv   LOAD DATA format (tab, \N = NULL)
  *   justice/mediation_cases_YYYYMMDD_NNN.csv (GBK), justice/correction_subjects_YYYYMMDD.xlsx
  *   petition/petitions.jsonl
+ *   register/buildings.csv   the standard-address register (标准地址库): every building of the populated grids
  *   truth.jsonl (per person), events.jsonl (per event record: its scene and grid), manifest.json
  */
 export interface EventRates {
@@ -120,7 +122,9 @@ export async function generate(options: GenerateOptions): Promise<Manifest> {
     petitions: await LineWriter.open(path.join(out, 'petition/petitions.jsonl')),
     truth: await LineWriter.open(path.join(out, 'truth.jsonl')),
     events: await LineWriter.open(path.join(out, 'events.jsonl')),
+    buildings: await LineWriter.open(path.join(out, 'register/buildings.csv')),
   };
+  w.buildings.write(csvLine(REGISTER_COLUMNS));
   for (const [table, columns] of Object.entries(POLICE_COLUMNS)) w[table as keyof typeof POLICE_COLUMNS].write(csvLine(columns));
 
   const mediationFiles: string[] = [];
@@ -154,6 +158,8 @@ export async function generate(options: GenerateOptions): Promise<Manifest> {
     const r = rng(seed, 'grid', grid.code);
     const hs = population.householdsOfGrid(grid, n);
     households += hs.length;
+    // The register holds every building of the grid, occupied or not (the same buildings the households live in).
+    for (const b of buildingsOfGrid(geo, grid, hs.length)) w.buildings.write(registerCsvLine(registerRow(geo, b)));
     for (const h of hs) {
       police.registerHousehold(r, h);
       civil.assistance(r, h);
@@ -181,7 +187,7 @@ export async function generate(options: GenerateOptions): Promise<Manifest> {
   const counts: Record<string, number> = {};
   for (const [name, writer] of Object.entries(w)) {
     await writer.close();
-    counts[name] = writer.lines - (name in POLICE_COLUMNS ? 1 : 0);
+    counts[name] = writer.lines - (name in POLICE_COLUMNS || name === 'buildings' ? 1 : 0);
   }
   counts.mediation_cases = mediationRows;
   counts.correction_subjects = justice.corrections.length;
@@ -196,6 +202,7 @@ export async function generate(options: GenerateOptions): Promise<Manifest> {
       civil: ['jz_family', 'jz_member', 'jz_grant', 'yl_service'].map((t) => `civil/${t}.tsv`),
       justice: [...mediationFiles, correctionFile].map((f) => `justice/${f}`),
       petition: ['petition/petitions.jsonl'],
+      register: ['register/buildings.csv'],
     },
   };
   await writeFile(path.join(out, 'manifest.json'), JSON.stringify(manifest, null, 2));

@@ -105,6 +105,7 @@ export async function buildGeography(options: { seed: number; cityCode?: string 
   const communities: GeoCommunity[] = [];
   const grids: GeoGrid[] = [];
   const cityCentre: [number, number] = DISTRICT_CENTRES[`${cityCode}04`] ?? [104.066, 30.657];
+  const roadsOfDistrict = new Map<string, Set<string>>();
 
   for (const d of districtsOfCity(cityCode)) {
     const dr = rng(seed, 'district', d.code);
@@ -128,7 +129,16 @@ export async function buildGeography(options: { seed: number; cityCode?: string 
       const commStep = streetStep / commSide;
       members.forEach((c, ci) => {
         const cr = rng(seed, 'community', c.code);
-        const roads = Array.from({ length: c.kind === 'village' ? 1 : cr.int(2, 4) }, () => roadName(cr, s.name));
+        // A road belongs to one community of its district (numbers along it are then unique in the district, as
+        // 门牌 are): a name another community of the district already has is drawn again.
+        const used = roadsOfDistrict.get(d.code) ?? new Set<string>();
+        roadsOfDistrict.set(d.code, used);
+        const roads = Array.from({ length: c.kind === 'village' ? 1 : cr.int(2, 4) }, () => {
+          let name = roadName(cr, s.name);
+          for (let tries = 0; c.kind !== 'village' && used.has(name) && tries < 50; tries++) name = roadName(cr, s.name);
+          if (c.kind !== 'village') used.add(name);
+          return name;
+        });
         const community: GeoCommunity = {
           code: c.code, name: shortCommunityName(c.name), officialName: c.name, kind: c.kind, street, roads: [...new Set(roads)], grids: [],
         };
@@ -179,12 +189,21 @@ export function gridPolygon(grid: GeoGrid): { type: 'Polygon'; coordinates: numb
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Buildings and addresses
+// Buildings (the standard-address register) and dwellings
 
+/**
+ * One building of the city's standard-address register (标准地址库): a residential building (楼栋) of a
+ * compound (小区) at a road number, or a village house (村 + 组 + 号). It has one canonical address, a point
+ * inside its grid's polygon and its grid.
+ */
 export interface Building {
-  gridCode: string;
+  /** The register's id: grid code + `B` + serial (urban building) or `H` + serial (village house). */
+  id: string;
+  grid: GeoGrid;
+  /** 小区 name (urban), unique within the community. */
+  compound: string | null;
   road: string;
-  /** 门牌号 of the compound on the road. */
+  /** 门牌号 of the compound on the road: unique on the road (roads are unique in the district). */
   number: number;
   /** 栋 within the compound (urban), or null for a village house. */
   building: number | null;
@@ -200,6 +219,9 @@ export interface Building {
 /** A dwelling: one household's address, in structured parts. */
 export interface Dwelling {
   grid: GeoGrid;
+  /** The register building the dwelling is in. */
+  house: Building;
+  compound: string | null;
   road: string;
   number: number;
   building: number | null;
@@ -210,55 +232,118 @@ export interface Dwelling {
   lat: number;
 }
 
+const COMPOUND_STEMS = ['锦绣', '金色', '翡翠', '阳光', '蓝天', '星河', '紫薇', '丽景', '翠湖', '绿洲', '天鹅', '康桥', '怡和',
+  '时代', '君悦', '香榭', '凯旋', '东方', '银杏', '枫林', '芙蓉', '海棠', '玉兰', '梧桐', '青城', '浣溪', '蜀韵', '嘉园',
+  '棕榈', '水岸', '御景', '江畔', '碧云', '瑞祥', '福康', '泰和', '安居', '宏达', '祥和', '逸景', '龙庭', '盛世', '雅颂',
+  '滨江', '春晓', '秋韵', '柏林', '映月', '晨曦', '朗诗'];
+const COMPOUND_SUFFIXES = ['花园', '小区', '家园', '苑', '公寓', '新村', '华庭', '雅居', '名城', '府'];
+/** Slots of compound names per grid: compound j of grid s is name (s - 1) × 10 + j of the community's list. */
+const COMPOUNDS_PER_GRID = 10;
+/** House numbers per grid on a road: compound j of grid s is at (s - 1) × 40 + 4j + 1..4. */
+const NUMBERS_PER_GRID = 40;
+
+const compoundPools = new WeakMap<Geography, string[]>();
+
 /**
- * The dwellings of a grid, in a stable order: urban grids have 3-6 residential buildings (units × floors ×
- * rooms), village grids houses numbered within 村民小组. At least `min` dwellings are returned.
+ * Compound names that the address parser cannot take for a division: none starts with a division name or
+ * its abbreviation (锦江花园 would read as 锦江区 + 花园).
  */
-export function dwellingsOfGrid(geo: Geography, grid: GeoGrid, min = grid.households): Dwelling[] {
+function compoundPool(geo: Geography): string[] {
+  let pool = compoundPools.get(geo);
+  if (pool) return pool;
+  const forms = new Set<string>([geo.cityName, geo.cityName.replace(/市$/, ''), geo.provinceName, geo.provinceName.replace(/省$/, '')]);
+  for (const d of geo.districts) { forms.add(d.name); forms.add(d.name.replace(/(区|县|市)$/, '')); }
+  for (const s of geo.streets) { forms.add(s.name); forms.add(s.name.replace(/(街道|镇|乡)$/, '')); }
+  for (const c of geo.communities) { forms.add(c.name); forms.add(c.name.replace(/(社区|村)$/, '')); }
+  pool = [];
+  for (const stem of COMPOUND_STEMS) {
+    for (const suffix of COMPOUND_SUFFIXES) {
+      const name = stem + suffix;
+      let clash = false;
+      for (let len = 2; len <= name.length && !clash; len++) clash = forms.has(name.slice(0, len));
+      if (!clash) pool.push(name);
+    }
+  }
+  compoundPools.set(geo, pool);
+  return pool;
+}
+
+/**
+ * The buildings of a grid, in a stable order, until they hold at least `minDwellings` dwellings (at least
+ * twice the grid's nominal households, so the register does not depend on how many persons are generated).
+ * Asking for more returns the same first buildings and more after them. Urban grids: compounds (小区) on the
+ * community's roads, each with one or more buildings (units × floors × rooms); village grids: houses numbered
+ * within 村民小组.
+ */
+export function buildingsOfGrid(geo: Geography, grid: GeoGrid, minDwellings = 0): Building[] {
   const r = rng(geo.seed, 'buildings', grid.code);
   const [x0, y0, x1, y1] = grid.bbox;
-  const out: Dwelling[] = [];
+  const point = () => ({ lon: round6(x0 + (0.02 + r.next() * 0.96) * (x1 - x0)), lat: round6(y0 + (0.02 + r.next() * 0.96) * (y1 - y0)) });
+  const want = Math.max(minDwellings, 2 * grid.households);
+  const out: Building[] = [];
   const community = grid.community;
+  let capacity = 0;
   if (community.kind === 'village') {
     const group0 = (grid.serial - 1) * 2 + 1;
-    let n = 0;
-    while (out.length < min) {
-      const group = group0 + (n % 2);
-      n++;
+    for (let n = 1; capacity < want; n++, capacity++) {
       out.push({
-        grid, road: community.roads[0]!, number: Math.ceil(n / 2), building: null, unit: null, room: null, group,
-        lon: round6(x0 + r.next() * (x1 - x0)), lat: round6(y0 + r.next() * (y1 - y0)),
+        id: `${grid.code}H${String(n).padStart(4, '0')}`, grid, compound: null, road: community.roads[0]!, number: Math.ceil(n / 2),
+        building: null, units: 1, floors: r.int(1, 3), roomsPerFloor: 1, group: group0 + ((n - 1) % 2), ...point(),
       });
     }
-    return r.shuffle(out);
+    return out;
   }
-  let compoundNumber = r.int(1, 60) * 2 - (r.chance(0.5) ? 1 : 0);
+  // The same shuffled list for every grid of the community: names are unique within the community.
+  const communityNames = rng(geo.seed, 'compounds', community.code).shuffle([...compoundPool(geo)]);
+  let compound = -1;
+  let number = 0;
+  let road = '';
   let buildingNo = 0;
-  while (out.length < min) {
-    if (buildingNo === 0 || r.chance(0.3)) {
-      // A new compound (小区) on one of the community's roads.
-      compoundNumber += r.int(2, 30);
+  while (capacity < want) {
+    if ((compound < 0 || r.chance(0.3)) && compound < COMPOUNDS_PER_GRID - 1) {
+      // A new compound (小区) on one of the community's roads, at a number of this grid's range.
+      compound++;
+      road = community.roads[(grid.serial + compound) % community.roads.length]!;
+      number = (grid.serial - 1) * NUMBERS_PER_GRID + compound * 4 + r.int(1, 4);
       buildingNo = 0;
     }
     buildingNo++;
-    const road = community.roads[(grid.serial + buildingNo) % community.roads.length]!;
     const units = r.int(1, 4);
     const floors = r.weighted([[6, 3], [7, 2], [11, 2], [18, 2], [26, 1], [32, 1]] as const);
     const roomsPerFloor = r.int(2, 4);
-    const lon = round6(x0 + r.next() * (x1 - x0));
-    const lat = round6(y0 + r.next() * (y1 - y0));
-    for (let u = 1; u <= units; u++) {
-      for (let f = 1; f <= floors; f++) {
-        for (let k = 1; k <= roomsPerFloor; k++) {
+    const name = communityNames[((grid.serial - 1) * COMPOUNDS_PER_GRID + compound) % communityNames.length]!;
+    out.push({
+      id: `${grid.code}B${String(out.length + 1).padStart(3, '0')}`, grid, compound: name, road, number, building: buildingNo,
+      units, floors, roomsPerFloor, group: null, ...point(),
+    });
+    capacity += units * floors * roomsPerFloor;
+  }
+  return out;
+}
+
+/**
+ * The dwellings of a grid (rooms of its buildings, or village houses), in a stable but shuffled order:
+ * households do not fill rooms in order. At least `min` dwellings are returned.
+ */
+export function dwellingsOfGrid(geo: Geography, grid: GeoGrid, min = grid.households): Dwelling[] {
+  const out: Dwelling[] = [];
+  for (const b of buildingsOfGrid(geo, grid, min)) {
+    if (b.group !== null) {
+      out.push({ grid, house: b, compound: null, road: b.road, number: b.number, building: null, unit: null, room: null, group: b.group, lon: b.lon, lat: b.lat });
+      continue;
+    }
+    for (let u = 1; u <= b.units; u++) {
+      for (let f = 1; f <= b.floors; f++) {
+        for (let k = 1; k <= b.roomsPerFloor; k++) {
           out.push({
-            grid, road, number: compoundNumber, building: buildingNo, unit: u, room: `${f}${String(k).padStart(2, '0')}`, group: null, lon, lat,
+            grid, house: b, compound: b.compound, road: b.road, number: b.number, building: b.building, unit: u,
+            room: `${f}${String(k).padStart(2, '0')}`, group: null, lon: b.lon, lat: b.lat,
           });
         }
       }
     }
   }
-  // Households do not fill rooms in order: spread them over the buildings.
-  return r.shuffle(out);
+  return rng(geo.seed, 'dwellings', grid.code).shuffle(out);
 }
 
 /** The standard address (标准地址) of a dwelling, as the police 一标三实 system writes it. */
@@ -267,6 +352,13 @@ export function standardAddress(geo: Geography, d: Dwelling): string {
   const prefix = `${geo.cityName}${c.street.district.name}${c.street.name}${c.name}`;
   if (d.group !== null) return `${prefix}${d.group}组${d.number}号`;
   return `${prefix}${d.road}${d.number}号${d.building}栋${d.unit}单元${d.room}室`;
+}
+
+/** The canonical address of a register building (no unit or room). */
+export function buildingAddress(geo: Geography, b: Building): string {
+  const c = b.grid.community;
+  const prefix = `${geo.cityName}${c.street.district.name}${c.street.name}${c.name}`;
+  return b.group !== null ? `${prefix}${b.group}组${b.number}号` : `${prefix}${b.road}${b.number}号${b.building}栋`;
 }
 
 /** A stable key for a dwelling (what the truth file uses to say two records are at the same place). */

@@ -1,5 +1,7 @@
 import type { Queryable } from '../platform/db';
+import { loadAddressRegister, type RegisterLoad } from '../linking/place-linking';
 import { gridPolygon, type Geography } from './geography';
+import type { RegisterRow } from './register';
 
 /** One row of `core.grids`. */
 export interface GridRow {
@@ -76,4 +78,13 @@ export async function loadGeographyIntoHub(client: Queryable, geo: Geography, ch
     changed += res.rowCount ?? 0;
   }
   return changed;
+}
+
+/**
+ * Load the demo city's standard-address register (register/buildings.csv, or `demoRegister(geo, persons)`)
+ * into the hub's core.buildings, after the grids: an idempotent upsert by building id. Returns the rows
+ * changed and those rejected with the reason (none for a generated register).
+ */
+export async function loadRegisterIntoHub(client: Queryable, rows: RegisterRow[]): Promise<RegisterLoad> {
+  return loadAddressRegister(client, rows.map((r) => ({ sourceId: r.id, address: r.address, gridCode: r.gridCode, compound: r.compound, lon: r.lon, lat: r.lat })));
 }

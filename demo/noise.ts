@@ -149,6 +149,8 @@ const CN_NUM = ['零', '一', '二', '三', '四', '五', '六', '七', '八', '
  *  - civil:   锦江区水井坊社区白果林街19号1幢1单元1203室
  *  - justice: 锦官驿街道水井坊社区白果林街19号1-1-1203
  *  - petition (as the petitioner says it): 成都市锦江区白果林街19号1栋1203
+ * Variants: 号/栋/幢/号楼/附N号, no city, no district, everything down to 四川省, the 小区 name instead of
+ * road and number (水井坊社区锦绣花园三栋2单元1203), full-width digits.
  */
 export function writeAddress(r: Random, rates: NoiseRates, geo: Geography, d: Dwelling, style: AddressStyle): { text: string; variant: boolean } {
   const c = d.grid.community;
@@ -191,7 +193,7 @@ export function writeAddress(r: Random, rates: NoiseRates, geo: Geography, d: Dw
       () => `四川省${geo.cityName}${district}${street}${c.name}${road}${b}栋${u}单元${room}室`, // everything
       () => `${geo.cityName}${road}${b}号楼${u}单元${room}`,                      // 号楼
       () => `${district}${road}附${b}号${u}单元${room}号`,                         // 附N号 for the building
-      () => `${c.name}${b <= 10 ? CN_NUM[b] : b}栋${u}单元${room}`,               // community + building only
+      () => `${c.name}${d.compound}${b <= 10 ? CN_NUM[b] : b}栋${u}单元${room}`,  // community + 小区 name, no road
       () => toFullWidth(`${district}${road}${b}栋${u}单元${room}室`),             // full-width digits
     ];
     text = r.pick(options)();

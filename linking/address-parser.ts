@@ -24,12 +24,16 @@ export interface ParsedAddress {
   room?: string;
   /** 村民小组 of a village address. */
   group?: string;
+  /** 小区 name, when the address names the compound instead of road and number (水井坊社区锦绣花园3栋…). */
+  compound?: string;
   /** The key every spelling of this place shares (core.places.norm_key). */
   normKey: string;
   /** The building (楼栋, or a village house) the place is in: places of one building share a grid. */
   buildingKey: string | null;
   /** road|number|building without the district: finds the district of an address written without one. */
   houseKey: string | null;
+  /** community|小区|building of an address that names the compound: finds the building in the register. */
+  compoundKey: string | null;
   /** What person linking compares: the dwelling without district and unit, as departments differ on both. */
   personKey: string | null;
   /** The standard form, as the police 标准地址 writes it. */
@@ -78,6 +82,10 @@ const HOUSE = new RegExp(
 const HOUSE_DASHED = new RegExp(
   `^(?<road>.*?${ROAD_END})?(?<number>\\d+)号(?:院)?(?<building>\\d+)(?:栋|幢|号楼|座)?-(?<unit>\\d+)(?:单元)?-(?<room>\\d+)(?:室)?$`);
 const BUILDING_ONLY = /^(?<building>\d+)(?:栋|幢|号楼|座)(?:(?<unit>\d+)单元)?(?:(?<room>\d+)(?:室|号|房)?)?$/;
+/** 小区 names end in one of these (锦绣花园, 翠湖苑, 滨江华庭 …); a building number must follow. */
+const COMPOUND_END = '(?:花园|小区|家园|公寓|新村|华庭|雅居|名城|花苑|嘉园|苑|府|园|城|居|庭|湾|郡)';
+const COMPOUND = new RegExp(
+  `^(?<compound>[\\u4e00-\\u9fff]{1,10}?${COMPOUND_END})(?<building>\\d+)(?:栋|幢|号楼|座)(?:(?<unit>\\d+)单元)?(?:(?<room>\\d+)(?:室|号|房)?)?$`);
 const VILLAGE = new RegExp(`^(?<road>.*?${ROAD_END})?(?<group>\\d+)(?:组|社|队)(?<number>\\d+)号?$`);
 
 const LEVEL_DEPTH: Record<NameEntry['level'], number> = { province: 0, city: 1, district: 2, street: 3, community: 4 };
@@ -91,7 +99,7 @@ function stripNumberZeros(v: string | undefined): string | undefined {
 
 export function parseAddress(raw: string | null | undefined, g: Gazetteer): ParsedAddress {
   const s = raw == null ? '' : cleanAddress(raw);
-  if (!s) return { status: 'unparsed', reason: 'empty address', normKey: '', buildingKey: null, houseKey: null, personKey: null, standard: '' };
+  if (!s) return { status: 'unparsed', reason: 'empty address', normKey: '', buildingKey: null, houseKey: null, compoundKey: null, personKey: null, standard: '' };
 
   // 1. Division names from the left, longest first.
   let pos = 0;
@@ -145,8 +153,9 @@ export function parseAddress(raw: string | null | undefined, g: Gazetteer): Pars
   }
 
   // 3. The house part.
-  const m = HOUSE.exec(rest) ?? HOUSE_DASHED.exec(rest) ?? VILLAGE.exec(rest) ?? BUILDING_ONLY.exec(rest);
+  const m = HOUSE.exec(rest) ?? HOUSE_DASHED.exec(rest) ?? VILLAGE.exec(rest) ?? BUILDING_ONLY.exec(rest) ?? COMPOUND.exec(rest);
   const parts = m?.groups ?? {};
+  const compound = parts.compound || undefined;
   const road = parts.road || undefined;
   const number = stripNumberZeros(parts.number);
   // 19号附1号 names building 1 of compound 19, as 19号1栋 does.
@@ -158,14 +167,15 @@ export function parseAddress(raw: string | null | undefined, g: Gazetteer): Pars
   const community = communityCode ? g.communities.get(communityCode)!.name : undefined;
   const street = streetCode ? g.streetName.get(streetCode) : undefined;
   const district = districtCode ? g.districtName.get(districtCode) : undefined;
-  const base = { districtCode, streetCode, communityCode, district, street, community, road, number, building, unit, room, group };
+  const base = { districtCode, streetCode, communityCode, district, street, community, road, number, building, unit, room, group, ...(compound ? { compound } : {}) };
 
   if (!m && !found.length) {
-    return { status: 'unparsed', reason: 'no division, road or house number recognised', normKey: `raw|${s}`, buildingKey: null, houseKey: null, personKey: null, standard: s };
+    return { status: 'unparsed', reason: 'no division, road or house number recognised', normKey: `raw|${s}`, buildingKey: null, houseKey: null, compoundKey: null, personKey: null, standard: s };
   }
   let normKey: string;
   let buildingKey: string | null = null;
   let houseKey: string | null = null;
+  let compoundKey: string | null = null;
   let personKey: string | null = null;
   if (!m) {
     reason ??= `house number not recognised in "${rest}"`;
@@ -184,6 +194,12 @@ export function parseAddress(raw: string | null | undefined, g: Gazetteer): Pars
     normKey = `U|${districtCode ?? '?'}|${houseKey}|${unit ?? ''}|${room ?? ''}`;
     buildingKey = districtCode ? `${districtCode}|${houseKey}` : null;
     personKey = `${houseKey}|${room ?? ''}`;
+  } else if (compound) {
+    // A compound (小区) and a building: the standard-address register knows its road and number
+    // (place-linking re-keys the place to them); without the register the road and number stay unknown.
+    if (!communityCode) reason ??= 'community of the compound not recognised';
+    normKey = `K|${communityCode ?? districtCode ?? '?'}|${compound}|${building ?? ''}|${unit ?? ''}|${room ?? ''}`;
+    compoundKey = communityCode ? `${communityCode}|${compound}|${building}` : null;
   } else {
     // A community and a building number only: the compound is unknown.
     reason ??= 'road and house number missing';
@@ -192,8 +208,8 @@ export function parseAddress(raw: string | null | undefined, g: Gazetteer): Pars
   const standard = [
     district ?? '', street ?? '', community ?? '',
     group !== undefined ? `${group}组${number}号` : m
-      ? `${road ?? ''}${number ? `${number}号` : ''}${building ? `${building}栋` : ''}${unit ? `${unit}单元` : ''}${room ? `${room}室` : ''}`
+      ? `${compound ?? ''}${road ?? ''}${number ? `${number}号` : ''}${building ? `${building}栋` : ''}${unit ? `${unit}单元` : ''}${room ? `${room}室` : ''}`
       : rest,
   ].join('');
-  return { status: reason ? 'partial' : 'parsed', ...(reason ? { reason } : {}), ...base, normKey, buildingKey, houseKey, personKey, standard };
+  return { status: reason ? 'partial' : 'parsed', ...(reason ? { reason } : {}), ...base, normKey, buildingKey, houseKey, compoundKey, personKey, standard };
 }

@@ -1,16 +1,21 @@
-import type { PoolClient } from '../platform/db';
+import type { PoolClient, Queryable } from '../platform/db';
 import { HubError } from '../platform/errors';
-import { parseAddress, type ParsedAddress } from './address-parser';
+import { cleanAddress, parseAddress, type ParsedAddress } from './address-parser';
 import { gridAt, loadGazetteer, type Gazetteer } from './gazetteer';
 import type { PlaceLink, PlaceMention } from './types';
 
 /**
  * Place linking for one batch, in a fixed number of statements: every address is parsed against the division
  * table, keyed (`norm_key`: all spellings of one place share it) and upserted into `core.places` with
- * INSERT … ON CONFLICT (norm_key), so concurrent batches meet in one row. The grid comes from, in order:
+ * INSERT … ON CONFLICT (norm_key), so concurrent batches meet in one row. The address is looked up in the
+ * standard-address register (core.buildings, 标准地址库) by its building, by road + number + building when the
+ * district is left out (when only one building of the register has them), or by 小区 name + building; a place
+ * found there is re-keyed to the register's building, so all its spellings meet. The grid comes from, in order:
  *  1. coordinates inside a grid polygon (point in polygon);
- *  2. the grid already known for another place of the same building (the building key);
- *  3. the community, when it has a single grid.
+ *  2. the register building's grid;
+ *  3. the grid already known for another place of the same building (the building key);
+ *  4. the community, when it has a single grid.
+ * An address not in the register says so in its reason (when a register is loaded at all).
  * Addresses that do not parse are kept too (parse_status 'unparsed' or 'partial', with the reason in
  * parse_error), so that nothing a department wrote is lost and a later fix can re-parse them.
  */
@@ -36,7 +41,12 @@ interface PlaceRow {
   lat: number | null;
   gridCode: string | null;
   /** How the grid was found; 'division': only a community, street or district code is known. */
-  gridSource: 'polygon' | 'building' | 'community' | 'division' | null;
+  gridSource: 'polygon' | 'register' | 'building' | 'community' | 'division' | null;
+  /** The register building (core.buildings) the address was resolved to. */
+  buildingId: string | null;
+  registerGrid: string | null;
+  /** Why the register did not resolve the address (only when a register is loaded). */
+  registerNote?: string;
 }
 
 export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): Promise<PlaceLink[]> {
@@ -50,7 +60,7 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): 
     const hasPoint = typeof m.lon === 'number' && typeof m.lat === 'number' && Number.isFinite(m.lon) && Number.isFinite(m.lat);
     let row = rows.get(parsed.normKey);
     if (!row) {
-      row = { key: parsed.normKey, parsed, address: parsed.status === 'unparsed' ? String(m.address).trim() : parsed.standard, lon: null, lat: null, gridCode: null, gridSource: null };
+      row = { key: parsed.normKey, parsed, address: parsed.status === 'unparsed' ? String(m.address).trim() : parsed.standard, lon: null, lat: null, gridCode: null, gridSource: null, buildingId: null, registerGrid: null };
       rows.set(parsed.normKey, row);
     }
     if (hasPoint && row.gridSource !== 'polygon') {
@@ -62,7 +72,9 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): 
     return parsed.normKey;
   });
 
-  const rekeyed = await resolveDistricts(client, rows);
+  const rekeyed = new Map<string, string>();
+  const hasRegister = await resolveRegister(client, rows, rekeyed, g);
+  await resolveDistricts(client, rows, rekeyed);
 
   // Grids and communities known for the buildings of this batch: from coordinates and community names in the
   // batch, then from stored places of the same building.
@@ -88,6 +100,7 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): 
   }
   for (const r of rows.values()) {
     if (r.gridSource === 'polygon') continue;
+    if (r.registerGrid) { r.gridCode = r.registerGrid; r.gridSource = 'register'; continue; }
     const building = r.parsed.buildingKey;
     const fromBuilding = building ? buildingGrid.get(building) : undefined;
     if (fromBuilding) { r.gridCode = fromBuilding; r.gridSource = 'building'; continue; }
@@ -106,24 +119,30 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): 
     const col = <T>(fn: (r: PlaceRow) => T) => list.map(fn);
     await client.query(
       `INSERT INTO core.places (address, norm_key, district, street, community, road, number, building, unit, room,
-          division_code, grid_code, lon, lat, parse_status, parse_error, building_key, house_key)
+          division_code, grid_code, lon, lat, parse_status, parse_error, building_key, house_key, building_id)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
           $9::text[], $10::text[], $11::text[], $12::text[], $13::float8[], $14::float8[], $15::text[], $16::text[], $17::text[],
-          $18::text[])
+          $18::text[], $19::uuid[])
        ON CONFLICT (norm_key) DO UPDATE SET
-         grid_code = CASE WHEN length(coalesce(EXCLUDED.grid_code, '')) > length(coalesce(core.places.grid_code, ''))
+         grid_code = CASE WHEN EXCLUDED.building_id IS NOT NULL AND core.places.building_id IS NULL AND length(EXCLUDED.grid_code) = 15
+                          THEN EXCLUDED.grid_code
+                          WHEN length(coalesce(EXCLUDED.grid_code, '')) > length(coalesce(core.places.grid_code, ''))
                           THEN EXCLUDED.grid_code ELSE core.places.grid_code END,
+         building_id = coalesce(core.places.building_id, EXCLUDED.building_id),
+         parse_error = CASE WHEN core.places.building_id IS NULL AND EXCLUDED.building_id IS NOT NULL
+                            THEN EXCLUDED.parse_error ELSE core.places.parse_error END,
          lon = coalesce(EXCLUDED.lon, core.places.lon), lat = coalesce(EXCLUDED.lat, core.places.lat), updated_at = now()
        WHERE (EXCLUDED.grid_code IS NOT NULL AND length(EXCLUDED.grid_code) > length(coalesce(core.places.grid_code, '')))
-          OR (core.places.lon IS NULL AND EXCLUDED.lon IS NOT NULL)`,
+          OR (core.places.lon IS NULL AND EXCLUDED.lon IS NOT NULL)
+          OR (core.places.building_id IS NULL AND EXCLUDED.building_id IS NOT NULL)`,
       [col((r) => r.address), col((r) => r.key), col((r) => r.parsed.district ?? null), col((r) => r.parsed.street ?? null),
         col((r) => r.parsed.community ?? null), col((r) => r.parsed.road ?? null),
         col((r) => (r.parsed.group !== undefined ? `${r.parsed.group}组${r.parsed.number ?? ''}` : r.parsed.number ?? null)),
         col((r) => r.parsed.building ?? null), col((r) => r.parsed.unit ?? null), col((r) => r.parsed.room ?? null),
         col((r) => r.parsed.communityCode ?? (r.gridCode && r.gridCode.length >= 12 ? r.gridCode.slice(0, 12) : null) ?? r.parsed.streetCode ?? r.parsed.districtCode ?? null),
         col((r) => r.gridCode),
-        col((r) => r.lon), col((r) => r.lat), col((r) => r.parsed.status), col((r) => r.parsed.reason ?? null),
-        col((r) => r.parsed.buildingKey), col((r) => r.parsed.houseKey)]);
+        col((r) => r.lon), col((r) => r.lat), col((r) => r.parsed.status), col((r) => storedReason(r, g, hasRegister)),
+        col((r) => r.parsed.buildingKey), col((r) => r.parsed.houseKey), col((r) => r.buildingId)]);
     const found = await client.query('SELECT id, norm_key, grid_code, parse_status, parse_error FROM core.places WHERE norm_key = ANY($1::text[])', [list.map((r) => r.key)]);
     for (const row of found.rows) byKey.set(row.norm_key, row);
     // Coordinates placed a building in a grid: its other rooms, stored earlier without a grid, follow.
@@ -139,13 +158,27 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): 
   }
 
   return mentions.map((m, i) => {
-    const key = keyOf[i] && (rekeyed.get(keyOf[i]!) ?? keyOf[i]);
+    let key = keyOf[i];
+    for (let hops = 0; key && rekeyed.has(key) && hops < 4; hops++) key = rekeyed.get(key)!;
     if (!key) return { ref: m.ref, placeId: null, gridCode: null, status: 'unparsed', reason: 'empty address' };
     const row = byKey.get(key)!;
     const r = rows.get(key)!;
     const reason = row.parse_error ?? (row.grid_code?.length === 15 ? undefined : gridReason(r, g));
     return { ref: m.ref, placeId: row.id, gridCode: row.grid_code, status: row.parse_status, ...(reason ? { reason } : {}) };
   });
+}
+
+/** What parse_error holds: the parser's reason, else (with a register loaded) why the register did not resolve it. */
+function storedReason(r: PlaceRow, g: Gazetteer, hasRegister: boolean): string | null {
+  if (r.parsed.reason) return r.parsed.reason;
+  if (!hasRegister || r.buildingId || r.parsed.status === 'unparsed') return null;
+  const note = r.registerNote ?? 'not in the standard address register';
+  const how = r.gridCode?.length === 15
+    ? r.gridSource === 'polygon' ? 'grid from its coordinates'
+      : r.gridSource === 'building' ? 'grid from another place of the same building'
+        : 'grid from its community (a single grid)'
+    : gridReason(r, g);
+  return `${note}; ${how}`;
 }
 
 function gridReason(r: PlaceRow, g: Gazetteer): string {
@@ -166,10 +199,9 @@ export function placeKeyFor(address: string, g: Gazetteer): string | null {
  * building that have one, in this batch or stored, when exactly one district has such a building. The row is
  * re-keyed (and merged with the row of that key). Returns old key → new key.
  */
-async function resolveDistricts(client: PoolClient, rows: Map<string, PlaceRow>): Promise<Map<string, string>> {
-  const rekeyed = new Map<string, string>();
+async function resolveDistricts(client: PoolClient, rows: Map<string, PlaceRow>, rekeyed: Map<string, string>): Promise<void> {
   const orphans = [...rows.values()].filter((r) => r.parsed.houseKey && !r.parsed.districtCode);
-  if (!orphans.length) return rekeyed;
+  if (!orphans.length) return;
   const districts = new Map<string, Set<string>>();
   for (const r of rows.values()) {
     if (r.parsed.houseKey && r.parsed.districtCode) {
@@ -206,5 +238,173 @@ async function resolveDistricts(client: PoolClient, rows: Map<string, PlaceRow>)
       rows.set(parsed.normKey, { ...r, key: parsed.normKey, parsed });
     }
   }
-  return rekeyed;
+}
+
+interface RegisterHit { id: string; building_key: string; house_key: string | null; compound_key: string | null; grid_code: string; community_code: string | null }
+
+/**
+ * Resolve the batch's addresses against the standard-address register (core.buildings), in one statement:
+ *  - by the building key (district|road|number|building, or V|village|group|number);
+ *  - an urban address without its district by road|number|building, when exactly one register building has
+ *    them (several: the reason names the ambiguity);
+ *  - an address naming the 小区 instead of road and number by community|小区|building.
+ * A resolved row is re-keyed to the register building's canonical key (merged with a row of that key).
+ * Returns whether a register is loaded at all.
+ */
+async function resolveRegister(client: PoolClient, rows: Map<string, PlaceRow>, rekeyed: Map<string, string>, g: Gazetteer): Promise<boolean> {
+  const byBuilding = new Set<string>();
+  const byHouse = new Set<string>();
+  const byCompound = new Set<string>();
+  for (const r of rows.values()) {
+    const p = r.parsed;
+    if (p.buildingKey) byBuilding.add(p.buildingKey);
+    else if (p.houseKey && !p.districtCode) byHouse.add(p.houseKey);
+    else if (p.compoundKey) byCompound.add(p.compoundKey);
+  }
+  const { rows: found } = await client.query<RegisterHit & { any: boolean }>(
+    `SELECT id, building_key, house_key, compound_key, grid_code, community_code, true AS any FROM core.buildings
+      WHERE building_key = ANY($1::text[]) OR house_key = ANY($2::text[]) OR compound_key = ANY($3::text[])
+     UNION ALL
+     SELECT NULL, NULL, NULL, NULL, NULL, NULL, EXISTS (SELECT 1 FROM core.buildings)`,
+    [[...byBuilding], [...byHouse], [...byCompound]]);
+  const hasRegister = found[found.length - 1]!.any;
+  if (!hasRegister) return false;
+  const building = new Map<string, RegisterHit>();
+  const house = new Map<string, RegisterHit[]>();
+  const compound = new Map<string, RegisterHit>();
+  for (const b of found) {
+    if (!b.id) continue;
+    building.set(b.building_key, b);
+    if (b.house_key) { const l = house.get(b.house_key) ?? []; l.push(b); house.set(b.house_key, l); }
+    if (b.compound_key) compound.set(b.compound_key, b);
+  }
+  for (const r of [...rows.values()]) {
+    const p = r.parsed;
+    if (p.status === 'unparsed') continue;
+    let hit: RegisterHit | undefined;
+    if (p.buildingKey) {
+      hit = building.get(p.buildingKey);
+      if (hit) { r.buildingId = hit.id; r.registerGrid = hit.grid_code; continue; }
+    } else if (p.houseKey && !p.districtCode) {
+      const list = house.get(p.houseKey) ?? [];
+      if (list.length === 1) hit = list[0];
+      else if (list.length > 1) r.registerNote = `road, number and building match ${list.length} buildings of the standard address register in different districts (district left out)`;
+    } else if (p.compoundKey) {
+      hit = compound.get(p.compoundKey);
+    }
+    if (!hit) { r.registerNote ??= 'not in the standard address register'; continue; }
+    // Re-key to the register building: the same place however it was written.
+    const parsed = canonicalParsed(p, hit, g);
+    rows.delete(r.key);
+    rekeyed.set(r.key, parsed.normKey);
+    const existing = rows.get(parsed.normKey);
+    const target = existing ?? { ...r, key: parsed.normKey, parsed, address: parsed.standard };
+    if (existing && existing.gridSource !== 'polygon' && r.gridSource === 'polygon') Object.assign(existing, { gridCode: r.gridCode, gridSource: r.gridSource, lon: r.lon, lat: r.lat });
+    target.buildingId = hit.id;
+    target.registerGrid = hit.grid_code;
+    delete target.registerNote;
+    rows.set(parsed.normKey, target);
+  }
+  return true;
+}
+
+/** The parsed form of an address resolved to a register building (district, road, number, building from it). */
+function canonicalParsed(p: ParsedAddress, hit: RegisterHit, g: Gazetteer): ParsedAddress {
+  const [districtCode, road, number, building] = hit.building_key.split('|') as [string, string, string, string];
+  const community = hit.community_code ? g.communities.get(hit.community_code) : undefined;
+  const houseKey = `${road}|${number}|${building}`;
+  const out: ParsedAddress = {
+    ...p, status: 'parsed', districtCode, district: g.districtName.get(districtCode),
+    ...(community ? { communityCode: community.code, community: community.name, streetCode: community.streetCode, street: g.streetName.get(community.streetCode) } : {}),
+    road, number, building, houseKey, buildingKey: hit.building_key, compoundKey: p.compoundKey,
+    normKey: `U|${districtCode}|${houseKey}|${p.unit ?? ''}|${p.room ?? ''}`,
+    personKey: `${houseKey}|${p.room ?? ''}`,
+  };
+  delete out.reason;
+  out.standard = [out.district ?? '', out.street ?? '', out.community ?? '',
+    `${road}${number}号${building}栋${p.unit ? `${p.unit}单元` : ''}${p.room ? `${p.room}室` : ''}`].join('');
+  return out;
+}
+
+/** One building of a standard-address register, as a city's register (标准地址库) delivers it. */
+export interface RegisterBuilding {
+  /** The register's own id of the building. */
+  sourceId: string;
+  /** Its canonical standard address (district … road + number + building, or village + group + number). */
+  address: string;
+  gridCode: string;
+  /** 小区 name, so that addresses naming the compound instead of road and number find the building. */
+  compound?: string | null;
+  lon?: number | null;
+  lat?: number | null;
+}
+
+export interface RegisterLoad {
+  /** Rows inserted or changed (a second load of the same register changes nothing). */
+  changed: number;
+  /** Rows not loaded, with the reason (an address the parser cannot resolve to one building, an unknown grid, a duplicate). */
+  rejected: Array<{ sourceId: string; address: string; reason: string }>;
+}
+
+/**
+ * Load (upsert by the register's id) a standard-address register into core.buildings. Each canonical address
+ * is parsed by the same parser place linking uses, so the register's keys are the keys addresses are looked
+ * up by; rows that do not resolve to one building of a known grid are rejected with the reason, never
+ * silently dropped. Places stored before the load are not re-resolved (load the register with the grids,
+ * before records are synced).
+ */
+export async function loadAddressRegister(client: PoolClient | Queryable, buildings: RegisterBuilding[], chunkSize = 5000): Promise<RegisterLoad> {
+  const g = await loadGazetteer(client);
+  const rejected: RegisterLoad['rejected'] = [];
+  const rows: Array<Record<string, unknown>> = [];
+  const seen = new Map<string, string>();
+  for (const b of buildings) {
+    const reject = (reason: string) => rejected.push({ sourceId: b.sourceId, address: b.address, reason });
+    if (!b.sourceId) { reject('no register id'); continue; }
+    const p = parseAddress(b.address, g);
+    if (p.status !== 'parsed' || !p.buildingKey) { reject(`address does not resolve to a building: ${p.reason ?? 'no building key'}`); continue; }
+    if (p.group === undefined && !p.building) { reject('urban address without a building (栋) number'); continue; }
+    const community = g.communities.get(b.gridCode.slice(0, 12));
+    if (!community || !community.grids.some((x) => x.code === b.gridCode)) { reject(`grid ${b.gridCode} is not in core.grids`); continue; }
+    if (p.communityCode && p.communityCode !== community.code) { reject(`address is in community ${p.communityCode}, its grid ${b.gridCode} is not`); continue; }
+    const other = seen.get(p.buildingKey);
+    if (other) { reject(`same building as register row ${other}`); continue; }
+    seen.set(p.buildingKey, b.sourceId);
+    const compound = b.compound ? cleanAddress(b.compound) : null;
+    rows.push({
+      source_id: b.sourceId, address: p.standard, building_key: p.buildingKey, house_key: p.houseKey,
+      compound_key: compound && p.building ? `${community.code}|${compound}|${p.building}` : null, compound,
+      district_code: p.districtCode, community_code: community.code, grid_code: b.gridCode,
+      lon: typeof b.lon === 'number' && Number.isFinite(b.lon) ? b.lon : null, lat: typeof b.lat === 'number' && Number.isFinite(b.lat) ? b.lat : null,
+    });
+  }
+  let changed = 0;
+  for (let i = 0; i < rows.length; i += chunkSize) {
+    let chunk = rows.slice(i, i + chunkSize);
+    // A building key held by another register id: reported, not overwritten.
+    const taken = await client.query<{ source_id: string; building_key: string }>(
+      'SELECT source_id, building_key FROM core.buildings WHERE building_key = ANY($1::text[])', [chunk.map((r) => r.building_key)]);
+    const owner = new Map(taken.rows.map((t) => [t.building_key, t.source_id]));
+    chunk = chunk.filter((r) => {
+      const o = owner.get(r.building_key as string);
+      if (o && o !== r.source_id) { rejected.push({ sourceId: r.source_id as string, address: r.address as string, reason: `same building as register row ${o}` }); return false; }
+      return true;
+    });
+    const res = await client.query(
+      `INSERT INTO core.buildings (source_id, address, building_key, house_key, compound_key, compound, district_code, community_code, grid_code, lon, lat)
+       SELECT source_id, address, building_key, house_key, compound_key, compound, district_code, community_code, grid_code, lon, lat
+         FROM jsonb_to_recordset($1::jsonb) AS r(source_id text, address text, building_key text, house_key text, compound_key text,
+              compound text, district_code text, community_code text, grid_code text, lon float8, lat float8)
+       ON CONFLICT (source_id) DO UPDATE SET
+         address = EXCLUDED.address, building_key = EXCLUDED.building_key, house_key = EXCLUDED.house_key,
+         compound_key = EXCLUDED.compound_key, compound = EXCLUDED.compound, district_code = EXCLUDED.district_code,
+         community_code = EXCLUDED.community_code, grid_code = EXCLUDED.grid_code, lon = EXCLUDED.lon, lat = EXCLUDED.lat, updated_at = now()
+       WHERE (core.buildings.address, core.buildings.building_key, core.buildings.house_key, core.buildings.compound_key,
+              core.buildings.grid_code, core.buildings.lon, core.buildings.lat)
+             IS DISTINCT FROM
+             (EXCLUDED.address, EXCLUDED.building_key, EXCLUDED.house_key, EXCLUDED.compound_key, EXCLUDED.grid_code, EXCLUDED.lon, EXCLUDED.lat)`,
+      [JSON.stringify(chunk)]);
+    changed += res.rowCount ?? 0;
+  }
+  return { changed, rejected };
 }

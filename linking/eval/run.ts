@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildGeography } from '../../demo/geography';
-import { loadGeographyIntoHub } from '../../demo/hub-grids';
+import { existsSync } from 'node:fs';
+import { loadGeographyIntoHub, loadRegisterIntoHub } from '../../demo/hub-grids';
+import { readRegisterFile } from '../../demo/register';
 import { createPool, dropDatabase, ensureDatabase, withDatabase, withTransaction } from '../../platform/db';
 import { migrate } from '../../platform/migrate';
 import { loadGazetteer } from '../gazetteer';
@@ -12,7 +14,8 @@ import { pairwise, type PairwiseFigures } from './metrics';
 import { readDemoSources, readTruth, type EvalMention } from './sources';
 
 /**
- * One evaluation run: a fresh database (migrated, the demo city's grids loaded, dropped afterwards), every
+ * One evaluation run: a fresh database (migrated, the demo city's grids and standard-address register loaded,
+ * dropped afterwards), every
  * department record of a generated data set linked in sync-sized batches in the order departments sync, then
  * the final links compared with `truth.jsonl`.
  */
@@ -81,6 +84,15 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     await migrate(url);
     const geo = await buildGeography({ seed: manifest.seed, cityCode: manifest.cityCode });
     await loadGeographyIntoHub(pool, geo);
+    // The city's standard-address register is reference data loaded with the grids (as cli/bootstrap.ts does),
+    // not department records: a data set without register/buildings.csv is linked without one.
+    const registerFile = path.join(options.dataDir, 'register', 'buildings.csv');
+    if (existsSync(registerFile)) {
+      const register = await loadRegisterIntoHub(pool, await readRegisterFile(registerFile));
+      log(`standard-address register: ${register.changed} buildings loaded, ${register.rejected.length} rejected${register.rejected.length ? ` (first: ${JSON.stringify(register.rejected[0])})` : ''}`);
+    } else {
+      log('no register/buildings.csv: linking without a standard-address register');
+    }
     const source = await readDemoSources(options.dataDir);
     log(`read ${source.mentions.length} person mentions and ${source.scenes.length} incident scenes from ${source.files.length} files`);
 
