@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import pg from 'pg';
-import { dropDatabase, ensureDatabase, withDatabase } from '../../platform/db';
+import { dropDatabase, ensureDatabase, withDatabase, type Pool } from '../../platform/db';
 import { idCheckDigit } from '../../domain/id-number';
-import { TEST_PG_URL } from '../../test/support/services';
+import { TEST_PG_URL, TEST_REDIS_URL } from '../../test/support/services';
+import { getRun, type SyncRunRow } from '../runs';
 import type { ConnectorInput } from '../connector-store';
 
 /**
@@ -64,6 +67,38 @@ export async function insertJq(client: pg.Client, rows: JqRow[]): Promise<void> 
        zt = excluded.zt, dsr = excluded.dsr, gxsj = clock_timestamp()`, [JSON.stringify(rows)]);
 }
 
+/** The mapping of the 警情 stream `jq` onto police.incidents (events, parties, place), whatever kind reads it. */
+export const JQ_MAPPING: ConnectorInput['mapping'] = {
+  version: 1,
+  codeTables: {
+    jqzt: { '10': '已受理', '20': '处置中', '30': '已办结' },
+    jqztLoop: { 已受理: 'accepted', 处置中: 'handling', 已办结: 'closed' },
+    ajlb: { 盗窃: '020101', 诈骗: '020103', 纠纷: '0102' },
+  },
+  streams: {
+    jq: {
+      target: 'police.incidents',
+      updatedAt: 'gxsj',
+      fields: {
+        incident_no: { from: 'jjdbh', required: true },
+        source_category: 'ajlb',
+        category_code: { from: 'ajlb', codes: 'ajlb', unknownCode: 'null' },
+        summary: 'jyaq',
+        reported_at: { from: 'bjsj', format: 'YYYYMMDDHHmmss', required: true },
+        address: 'fadz',
+        status: { from: 'zt', codes: 'jqzt' },
+        parties: { from: 'dsr', items: { name: 'xm', idNumber: { from: 'sfzh', idNumber: true }, role: { from: 'js', codes: { '1': 'reporter', '2': 'victim', '3': 'suspect' } } } },
+      },
+      parties: { field: 'parties' },
+      place: { address: 'address' },
+      event: {
+        kind: 'police_incident', title: 'summary', occurredAt: 'reported_at',
+        category: { field: 'category_code' }, status: { field: 'status', codes: 'jqztLoop' }, level: { const: 'town' },
+      },
+    },
+  },
+};
+
 export function policeConnectorInput(source: SourceDb, overrides: Partial<ConnectorInput> = {}, pageSize = 50): ConnectorInput {
   return {
     department: 'POLICE',
@@ -71,37 +106,50 @@ export function policeConnectorInput(source: SourceDb, overrides: Partial<Connec
     kind: 'postgres',
     config: { host: '127.0.0.1', port: 5432, database: source.name, user: 'postgres', schema: 'public', pageSize },
     streams: [{ name: 'jq', primaryKey: ['jjdbh'], cursorField: 'gxsj', lookbackSeconds: 5 }],
-    mapping: {
-      version: 1,
-      codeTables: {
-        jqzt: { '10': '已受理', '20': '处置中', '30': '已办结' },
-        jqztLoop: { 已受理: 'accepted', 处置中: 'handling', 已办结: 'closed' },
-        ajlb: { 盗窃: '020101', 诈骗: '020103', 纠纷: '0102' },
-      },
-      streams: {
-        jq: {
-          target: 'police.incidents',
-          updatedAt: 'gxsj',
-          fields: {
-            incident_no: { from: 'jjdbh', required: true },
-            source_category: 'ajlb',
-            category_code: { from: 'ajlb', codes: 'ajlb', unknownCode: 'null' },
-            summary: 'jyaq',
-            reported_at: { from: 'bjsj', format: 'YYYYMMDDHHmmss', required: true },
-            address: 'fadz',
-            status: { from: 'zt', codes: 'jqzt' },
-            parties: { from: 'dsr', items: { name: 'xm', idNumber: { from: 'sfzh', idNumber: true }, role: { from: 'js', codes: { '1': 'reporter', '2': 'victim', '3': 'suspect' } } } },
-          },
-          parties: { field: 'parties' },
-          place: { address: 'address' },
-          event: {
-            kind: 'police_incident', title: 'summary', occurredAt: 'reported_at',
-            category: { field: 'category_code' }, status: { field: 'status', codes: 'jqztLoop' }, level: { const: 'town' },
-          },
-        },
-      },
-    },
+    mapping: JQ_MAPPING,
     schedule: null,
     ...overrides,
   };
+}
+
+/** Poll until `fn` gives a truthy value. */
+export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, ms = 30_000, what = 'condition'): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** The run once it has ended (succeeded, failed or cancelled). */
+export function runFinished(pool: Pool, id: string, ms = 60_000): Promise<SyncRunRow> {
+  return waitFor(async () => {
+    const r = await getRun(pool, id);
+    return r && ['succeeded', 'failed', 'cancelled'].includes(r.status) ? r : null;
+  }, ms, `run ${id} to finish`);
+}
+
+/**
+ * A sync worker in a process of its own (worker-child.ts, POLICE queue, batches of `batch`), to be killed with
+ * SIGKILL. Resolves once it serves the queue; `stop()` ends it with SIGTERM.
+ */
+export async function startWorkerChild(options: { hubUrl: string; prefix: string; batch?: number }): Promise<ChildProcess & { stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'worker-child.ts')], {
+    env: { ...process.env, NODE_OPTIONS: '', HUB_DATABASE_URL: options.hubUrl, REDIS_URL: TEST_REDIS_URL, SYNC_PREFIX: options.prefix, SYNC_BATCH: String(options.batch ?? 50), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
+    child.on('exit', (code) => reject(new Error(`worker child exited early (${code})`)));
+  });
+  return Object.assign(child, {
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  });
 }

@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { cleanPrefix, testPrefix } from '../../test/support/redis';
 import { TEST_REDIS_URL } from '../../test/support/services';
@@ -10,7 +8,7 @@ import { getConnectorKind } from '../../connectors/registry';
 import { SyncQueues } from '../worker/sync-queues';
 import { SyncWorker } from '../worker/sync-worker';
 import { getRun, type SyncRunRow } from '../runs';
-import { createSourceDb, insertJq, jqRow, policeConnectorInput, type SourceDb } from './fixtures';
+import { createSourceDb, insertJq, jqRow, policeConnectorInput, runFinished, startWorkerChild, waitFor, type SourceDb } from './fixtures';
 import type { Redis } from 'ioredis';
 
 const log = partLogger('worker-test');
@@ -22,31 +20,8 @@ let redis: Redis;
 const prefix = testPrefix('syncworker');
 let queues: SyncQueues;
 
-async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, ms = 30_000, what = 'condition'): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-const finished = (id: string) => waitFor(async () => {
-  const r = await getRun(hub.pool, id);
-  return r && ['succeeded', 'failed', 'cancelled'].includes(r.status) ? r : null;
-}, 60_000, `run ${id} to finish`);
-
-function startChild(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'worker-child.ts')], {
-    env: { ...process.env, NODE_OPTIONS: '', HUB_DATABASE_URL: hub.url, REDIS_URL: TEST_REDIS_URL, SYNC_PREFIX: prefix, SYNC_BATCH: '50', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(child); });
-    child.on('exit', (code) => reject(new Error(`worker child exited early (${code})`)));
-  });
-}
+const finished = (id: string) => runFinished(hub.pool, id);
+const startChild = () => startWorkerChild({ hubUrl: hub.url, prefix });
 
 beforeAll(async () => {
   hub = await createTestDatabase('syncworker');

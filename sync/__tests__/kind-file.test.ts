@@ -1,0 +1,3 @@
+import { describeKindSync } from './kind-sync-suite';
+
+describeKindSync('file');
