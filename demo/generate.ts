@@ -214,7 +214,7 @@ function truthLine(geo: Geography, p: Person, records: TruthRecord[]): Record<st
   return {
     personId: p.id, idNumber: p.idNumber, name: p.name, sex: p.sex, birthDate: p.birthDate, phone: p.phone,
     householdId: p.household.id, hukou: p.hukou, flags: p.flags,
-    address: { standard: standardAddress(geo, d), gridCode: d.grid.code, placeKey: dwellingKey(d), lon: d.lon, lat: d.lat },
+    address: { standard: standardAddress(geo, d), gridCode: d.grid.code, placeKey: dwellingKey(d), buildingId: d.house.id, lon: d.lon, lat: d.lat },
     records,
   };
 }

@@ -170,9 +170,9 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): 
 
 /** What parse_error holds: the parser's reason, else (with a register loaded) why the register did not resolve it. */
 function storedReason(r: PlaceRow, g: Gazetteer, hasRegister: boolean): string | null {
-  if (r.parsed.reason) return r.parsed.reason;
-  if (!hasRegister || r.buildingId || r.parsed.status === 'unparsed') return null;
+  if (!hasRegister || r.buildingId || r.parsed.status === 'unparsed') return r.parsed.reason ?? null;
   const note = r.registerNote ?? 'not in the standard address register';
+  if (r.parsed.reason) return `${r.parsed.reason}; ${note}`;
   const how = r.gridCode?.length === 15
     ? r.gridSource === 'polygon' ? 'grid from its coordinates'
       : r.gridSource === 'building' ? 'grid from another place of the same building'

@@ -6,13 +6,14 @@ import { regionCodeStatus } from '../../domain/divisions';
 import { validateIdNumber } from '../../domain/id-number';
 import { generate } from '../generate';
 import { buildGeography, type Geography } from '../geography';
+import { demoRegister, readRegisterFile } from '../register';
 import { HOMOPHONES } from '../names';
 import type { NoiseKind } from '../noise';
 
 interface TruthLine {
   personId: string; idNumber: string; name: string; sex: 'M' | 'F'; birthDate: string; flags: string[]; hukou: string;
-  address: { gridCode: string; standard: string };
-  records: { department: string; stream: string; key: string; mention?: string; gridCode?: string; noise: NoiseKind[]; chain?: string; duplicateOf?: string }[];
+  address: { gridCode: string; standard: string; buildingId: string };
+  records: { department: string; stream: string; key: string; mention?: string; gridCode?: string; buildingId?: string; noise: NoiseKind[]; chain?: string; duplicateOf?: string }[];
 }
 
 function readTruth(dir: string): TruthLine[] {
@@ -21,7 +22,7 @@ function readTruth(dir: string): TruthLine[] {
 
 function textFiles(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const sub of ['police', 'civil', 'justice', 'petition', '.']) {
+  for (const sub of ['police', 'civil', 'justice', 'petition', 'register', '.']) {
     for (const f of readdirSync(path.join(dir, sub))) {
       if (/\.(csv|tsv|jsonl)$/.test(f)) out[`${sub}/${f}`] = readFileSync(path.join(dir, sub, f), 'latin1');
     }
@@ -98,6 +99,36 @@ describe('demo data generator', () => {
       expect(depts.has('POLICE')).toBe(true);
       expect(depts.has('JUSTICE')).toBe(true);
     }
+  });
+
+  it('writes a standard-address register: every building once, inside its grid, holding every dwelling of the truth', async () => {
+    const rows = await readRegisterFile(path.join(tmp, 'a', 'register', 'buildings.csv'));
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(byId.size).toBe(rows.length);
+    // One canonical address per building: road + number + building unique in the district, village houses by 组 + 号.
+    expect(new Set(rows.map((r) => r.address)).size).toBe(rows.length);
+    expect(new Set(rows.map((r) => (r.group ? `${r.communityCode}|${r.group}|${r.number}` : `${r.districtCode}|${r.road}|${r.number}|${r.building}`))).size).toBe(rows.length);
+    // 小区 names are unique within a community (a compound's buildings share its name, road and number).
+    const compounds = new Map<string, string>();
+    for (const r of rows.filter((x) => x.compound)) {
+      const k = `${r.communityCode}|${r.compound}`;
+      expect(compounds.get(k) ?? `${r.road}|${r.number}`).toBe(`${r.road}|${r.number}`);
+      compounds.set(k, `${r.road}|${r.number}`);
+    }
+    for (const r of rows) {
+      const grid = geo.gridByCode.get(r.gridCode)!;
+      expect(r.address).toMatch(r.group ? /^成都市.+村\d+组\d+号$/ : /^成都市.+社区.+\d+号\d+栋$/);
+      expect(r.lon).toBeGreaterThan(grid.bbox[0]);
+      expect(r.lon).toBeLessThan(grid.bbox[2]);
+      expect(r.lat).toBeGreaterThan(grid.bbox[1]);
+      expect(r.lat).toBeLessThan(grid.bbox[3]);
+    }
+    for (const p of readTruth(path.join(tmp, 'a'))) {
+      expect(byId.get(p.address.buildingId)?.gridCode).toBe(p.address.gridCode);
+      for (const r of p.records) if (r.gridCode) expect(r.buildingId).toBe(p.address.buildingId);
+    }
+    // The hub loads the same register at start-up without generating the data.
+    expect(demoRegister(geo, 300).map((r) => r.id)).toEqual(rows.map((r) => r.id));
   });
 
   it('applies noise at the configured rates', async () => {

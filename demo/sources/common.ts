@@ -49,6 +49,8 @@ export interface TruthRecord {
   gridCode?: string;
   /** The dwelling the address denotes (same key = same place, however written). */
   placeKey?: string;
+  /** The standard-address register's id of the dwelling's building (register/buildings.csv). */
+  buildingId?: string;
   /** Cross-department event chain this record is part of (a dispute → mediation → petition). */
   chain?: string;
   /** The key of the record this one duplicates inside the same department. */
@@ -61,8 +63,8 @@ export interface TruthSink {
 }
 
 /** Address fields every source record with a dwelling carries into the truth. */
-export function truthAddress(d: Dwelling, written: string, _variant: boolean): Pick<TruthRecord, 'address' | 'gridCode' | 'placeKey'> {
-  return { address: written, gridCode: d.grid.code, placeKey: dwellingKey(d) };
+export function truthAddress(d: Dwelling, written: string, _variant: boolean): Pick<TruthRecord, 'address' | 'gridCode' | 'placeKey' | 'buildingId'> {
+  return { address: written, gridCode: d.grid.code, placeKey: dwellingKey(d), buildingId: d.house.id };
 }
 
 /** The police station (派出所) responsible for a street or town. */

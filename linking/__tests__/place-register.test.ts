@@ -1,0 +1,116 @@
+import { withTransaction } from '../../platform/db';
+import { createTestDatabase, type TestDatabase } from '../../test/support/db';
+import { parseAddress } from '../address-parser';
+import { buildGazetteer, gridAt, pointInRing } from '../gazetteer';
+import { linkPlaces } from '../index';
+import { loadAddressRegister, type RegisterBuilding } from '../place-linking';
+import type { PlaceMention } from '../types';
+import { GRID_A, GRID_B, GRID_SINGLE, GRID_VILLAGE, loadTestGrids } from './fixtures';
+
+/**
+ * Place linking with a standard-address register (core.buildings): an address resolves to its building and
+ * so to its grid, however it is written, without coordinates; an address the register does not hold falls back
+ * to the community and says so.
+ */
+const REGISTER: RegisterBuilding[] = [
+  // 河滨社区 has two grids: only the register (or coordinates) can tell which one a building is in.
+  { sourceId: 'B1', address: '成都市锦江区东湖街道河滨社区永丰街38号1栋', gridCode: GRID_A, compound: '翠湖苑', lon: 104.005, lat: 30.605 },
+  { sourceId: 'B2', address: '成都市锦江区东湖街道河滨社区永丰街38号2栋', gridCode: GRID_B, compound: '翠湖苑', lon: 104.015, lat: 30.605 },
+  { sourceId: 'B3', address: '成都市锦江区东湖街道河滨社区滨江路7号1栋', gridCode: GRID_B, compound: '滨江华庭', lon: 104.016, lat: 30.606 },
+  { sourceId: 'H1', address: '成都市成华区跳蹬河街道跳蹬村1组12号', gridCode: GRID_VILLAGE, lon: 104.105, lat: 30.705 },
+  // The same road + number + building in two districts: without the district the building is ambiguous.
+  { sourceId: 'B4', address: '成都市锦江区东湖街道河滨社区光华街9号1栋', gridCode: GRID_A, compound: '金色花园' },
+  { sourceId: 'B5', address: '成都市成华区跳蹬河街道跳蹬村光华街9号1栋', gridCode: GRID_VILLAGE },
+];
+
+describe('place linking with the standard-address register', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('linkregister');
+    await loadTestGrids(db.pool);
+  });
+  afterAll(async () => { await db.drop(); });
+
+  const link = (ms: PlaceMention[]) => withTransaction(db.pool, (c) => linkPlaces(c, ms));
+
+  it('loads the register idempotently and rejects rows it cannot resolve, with the reason', async () => {
+    const bad: RegisterBuilding[] = [
+      { sourceId: 'X1', address: '火车站对面', gridCode: GRID_A },
+      { sourceId: 'X2', address: '成都市锦江区东湖街道河滨社区永丰街40号1栋', gridCode: '510104018005099' },
+      { sourceId: 'X3', address: '锦江区永丰街38号1幢', gridCode: GRID_A },
+      { sourceId: 'X4', address: '成都市锦江区东湖街道河滨社区永丰街41号', gridCode: GRID_A },
+    ];
+    const first = await loadAddressRegister(db.pool, [...REGISTER, ...bad]);
+    expect(first.changed).toBe(REGISTER.length);
+    expect(first.rejected.map((r) => [r.sourceId, r.reason])).toEqual([
+      ['X1', expect.stringMatching(/does not resolve to a building/)],
+      ['X2', expect.stringMatching(/grid 510104018005099 is not in core.grids/)],
+      ['X3', 'same building as register row B1'],
+      ['X4', expect.stringMatching(/without a building/)],
+    ]);
+    expect((await loadAddressRegister(db.pool, REGISTER)).changed).toBe(0);
+    const { rows } = await db.pool.query(`SELECT building_key, house_key, compound_key, grid_code FROM core.buildings WHERE source_id = 'B1'`);
+    expect(rows[0]).toEqual({ building_key: '510104|永丰街|38|1', house_key: '永丰街|38|1', compound_key: '510104018005|翠湖苑|1', grid_code: GRID_A });
+  });
+
+  it('resolves every variant of a dwelling to its building and so to its grid, without coordinates', async () => {
+    const variants = [
+      '成都市锦江区永丰街38号1栋2单元2202号',           // police: 号 for the room
+      '锦江区河滨社区永丰街38号1幢2单元2202室',          // civil: 幢
+      '东湖街道河滨社区永丰街38号1-2-2202',               // justice: dashed, no district
+      '锦江区永丰街３８号１栋２单元２２０２室  ',          // full-width digits, trailing spaces
+      '永丰街38号1幢2单元2202',                           // no district: road + number + building is unique
+      '成都市永丰街38号1号楼2单元2202',                   // 号楼, city but no district
+      '锦江区永丰街38号附1号2单元2202号',                 // 附N号 for the building
+      '河滨社区翠湖苑一栋2单元2202',                      // the 小区 name instead of road and number
+      '四川省成都市锦江区东湖街道河滨社区永丰街38号1栋2单元2202室',
+    ];
+    const links = await link(variants.map((address, i) => ({ ref: `v${i}`, address })));
+    expect(new Set(links.map((l) => l.placeId)).size).toBe(1);
+    expect(links.map((l) => l.gridCode)).toEqual(variants.map(() => GRID_A));
+    expect(links.every((l) => l.status === 'parsed' && l.reason === undefined)).toBe(true);
+    const { rows } = await db.pool.query(
+      `SELECT p.norm_key, p.parse_error, b.source_id FROM core.places p JOIN core.buildings b ON b.id = p.building_id WHERE p.id = $1`, [links[0]!.placeId]);
+    expect(rows).toEqual([{ norm_key: 'U|510104|永丰街|38|1|2|2202', parse_error: null, source_id: 'B1' }]);
+    // The neighbouring building of the same compound is in the other grid of the community.
+    const [other] = await link([{ ref: 'o', address: '河滨社区翠湖苑2幢1单元101' }]);
+    expect(other!.gridCode).toBe(GRID_B);
+    const [village] = await link([{ ref: 'h', address: '跳蹬河街道跳蹬村一组12号' }]);
+    expect(village!.gridCode).toBe(GRID_VILLAGE);
+  });
+
+  it('falls back to the community for an address not in the register, and says so', async () => {
+    const [twoGrids, oneGrid] = await link([
+      { ref: 'n', address: '锦江区河滨社区永丰街99号1栋1单元101室' },
+      { ref: 's', address: '锦江区东湖街道东湖社区东湖路3号1栋1单元101室' },
+    ]);
+    expect(twoGrids!.gridCode).toBe('510104018005'); // the community: it has two grids
+    expect(twoGrids!.reason).toMatch(/^not in the standard address register; grid not determined: community 河滨社区 has 2 grids/);
+    expect(oneGrid!.gridCode).toBe(GRID_SINGLE);
+    expect(oneGrid!.reason).toBe('not in the standard address register; grid from its community (a single grid)');
+    const { rows } = await db.pool.query('SELECT parse_status, parse_error, building_id FROM core.places WHERE id = $1', [twoGrids!.placeId]);
+    expect(rows[0]).toMatchObject({ parse_status: 'parsed', parse_error: expect.stringMatching(/not in the standard address register/), building_id: null });
+  });
+
+  it('names the ambiguity of a building without its district that the register has in two districts', async () => {
+    const [a] = await link([{ ref: 'a', address: '光华街9号1栋1单元101' }]);
+    expect(a!.gridCode).toBeNull();
+    expect(a!.reason).toMatch(/^district not recognised; road, number and building match 2 buildings of the standard address register/);
+    const [b] = await link([{ ref: 'b', address: '锦江区光华街9号1栋1单元101' }]);
+    expect(b!.gridCode).toBe(GRID_A);
+  });
+
+  it('puts coordinates in the grid whose polygon holds them, before the register', async () => {
+    const g = buildGazetteer((await db.pool.query('SELECT code, name, level, parent_code, polygon FROM core.grids')).rows);
+    expect(gridAt(g, 104.005, 30.605)?.code).toBe(GRID_A);
+    expect(gridAt(g, 104.015, 30.609)?.code).toBe(GRID_B);
+    expect(gridAt(g, 104.5, 30.605)).toBeUndefined();
+    const ring = [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]];
+    expect(pointInRing(0.5, 0.5, ring)).toBe(true);
+    expect(pointInRing(1.5, 0.5, ring)).toBe(false);
+    const [p] = await link([{ ref: 'p', address: '锦江区河滨社区永丰街77号1栋1单元101室', lon: 104.015, lat: 30.605 }]);
+    expect(p!.gridCode).toBe(GRID_B);
+    expect(p!.reason).toBe('not in the standard address register; grid from its coordinates');
+    expect(parseAddress('河滨社区翠湖苑3栋', g)).toMatchObject({ compound: '翠湖苑', building: '3', compoundKey: '510104018005|翠湖苑|3' });
+  });
+});
