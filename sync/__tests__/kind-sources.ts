@@ -216,11 +216,12 @@ const FILE_COLUMNS = { 接警单编号: 'jjdbh', 报警时间: 'bjsj', 案件类
 const fileCells = (r: SrcRow) => [r.jjdbh, r.bjsj, r.ajlb, r.jyaq, r.fadz, r.zt, JSON.stringify(r.dsr), r.gxsj];
 const csvField = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
-/** A drop folder: each `put` drops one file, alternately a GBK CSV and an XLSX workbook. */
+/** A drop folder: each `put` drops one file, alternately a GBK CSV and an XLSX workbook (the first a CSV). */
 async function fileSource(): Promise<KindSource> {
   const dir = await mkdtemp(join(tmpdir(), 'tonglan-kind-file-'));
   const model: SrcRow[] = [];
   let seq = 0;
+  let puts = 0;
   const gbkCsv = async (lines: string[][]) => {
     const text = [FILE_HEADER, ...lines].map((cells) => cells.map(csvField).join(',')).join('\r\n') + '\r\n';
     const bytes = iconv.encode(text, 'gbk');
@@ -236,7 +237,7 @@ async function fileSource(): Promise<KindSource> {
     }),
     bind: () => undefined,
     async put(rows) {
-      if (seq % 2 === 0) await gbkCsv(rows.map(fileCells));
+      if (puts++ % 2 === 0) await gbkCsv(rows.map(fileCells));
       else {
         const book = new ExcelJS.Workbook();
         const sheet = book.addWorksheet('警情');
