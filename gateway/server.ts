@@ -61,6 +61,11 @@ export interface GatewayOptions {
   knownOperations?: string[];
   /** Response cache invalidated by change events (gateway/plugins/response-cache.ts); default: on when RESPONSE_CACHE_TTL_MS > 0, except under NODE_ENV=test. Needs Redis. */
   responseCache?: boolean;
+  /**
+   * Identical subgraph queries in flight at once share one fetch (gateway/data-source.ts; never mutations or
+   * callers with pii:read). Default true.
+   */
+  dedupeInflight?: boolean;
   /** Subscription.changes over graphql-ws on /graphql (events/subscriptions); default: on when Redis is configured. */
   subscriptions?: boolean;
   log?: Logger;
@@ -152,7 +157,7 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name }) => {
-      const source = new HubDataSource({ name, url: urls[name]!, internalKey: key, onFetch: metrics.onSubgraphFetch });
+      const source = new HubDataSource({ name, url: urls[name]!, internalKey: key, onFetch: metrics.onSubgraphFetch, dedupeInflight: options.dedupeInflight });
       dataSources.push(source);
       return source;
     },
@@ -291,6 +296,7 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
   const subscriptions: AttachedSubscriptions | null = redis && (options.subscriptions ?? true)
     ? await startGatewaySubscriptions({
       httpServer, supergraphSdl, execute, authenticate, pool, redisUrl: options.redisUrl ?? config.REDIS_URL, prefix: config.REDIS_PREFIX, log,
+      limits: limitsFromConfig(config), rateGuard, // the HTTP path's query limits and rate limit, on the socket too
     })
     : null;
 

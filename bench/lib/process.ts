@@ -21,7 +21,10 @@ export interface BenchProcess<T = Record<string, unknown>> {
 }
 
 export async function startProcess<T = Record<string, unknown>>(name: string, script: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 90_000): Promise<BenchProcess<T>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
+  // BENCH_NODE_ARGS: extra Node flags for the systems under test, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
+  // (a CPU profile of each process, written when it is stopped).
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, script), ...args], {
     cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   const ready = await new Promise<T>((resolve, reject) => {

@@ -105,6 +105,36 @@ function formatError(error: GraphQLError, log: Logger): Record<string, unknown> 
   };
 }
 
+/**
+ * Verified identity headers, remembered for a short while: the gateway reuses one signed header per caller
+ * (gateway/data-source.ts), so most requests carry a header already checked. An entry is kept for at most
+ * `maxAgeMs` and never past the header's own `exp`; a header not in the cache is verified in full.
+ */
+export function createIdentityVerifier(key: string, options: { maxAgeMs?: number; maxEntries?: number } = {}): (header: string | undefined) => Identity | null {
+  const maxAgeMs = options.maxAgeMs ?? 30_000;
+  const maxEntries = options.maxEntries ?? 10_000;
+  const verified = new Map<string, { identity: Identity; until: number }>();
+  return (header) => {
+    if (!header) return null;
+    const now = Date.now();
+    const hit = verified.get(header);
+    if (hit && hit.until > now) return hit.identity;
+    if (hit) verified.delete(header);
+    const identity = decodeIdentity(header, key, now);
+    if (!identity || maxAgeMs <= 0) return identity;
+    let exp = Number.POSITIVE_INFINITY;
+    try {
+      const claims = JSON.parse(Buffer.from(header.slice(0, header.lastIndexOf('.')), 'base64url').toString('utf8')) as { exp?: unknown };
+      if (typeof claims.exp === 'number') exp = claims.exp * 1000;
+    } catch {
+      return identity;
+    }
+    if (verified.size >= maxEntries) verified.clear();
+    verified.set(header, { identity, until: Math.min(exp, now + maxAgeMs) });
+    return identity;
+  };
+}
+
 export async function createSubgraphServer<L>(definition: SubgraphDefinition<L>, options: SubgraphServerOptions): Promise<SubgraphServer> {
   const log = options.log ?? partLogger(`subgraph:${definition.name}`);
   const key = internalKey(options.config);
@@ -112,6 +142,7 @@ export async function createSubgraphServer<L>(definition: SubgraphDefinition<L>,
   const ownPool = !options.pool;
   const pool = options.pool ?? createPool(options.databaseUrl!, { role: definition.role, applicationName: `tonglan-subgraph-${definition.name}`, max: options.poolMax ?? 10 });
   const schema = buildSchemaOf(definition);
+  const verifyIdentity = createIdentityVerifier(key);
 
   const app = Fastify({ logger: false, bodyLimit: 1_048_576 });
   app.decorateRequest('tonglanIdentity', null);
@@ -121,7 +152,7 @@ export async function createSubgraphServer<L>(definition: SubgraphDefinition<L>,
   app.addHook('onRequest', async (request, reply) => {
     if (!request.url.startsWith('/graphql')) return;
     const header = request.headers[IDENTITY_HEADER];
-    const identity = decodeIdentity(Array.isArray(header) ? header[0] : header, key);
+    const identity = verifyIdentity(Array.isArray(header) ? header[0] : header);
     if (!identity) {
       await reply.code(401).send({
         data: null,
@@ -136,6 +167,8 @@ export async function createSubgraphServer<L>(definition: SubgraphDefinition<L>,
     schema,
     path: '/graphql',
     graphiql: false,
+    // Not `jit`: graphql-jit does not call function-valued fields (Connection.totalCount is a function so
+    // that its count query runs only when selected) — measured 2026-11-22, every totalCount failed.
     context: (request) => {
       const identity = request.tonglanIdentity!;
       const operationName = (request.headers['x-tonglan-operation'] as string | undefined) ?? null;
