@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import {
-  GraphQLError, defaultFieldResolver, type ExecutionArgs, type GraphQLFieldResolver, type GraphQLSchema,
+  GraphQLError, defaultFieldResolver, getOperationAST, parse, validate, type DocumentNode, type ExecutionArgs, type GraphQLFieldResolver,
+  type GraphQLSchema,
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -10,6 +11,8 @@ import { partLogger, type Logger } from '../../platform/logger';
 import { createRedis } from '../../platform/redis';
 import type { Identity } from '../../security/identity';
 import { assertCan } from '../../security/scope';
+import { checkQueryLimits, DEFAULT_QUERY_LIMITS, type QueryLimits } from '../../gateway/plugins/query-limits';
+import type { RateLimitGuard } from '../../gateway/plugins/rate-limit';
 import { ChangeFeed } from '../change-feed';
 import { compileFilter, type ChangeFilterInput } from '../change-filter';
 import { ChangeStream } from './change-stream';
@@ -37,13 +40,26 @@ export interface SubscriptionDeps {
   keepAliveMs?: number;
   /** Largest number of entities in one federated request (default 100). */
   maxBatchSize?: number;
+  /**
+   * The gateway's query limits (depth, aliases, root fields, cost, page size, fields), applied to every
+   * operation started on a socket before it runs, exactly as on the HTTP path. Default DEFAULT_QUERY_LIMITS.
+   */
+  limits?: QueryLimits;
+  /** The gateway's per-identity rate guard: one request taken from the bucket per operation started. */
+  rateGuard?: RateLimitGuard | null;
+  /** Subscriptions one identity (its subject) may hold open at once in this process (default 200). */
+  maxSubscriptionsPerIdentity?: number;
 }
+
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_IDENTITY = 200;
 
 export interface AttachedSubscriptions {
   feed: ChangeFeed;
   enricher: EntityEnricher;
   /** Open WebSocket connections. */
   connections(): number;
+  /** Open subscriptions of an identity (its subject) in this process. */
+  openSubscriptions(sub: string): number;
   close(): Promise<void>;
 }
 
@@ -55,6 +71,14 @@ function toGraphQLError(err: unknown): GraphQLError {
   if (err instanceof GraphQLError) return err;
   const hub = toHubError(err);
   return new GraphQLError(hub.message, { extensions: { code: hub.code, ...(hub.details ? { details: hub.details } : {}) } });
+}
+
+/** An error for the socket: the hub's code and details, without the HTTP-only extensions (status, headers). */
+function socketError(err: unknown): GraphQLError {
+  const e = toGraphQLError(err);
+  const { http: _http, ...extensions } = e.extensions as Record<string, unknown>;
+  void _http;
+  return new GraphQLError(e.message, { extensions });
 }
 
 function parseAfter(after: unknown): number | null {
@@ -127,8 +151,72 @@ export function attachSubscriptions(server: http.Server, deps: SubscriptionDeps)
   };
   server.on('upgrade', onUpgrade);
 
+  // Open subscriptions per identity: counted when one starts, released when it completes or its socket closes.
+  const limits = deps.limits ?? DEFAULT_QUERY_LIMITS;
+  const maxPerIdentity = deps.maxSubscriptionsPerIdentity ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_IDENTITY;
+  const openBy = new Map<string, number>();
+  const held = new WeakMap<object, Map<string, string>>();
+  const release = (ctx: object, id: string) => {
+    const mine = held.get(ctx);
+    const who = mine?.get(id);
+    if (who === undefined) return;
+    mine!.delete(id);
+    const n = (openBy.get(who) ?? 1) - 1;
+    if (n > 0) openBy.set(who, n);
+    else openBy.delete(who);
+  };
+
   const disposable = useServer<Record<string, unknown>, Extra>({
     schema: () => schemaOf(),
+    // Every operation on the socket passes the gateway's checks before it runs: parse, validate, the query
+    // limits (depth, aliases, cost …: TL_ERR_QUERY_TOO_COMPLEX), the rate guard (TL_ERR_RATE_LIMITED), and for
+    // subscriptions the cap on open subscriptions per identity (TL_ERR_RATE_LIMITED, limit "subscriptions").
+    onSubscribe: async (ctx, id, payload) => {
+      const identity = ctx.extra.identity;
+      const schema = schemaOf();
+      let document: DocumentNode;
+      try {
+        document = parse(payload.query);
+      } catch (err) {
+        return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
+      }
+      const invalid = validate(schema, document);
+      if (invalid.length) return invalid;
+      const variables = (payload.variables ?? undefined) as Record<string, unknown> | undefined;
+      const tooComplex = checkQueryLimits(schema, document, payload.operationName, variables, limits);
+      if (tooComplex) {
+        log.info({ sub: identity?.sub, limit: tooComplex.extensions.limit }, 'subscription refused: query too complex');
+        return [socketError(tooComplex)];
+      }
+      if (deps.rateGuard) {
+        try {
+          await deps.rateGuard(identity);
+        } catch (err) {
+          return [socketError(err)];
+        }
+      }
+      if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
+        const who = identity?.sub ?? 'anonymous';
+        const open = openBy.get(who) ?? 0;
+        if (open >= maxPerIdentity) {
+          log.info({ sub: who, open }, 'subscription refused: too many open subscriptions');
+          return [new GraphQLError(`Too many subscriptions: ${who} has ${open} open, at most ${maxPerIdentity} per identity; close one first`, {
+            extensions: { code: 'TL_ERR_RATE_LIMITED', limit: 'subscriptions', value: open, max: maxPerIdentity },
+          })];
+        }
+        openBy.set(who, open + 1);
+        let mine = held.get(ctx);
+        if (!mine) held.set(ctx, (mine = new Map()));
+        mine.set(id, who);
+      }
+      return { schema, document, operationName: payload.operationName, variableValues: variables, contextValue: { identity } };
+    },
+    onComplete: (ctx, id) => {
+      release(ctx, id);
+    },
+    onClose: (ctx) => {
+      for (const id of [...(held.get(ctx)?.keys() ?? [])]) release(ctx, id);
+    },
     onConnect: async (ctx) => {
       const params = ctx.connectionParams ?? {};
       const authorization = (params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization) as string | undefined;
@@ -152,6 +240,7 @@ export function attachSubscriptions(server: http.Server, deps: SubscriptionDeps)
     feed,
     enricher,
     connections: () => wss.clients.size,
+    openSubscriptions: (sub) => openBy.get(sub) ?? 0,
     async close() {
       server.off('upgrade', onUpgrade);
       for (const client of wss.clients) client.close(1001, 'Going away');

@@ -31,13 +31,18 @@ export interface GatewaySubscriptionOptions {
   redisUrl: string;
   prefix: string;
   log?: Logger;
+  /** The gateway's query limits (`limitsFromConfig(config)`), applied to every operation on the socket. */
+  limits?: SubscriptionDeps['limits'];
+  /** The gateway's rate guard (null/absent: none), taken once per operation on the socket. */
+  rateGuard?: SubscriptionDeps['rateGuard'];
+  maxSubscriptionsPerIdentity?: number;
 }
 
 /**
  * Attach `Subscription.changes` to the gateway's http server at /graphql and start its live feed.
  * The gateway calls, before `listen`:
  *   const subscriptions = await startGatewaySubscriptions({ httpServer, supergraphSdl, execute, authenticate,
- *     pool, redisUrl, prefix: config.REDIS_PREFIX, log });
+ *     pool, redisUrl, prefix: config.REDIS_PREFIX, log, limits: limitsFromConfig(config), rateGuard });
  * and `await subscriptions.close()` in its stop(), before closing the http server.
  */
 export async function startGatewaySubscriptions(options: GatewaySubscriptionOptions): Promise<AttachedSubscriptions> {
@@ -50,6 +55,9 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionOpti
     execute: executorOf(options.execute),
     authenticate: options.authenticate,
     log: options.log,
+    ...(options.limits ? { limits: options.limits } : {}),
+    rateGuard: options.rateGuard ?? null,
+    ...(options.maxSubscriptionsPerIdentity ? { maxSubscriptionsPerIdentity: options.maxSubscriptionsPerIdentity } : {}),
   });
   await attached.feed.start();
   return attached;
