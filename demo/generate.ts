@@ -4,7 +4,7 @@ import { buildGeography, buildingsOfGrid, dwellingKey, standardAddress, type Dwe
 import { DEFAULT_NOISE, type NoiseRates } from './noise';
 import { populatedGrids, PopulationBuilder, type Household, type Person } from './population';
 import { rng, type Random } from './random';
-import { REGISTER_COLUMNS, registerCsvLine, registerRow } from './register';
+import { REGISTER_COLUMNS, registerCsvLine, registerRow, unpopulatedRegisterGrids } from './register';
 import { CivilSource } from './sources/civil';
 import { poisson, type GenContext, type TruthRecord } from './sources/common';
 import { JusticeSource, writeCorrectionsXlsx, type DisputeType } from './sources/justice';
@@ -26,7 +26,8 @@ import { csvLine, LineWriter } from './writers';
  *   civil/jz_family.tsv, jz_member.tsv, jz_grant.tsv, yl_service.tsv   LOAD DATA format (tab, \N = NULL)
  *   justice/mediation_cases_YYYYMMDD_NNN.csv (GBK), justice/correction_subjects_YYYYMMDD.xlsx
  *   petition/petitions.jsonl
- *   register/buildings.csv   the standard-address register (标准地址库): every building of the populated grids
+ *   register/buildings.csv   the standard-address register (标准地址库): every urban building of the city and the
+ *                            houses of the populated villages
  *   truth.jsonl (per person), events.jsonl (per event record: its scene and grid), manifest.json
  */
 export interface EventRates {
@@ -59,6 +60,11 @@ export interface GenerateOptions {
   mediationFileRows?: number;
   /** A geography already built for this seed (saves a second read of the division tables). */
   geography?: Geography;
+  /**
+   * What register/buildings.csv holds: 'city' (default) every urban building of the city plus the houses of the
+   * populated villages; 'populated' only the buildings of the populated grids (smaller, for quick tests).
+   */
+  registerScope?: 'city' | 'populated';
 }
 
 export interface Manifest {
@@ -181,6 +187,11 @@ export async function generate(options: GenerateOptions): Promise<Manifest> {
     for (const writer of [...Object.values(w), mediation]) {
       if (writer.pending > 1 << 20) await writer.flush();
     }
+  }
+  // The rest of the city's register: the buildings of every other urban grid.
+  for (const grid of options.registerScope === 'populated' ? [] : unpopulatedRegisterGrids(geo, grids.map((x) => x.grid))) {
+    for (const b of buildingsOfGrid(geo, grid)) w.buildings.write(registerCsvLine(registerRow(geo, b)));
+    if (w.buildings.pending > 1 << 20) await w.buildings.flush();
   }
   mediationRows += mediation.lines - 1;
   await mediation.close();
@@ -357,7 +368,7 @@ if (require.main === module) {
   }
   generate(options).then((m) => {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    const records = Object.entries(m.counts).filter(([k]) => k !== 'truth' && k !== 'events').reduce((a, [, v]) => a + v, 0);
+    const records = Object.entries(m.counts).filter(([k]) => k !== 'truth' && k !== 'events' && k !== 'buildings').reduce((a, [, v]) => a + v, 0);
     process.stdout.write(`${JSON.stringify({ out: path.resolve(options.out), seed: m.seed, persons: m.persons, households: m.households, grids: m.grids, records, chains: m.chains, counts: m.counts, seconds: Number(seconds) })}\n`);
   }).catch((err: unknown) => {
     process.stderr.write(`demo:generate failed: ${(err as Error).stack ?? String(err)}\n`);

@@ -1,13 +1,15 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { buildingAddress, buildingsOfGrid, type Building, type Geography } from './geography';
+import { buildingAddress, buildingsOfGrid, type Building, type GeoGrid, type Geography } from './geography';
 import { populatedGrids } from './population';
 import { csvLine } from './writers';
 
 /**
- * The demo city's standard-address register (标准地址库): one row per building of every populated grid —
- * residential buildings (小区 + road + 号 + 栋) and village houses (村 + 组 + 号) — with its one canonical
- * address, a point inside its grid's polygon and its grid code. The generator writes it to
+ * The demo city's standard-address register (标准地址库): one row per building — every residential building
+ * (小区 + road + 号 + 栋) of every urban grid of the city (~92,000 for 成都市), and the village houses (村 + 组 + 号)
+ * of the populated villages (a whole city's village houses would be millions of rows) — with its one canonical
+ * address, a point inside its grid's polygon and its grid code. Road names repeat across districts, so an address
+ * written without its district can match buildings of several districts, as in a real city. The generator writes it to
  * `register/buildings.csv` (UTF-8 CSV with header); the hub loads the same rows at start-up
  * (cli/bootstrap.ts) into core.buildings, as a city loads its register with its grids.
  */
@@ -53,8 +55,15 @@ export function registerCsvLine(r: RegisterRow): string {
  * seed and size (what `generate` writes to register/buildings.csv, unless a grid needed more than twice its
  * nominal households — then the generator's file has more buildings).
  */
-export function demoRegister(geo: Geography, persons: number): RegisterRow[] {
-  return populatedGrids(geo, geo.seed, persons).flatMap(({ grid }) => buildingsOfGrid(geo, grid).map((b) => registerRow(geo, b)));
+export function demoRegister(geo: Geography, persons: number, scope: 'city' | 'populated' = 'city'): RegisterRow[] {
+  const populated = populatedGrids(geo, geo.seed, persons).map((x) => x.grid);
+  return [...populated, ...(scope === 'city' ? unpopulatedRegisterGrids(geo, populated) : [])].flatMap((grid) => buildingsOfGrid(geo, grid).map((b) => registerRow(geo, b)));
+}
+
+/** The grids whose buildings the register holds besides the populated ones: every other urban grid. */
+export function unpopulatedRegisterGrids(geo: Geography, populated: readonly GeoGrid[]): GeoGrid[] {
+  const done = new Set(populated.map((g) => g.code));
+  return geo.grids.filter((g) => g.community.kind === 'community' && !done.has(g.code));
 }
 
 /** Read register/buildings.csv. Throws with the line number on a malformed row. */

@@ -74,7 +74,13 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): 
 
   const rekeyed = new Map<string, string>();
   const hasRegister = await resolveRegister(client, rows, rekeyed, g);
+  const beforeDistricts = new Set(rekeyed.keys());
   await resolveDistricts(client, rows, rekeyed);
+  // A building the register has in several districts, placed in one by other places of the same building:
+  // look it up again under that district.
+  if (hasRegister && [...rekeyed.keys()].some((k) => !beforeDistricts.has(k))) {
+    await resolveRegister(client, rows, rekeyed, g, (r) => !r.buildingId && r.parsed.buildingKey !== null);
+  }
 
   // Grids and communities known for the buildings of this batch: from coordinates and community names in the
   // batch, then from stored places of the same building.
@@ -251,11 +257,14 @@ interface RegisterHit { id: string; building_key: string; house_key: string | nu
  * A resolved row is re-keyed to the register building's canonical key (merged with a row of that key).
  * Returns whether a register is loaded at all.
  */
-async function resolveRegister(client: PoolClient, rows: Map<string, PlaceRow>, rekeyed: Map<string, string>, g: Gazetteer): Promise<boolean> {
+async function resolveRegister(
+  client: PoolClient, rows: Map<string, PlaceRow>, rekeyed: Map<string, string>, g: Gazetteer, only: (r: PlaceRow) => boolean = () => true,
+): Promise<boolean> {
   const byBuilding = new Set<string>();
   const byHouse = new Set<string>();
   const byCompound = new Set<string>();
   for (const r of rows.values()) {
+    if (!only(r)) continue;
     const p = r.parsed;
     if (p.buildingKey) byBuilding.add(p.buildingKey);
     else if (p.houseKey && !p.districtCode) byHouse.add(p.houseKey);
@@ -280,11 +289,11 @@ async function resolveRegister(client: PoolClient, rows: Map<string, PlaceRow>, 
   }
   for (const r of [...rows.values()]) {
     const p = r.parsed;
-    if (p.status === 'unparsed') continue;
+    if (p.status === 'unparsed' || !only(r)) continue;
     let hit: RegisterHit | undefined;
     if (p.buildingKey) {
       hit = building.get(p.buildingKey);
-      if (hit) { r.buildingId = hit.id; r.registerGrid = hit.grid_code; continue; }
+      if (hit) { r.buildingId = hit.id; r.registerGrid = hit.grid_code; delete r.registerNote; continue; }
     } else if (p.houseKey && !p.districtCode) {
       const list = house.get(p.houseKey) ?? [];
       if (list.length === 1) hit = list[0];
@@ -353,14 +362,29 @@ export interface RegisterLoad {
  * silently dropped. Places stored before the load are not re-resolved (load the register with the grids,
  * before records are synced).
  */
-export async function loadAddressRegister(client: PoolClient | Queryable, buildings: RegisterBuilding[], chunkSize = 5000): Promise<RegisterLoad> {
-  const g = await loadGazetteer(client);
+export async function loadAddressRegister(client: PoolClient | Queryable, buildings: RegisterBuilding[], chunkSize = 10_000): Promise<RegisterLoad> {
   const rejected: RegisterLoad['rejected'] = [];
-  const rows: Array<Record<string, unknown>> = [];
+  const num = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  // Rows the hub already holds as delivered are skipped without parsing (a start-up reload of an unchanged
+  // register is one read).
+  const held = new Map<string, string>();
+  const stamp = (sourceAddress: string, grid: string, compound: string | null, lon: number | null, lat: number | null) =>
+    `${sourceAddress}\u0000${grid}\u0000${compound ?? ''}\u0000${lon ?? ''}\u0000${lat ?? ''}`;
+  const existing = await client.query<{ source_id: string; source_address: string | null; grid_code: string; compound: string | null; lon: number | null; lat: number | null }>(
+    'SELECT source_id, source_address, grid_code, compound, lon, lat FROM core.buildings');
+  for (const e of existing.rows) held.set(e.source_id, stamp(e.source_address ?? '', e.grid_code, e.compound, e.lon, e.lat));
+  const g = await loadGazetteer(client);
+  const cols = { source_id: [] as string[], source_address: [] as string[], address: [] as string[], building_key: [] as string[], house_key: [] as Array<string | null>,
+    compound_key: [] as Array<string | null>, compound: [] as Array<string | null>, district_code: [] as string[], community_code: [] as string[],
+    grid_code: [] as string[], lon: [] as Array<number | null>, lat: [] as Array<number | null> };
   const seen = new Map<string, string>();
   for (const b of buildings) {
     const reject = (reason: string) => rejected.push({ sourceId: b.sourceId, address: b.address, reason });
     if (!b.sourceId) { reject('no register id'); continue; }
+    const compound = b.compound ? cleanAddress(b.compound) : null;
+    const lon = num(b.lon);
+    const lat = num(b.lat);
+    if (held.get(b.sourceId) === stamp(b.address, b.gridCode, compound, lon, lat)) continue;
     const p = parseAddress(b.address, g);
     if (p.status !== 'parsed' || !p.buildingKey) { reject(`address does not resolve to a building: ${p.reason ?? 'no building key'}`); continue; }
     if (p.group === undefined && !p.building) { reject('urban address without a building (栋) number'); continue; }
@@ -370,40 +394,38 @@ export async function loadAddressRegister(client: PoolClient | Queryable, buildi
     const other = seen.get(p.buildingKey);
     if (other) { reject(`same building as register row ${other}`); continue; }
     seen.set(p.buildingKey, b.sourceId);
-    const compound = b.compound ? cleanAddress(b.compound) : null;
-    rows.push({
-      source_id: b.sourceId, address: p.standard, building_key: p.buildingKey, house_key: p.houseKey,
-      compound_key: compound && p.building ? `${community.code}|${compound}|${p.building}` : null, compound,
-      district_code: p.districtCode, community_code: community.code, grid_code: b.gridCode,
-      lon: typeof b.lon === 'number' && Number.isFinite(b.lon) ? b.lon : null, lat: typeof b.lat === 'number' && Number.isFinite(b.lat) ? b.lat : null,
-    });
+    cols.source_id.push(b.sourceId); cols.source_address.push(b.address); cols.address.push(p.standard); cols.building_key.push(p.buildingKey);
+    cols.house_key.push(p.houseKey); cols.compound_key.push(compound && p.building ? `${community.code}|${compound}|${p.building}` : null);
+    cols.compound.push(compound); cols.district_code.push(p.districtCode!); cols.community_code.push(community.code); cols.grid_code.push(b.gridCode);
+    cols.lon.push(lon); cols.lat.push(lat);
   }
   let changed = 0;
-  for (let i = 0; i < rows.length; i += chunkSize) {
-    let chunk = rows.slice(i, i + chunkSize);
+  for (let i = 0; i < cols.source_id.length; i += chunkSize) {
+    const slice = <T>(a: T[]) => a.slice(i, i + chunkSize);
+    const keys = slice(cols.building_key);
+    const ids = slice(cols.source_id);
     // A building key held by another register id: reported, not overwritten.
     const taken = await client.query<{ source_id: string; building_key: string }>(
-      'SELECT source_id, building_key FROM core.buildings WHERE building_key = ANY($1::text[])', [chunk.map((r) => r.building_key)]);
+      'SELECT source_id, building_key FROM core.buildings WHERE building_key = ANY($1::text[])', [keys]);
     const owner = new Map(taken.rows.map((t) => [t.building_key, t.source_id]));
-    chunk = chunk.filter((r) => {
-      const o = owner.get(r.building_key as string);
-      if (o && o !== r.source_id) { rejected.push({ sourceId: r.source_id as string, address: r.address as string, reason: `same building as register row ${o}` }); return false; }
+    const keep = keys.map((k, j) => {
+      const o = owner.get(k);
+      if (o && o !== ids[j]) { rejected.push({ sourceId: ids[j]!, address: slice(cols.source_address)[j]!, reason: `same building as register row ${o}` }); return false; }
       return true;
     });
+    const pick = <T>(a: T[]) => slice(a).filter((_, j) => keep[j]);
     const res = await client.query(
-      `INSERT INTO core.buildings (source_id, address, building_key, house_key, compound_key, compound, district_code, community_code, grid_code, lon, lat)
-       SELECT source_id, address, building_key, house_key, compound_key, compound, district_code, community_code, grid_code, lon, lat
-         FROM jsonb_to_recordset($1::jsonb) AS r(source_id text, address text, building_key text, house_key text, compound_key text,
-              compound text, district_code text, community_code text, grid_code text, lon float8, lat float8)
+      `INSERT INTO core.buildings (source_id, source_address, address, building_key, house_key, compound_key, compound, district_code,
+          community_code, grid_code, lon, lat)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+          $10::text[], $11::float8[], $12::float8[])
        ON CONFLICT (source_id) DO UPDATE SET
-         address = EXCLUDED.address, building_key = EXCLUDED.building_key, house_key = EXCLUDED.house_key,
-         compound_key = EXCLUDED.compound_key, compound = EXCLUDED.compound, district_code = EXCLUDED.district_code,
-         community_code = EXCLUDED.community_code, grid_code = EXCLUDED.grid_code, lon = EXCLUDED.lon, lat = EXCLUDED.lat, updated_at = now()
-       WHERE (core.buildings.address, core.buildings.building_key, core.buildings.house_key, core.buildings.compound_key,
-              core.buildings.grid_code, core.buildings.lon, core.buildings.lat)
-             IS DISTINCT FROM
-             (EXCLUDED.address, EXCLUDED.building_key, EXCLUDED.house_key, EXCLUDED.compound_key, EXCLUDED.grid_code, EXCLUDED.lon, EXCLUDED.lat)`,
-      [JSON.stringify(chunk)]);
+         source_address = EXCLUDED.source_address, address = EXCLUDED.address, building_key = EXCLUDED.building_key,
+         house_key = EXCLUDED.house_key, compound_key = EXCLUDED.compound_key, compound = EXCLUDED.compound,
+         district_code = EXCLUDED.district_code, community_code = EXCLUDED.community_code, grid_code = EXCLUDED.grid_code,
+         lon = EXCLUDED.lon, lat = EXCLUDED.lat, updated_at = now()`,
+      [pick(cols.source_id), pick(cols.source_address), pick(cols.address), pick(cols.building_key), pick(cols.house_key), pick(cols.compound_key),
+        pick(cols.compound), pick(cols.district_code), pick(cols.community_code), pick(cols.grid_code), pick(cols.lon), pick(cols.lat)]);
     changed += res.rowCount ?? 0;
   }
   return { changed, rejected };
