@@ -5,6 +5,7 @@ import { createPartRegistry, startMetricsPublisher } from '../observability/part
 import { OutboxRelay } from './relay/outbox-relay';
 import { DeliveryQueue } from './webhooks/delivery-queue';
 import { WebhookDeliveryWorker } from './webhooks/delivery-worker';
+import { parseAllowList } from './webhooks/url-guard';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher';
 
 /**
@@ -31,7 +32,7 @@ export const part: PartDefinition = {
       pool, databaseUrl: ctx.databaseUrl, redis: publisher, prefix, log: ctx.log,
       onRelayed: () => dispatcher.wake(),
     });
-    const worker = new WebhookDeliveryWorker({ pool, connection: workerConnection, prefix, log: ctx.log });
+    const worker = new WebhookDeliveryWorker({ pool, connection: workerConnection, prefix, log: ctx.log, allowList: parseAllowList(ctx.config.WEBHOOK_ALLOWED_HOSTS) });
     await relay.start();
     await dispatcher.start();
     ctx.log.info('relay running: outbox → change log → Redis; webhook deliveries');

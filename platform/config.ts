@@ -50,6 +50,7 @@ const schema = {
     PERSISTED_OPERATIONS: { type: 'string', enum: ['off', 'safelist'], default: 'off' },
     PERSISTED_OPERATIONS_FILE: { type: 'string', default: '' },
     RESPONSE_CACHE_TTL_MS: { type: 'integer', minimum: 0, maximum: 86400000, default: 60000 },
+    WEBHOOK_ALLOWED_HOSTS: { type: 'string', default: '' },
   },
 } as const;
 
@@ -101,6 +102,8 @@ export interface HubConfig {
   PERSISTED_OPERATIONS_FILE: string;
   /** Gateway response cache entry lifetime (0 = cache off); entries are dropped earlier by change events. */
   RESPONSE_CACHE_TTL_MS: number;
+  /** Webhook receivers admitted although not external: host names, IP addresses, CIDR ranges (events/webhooks/url-guard.ts). */
+  WEBHOOK_ALLOWED_HOSTS: string;
 }
 
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true });

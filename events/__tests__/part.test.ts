@@ -10,6 +10,7 @@ import { TEST_REDIS_URL } from '../../test/support/services';
 import { part } from '../part';
 import { commitOutbox, waitFor } from '../testing/outbox-fixtures';
 import { createWebhook, listDeliveries } from '../webhooks/webhook-store';
+import { parseAllowList } from '../webhooks/url-guard';
 
 /** The `relay` part as the supervisor runs it (database role tonglan_sync): outbox → log → webhook. */
 let db: TestDatabase;
@@ -35,9 +36,11 @@ test('runs the relay, the dispatcher and the delivery worker under its own datab
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const owner: Identity = { sub: 'integrator-part', role: 'integrator', grids: [], districts: [], scopes: [] };
-  const { webhook } = await createWebhook(db.pool, owner, { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/in` });
+  // The receiver is on 127.0.0.1: admitted by WEBHOOK_ALLOWED_HOSTS (loopback is refused otherwise).
+  const config = loadConfig({ NODE_ENV: 'test', REDIS_PREFIX: prefix, WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' });
+  const { webhook } = await createWebhook(db.pool, owner, { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/in` },
+    { allowList: parseAllowList(config.WEBHOOK_ALLOWED_HOSTS) });
 
-  const config = loadConfig({ NODE_ENV: 'test', REDIS_PREFIX: prefix });
   const running = await part.start({ config, databaseUrl: db.url, redisUrl: TEST_REDIS_URL, log: createLogger({ level: 'silent' }) });
   try {
     const [id] = await commitOutbox(db.pool, [{ entityType: 'Place', op: 'CREATE', department: null, gridCode: null }]);

@@ -1,3 +1,6 @@
+import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Pool } from '../../platform/db';
@@ -8,6 +11,7 @@ import { WEBHOOK_QUEUE } from '../channels';
 import { backoffDelay, retryAfterMs, DEFAULT_RETRY_POLICY, type RetryPolicy } from './backoff';
 import { bullPrefix, type DeliveryJob } from './delivery-queue';
 import { signedHeaders } from './signing';
+import { configuredAllowList, guardedLookup, refusal, urlHost, WebhookUrlRefused, type AllowList } from './url-guard';
 
 /**
  * Sends webhook deliveries: POST of the CloudEvents envelope (structured mode, `application/cloudevents+json`
@@ -28,6 +32,43 @@ export interface DeliveryWorkerOptions {
   policy?: RetryPolicy;
   concurrency?: number;
   timeoutMs?: number;
+  /** Receivers admitted although not external (default: WEBHOOK_ALLOWED_HOSTS of the configuration). */
+  allowList?: AllowList;
+}
+
+/**
+ * POST `body` to `url` through a socket whose DNS lookup refuses non-external addresses (url-guard.ts); no
+ * redirects are followed. Resolves with the status, the Retry-After header and the start of the answer.
+ */
+export function postWebhook(url: string, headers: Record<string, string>, body: string, options: { timeoutMs: number; allowList: AllowList }):
+  Promise<{ status: number; retryAfter: string | null; text: string }> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const host = urlHost(target);
+    if (isIP(host)) {
+      const why = refusal(host, host, options.allowList);
+      if (why) return reject(new WebhookUrlRefused(why));
+    }
+    const request = (target.protocol === 'https:' ? https : http).request(target, {
+      method: 'POST',
+      headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+      lookup: guardedLookup(options.allowList),
+      agent: false,
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => { if (size < 4096) { chunks.push(c); size += c.length; } });
+      res.on('end', () => {
+        clearTimeout(timer);
+        const retryAfter = res.headers['retry-after'];
+        resolve({ status: res.statusCode ?? 0, retryAfter: (Array.isArray(retryAfter) ? retryAfter[0] : retryAfter) ?? null, text: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    const timer = setTimeout(() => request.destroy(Object.assign(new Error('timed out'), { name: 'TimeoutError' })), options.timeoutMs);
+    request.on('error', (err) => { clearTimeout(timer); reject(err); });
+    request.end(body);
+  });
 }
 
 /** A failed attempt that is to be retried after `delayMs`. */
@@ -53,9 +94,11 @@ const USER_AGENT = 'Tonglan-Webhooks/1.0';
 export class WebhookDeliveryWorker {
   readonly worker: Worker<DeliveryJob>;
   private readonly policy: RetryPolicy;
+  private readonly allowList: AllowList;
 
   constructor(private readonly options: DeliveryWorkerOptions) {
     this.policy = options.policy ?? DEFAULT_RETRY_POLICY;
+    this.allowList = options.allowList ?? configuredAllowList();
     this.worker = new Worker<DeliveryJob>(WEBHOOK_QUEUE, (job) => this.deliver(job), {
       connection: options.connection,
       prefix: bullPrefix(options.prefix),
@@ -98,20 +141,17 @@ export class WebhookDeliveryWorker {
     let status: number | null = null;
     let error: string | null = null;
     let retryAfter: number | null = null;
+    let refused = false;
     try {
-      const response = await fetch(row.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...signedHeaders(secret, event.id, body) },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
-      });
+      const response = await postWebhook(row.url, { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...signedHeaders(secret, event.id, body) }, body,
+        { timeoutMs: this.options.timeoutMs ?? 10_000, allowList: this.allowList });
       status = response.status;
-      if (status === 429 || status === 503) retryAfter = retryAfterMs(response.headers.get('retry-after'));
-      if (status < 200 || status >= 300) error = `HTTP ${status}: ${(await response.text().catch(() => '')).slice(0, 300)}`;
-      else await response.body?.cancel().catch(() => undefined);
+      if (status === 429 || status === 503) retryAfter = retryAfterMs(response.retryAfter);
+      if (status < 200 || status >= 300) error = `HTTP ${status}: ${response.text.slice(0, 300)}`;
     } catch (err) {
-      error = (err as Error).name === 'TimeoutError' ? 'timed out' : `${(err as Error).message}${(err as { cause?: Error }).cause ? `: ${(err as { cause: Error }).cause.message}` : ''}`;
+      refused = err instanceof WebhookUrlRefused;
+      error = refused ? `refused: ${(err as Error).message}` : (err as Error).name === 'TimeoutError' ? 'timed out'
+        : `${(err as Error).message}${(err as { cause?: Error }).cause ? `: ${(err as { cause: Error }).cause.message}` : ''}`;
     }
     const durationMs = Date.now() - started;
 
@@ -127,8 +167,10 @@ export class WebhookDeliveryWorker {
       log.info({ webhook: row.webhook_id }, 'webhook endpoint answered 410 Gone: disabled');
       return;
     }
-    const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    // A receiver that is (now) not external is not retried: kept as failed, replayable once it is fixed.
+    const last = refused || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     if (last) {
+      if (refused) log.warn({ webhook: row.webhook_id, error }, 'webhook delivery refused: the receiver is not an external host');
       await this.record(row.delivery_id, attempt, status, error, durationMs, null, `status = 'failed', next_attempt_at = NULL`);
       return; // kept as failed, replayable; the job ends without a BullMQ failure
     }

@@ -7,6 +7,7 @@ import { assertCan, departmentScope } from '../../security/scope';
 import { compileFilter, type ChangeFilterInput } from '../change-filter';
 import { WEBHOOK_REPLAY_CHANNEL } from '../channels';
 import { generateWebhookSecret } from './signing';
+import { assertExternalWebhookUrl, configuredAllowList, type AllowList } from './url-guard';
 
 /**
  * Webhook endpoints and their delivery log, as the admin API sees them. Who sees which endpoint:
@@ -108,9 +109,14 @@ function visibility(identity: Identity, params: unknown[]): string {
   return `w.owner = $${params.length}`;
 }
 
-export async function createWebhook(db: Queryable, identity: Identity, input: WebhookInput): Promise<{ webhook: WebhookRecord; secret: string }> {
+/**
+ * Register an endpoint. Its URL must be an external host (url-guard.ts; `allowList` default WEBHOOK_ALLOWED_HOSTS
+ * admits chosen on-premise receivers); every delivery checks the addresses again.
+ */
+export async function createWebhook(db: Queryable, identity: Identity, input: WebhookInput, options: { allowList?: AllowList } = {}): Promise<{ webhook: WebhookRecord; secret: string }> {
   assertCan(identity, 'webhooks:manage');
   const url = validateUrl(input?.url);
+  await assertExternalWebhookUrl(new URL(url), options.allowList ?? configuredAllowList());
   const filter = input.filter ?? {};
   compileFilter(filter, identity); // refuses a bad filter or one outside the owner's scope, naming the field
   const description = input.description ? String(input.description).slice(0, 500) : null;

@@ -14,6 +14,7 @@ import { DeliveryQueue } from '../delivery-queue';
 import { WebhookDeliveryWorker } from '../delivery-worker';
 import { WebhookDispatcher } from '../webhook-dispatcher';
 import { createWebhook, listAttempts, listDeliveries, listWebhooks, markForReplay } from '../webhook-store';
+import { parseAllowList } from '../url-guard';
 
 const log = createLogger({ level: 'silent' });
 const prefix = testPrefix('webhooks');
@@ -22,6 +23,8 @@ const GRID_A = '510104001001003';
 const GRID_B = '510104001002001';
 const admin: Identity = { sub: 'admin-1', role: 'city-admin', grids: [], districts: [], scopes: [] };
 const integrator: Identity = { sub: 'integrator-1', role: 'integrator', grids: [], districts: [], scopes: [] };
+/** The test receivers listen on 127.0.0.1: admitted explicitly, as WEBHOOK_ALLOWED_HOSTS=127.0.0.1 would. */
+const RECEIVERS = parseAllowList('127.0.0.1');
 
 let db: TestDatabase;
 let redis: Redis;
@@ -95,7 +98,7 @@ beforeAll(async () => {
   relay = new OutboxRelay({ pool: db.pool, databaseUrl: db.url, redis, prefix, log, pollIntervalMs: 200 });
   dispatcher = new WebhookDispatcher({ pool: db.pool, databaseUrl: db.url, queue, log, pollIntervalMs: 200 });
   workerConnection = createRedis(TEST_REDIS_URL);
-  worker = new WebhookDeliveryWorker({ pool: db.pool, connection: workerConnection, prefix, log, policy, timeoutMs: 2000 });
+  worker = new WebhookDeliveryWorker({ pool: db.pool, connection: workerConnection, prefix, log, policy, timeoutMs: 2000, allowList: RECEIVERS });
   await relay.start();
   await dispatcher.start();
 });
@@ -116,7 +119,7 @@ afterAll(async () => {
 test('a receiver that is down for a while receives every event once it is back, signed per Standard Webhooks', async () => {
   const r = await receiver();
   await r.down(); // the port is known, nothing listens on it
-  const { webhook, secret } = await createWebhook(db.pool, integrator, { url: r.url, description: '12345 热线平台' });
+  const { webhook, secret } = await createWebhook(db.pool, integrator, { url: r.url, description: '12345 热线平台' }, { allowList: RECEIVERS });
   expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
 
   const ids = await commitOutbox(db.pool, Array.from({ length: 5 }, (_, i) => ({ data: { i }, changedFields: ['status'], op: 'UPDATE' as const })));
@@ -152,7 +155,7 @@ test('429 with Retry-After is honoured; 410 disables the endpoint; replay delive
   const r = await receiver();
   let calls = 0;
   r.answer = () => (++calls === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 });
-  const { webhook, secret } = await createWebhook(db.pool, integrator, { url: r.url, filter: { types: ['person.created'] } });
+  const { webhook, secret } = await createWebhook(db.pool, integrator, { url: r.url, filter: { types: ['person.created'] } }, { allowList: RECEIVERS });
   await commitOutbox(db.pool, [{ entityType: 'Person', op: 'CREATE' }, { entityType: 'Event', op: 'CREATE' }]);
   await waitFor(async () => (await listDeliveries(db.pool, integrator, webhook.id))[0]?.status === 'delivered', 'the 429 then 200');
   const [d] = await listDeliveries(db.pool, integrator, webhook.id);
@@ -183,7 +186,7 @@ test('429 with Retry-After is honoured; 410 disables the endpoint; replay delive
 test('an endpoint that keeps failing ends as failed after the last attempt, and stays replayable', async () => {
   const r = await receiver();
   r.answer = () => ({ status: 500 });
-  const { webhook } = await createWebhook(db.pool, admin, { url: r.url, filter: { departments: ['JUSTICE'] } });
+  const { webhook } = await createWebhook(db.pool, admin, { url: r.url, filter: { departments: ['JUSTICE'] } }, { allowList: RECEIVERS });
   await commitOutbox(db.pool, [{ department: 'JUSTICE' }]);
   await waitFor(async () => (await listDeliveries(db.pool, admin, webhook.id))[0]?.status === 'failed', 'the failed delivery', 15_000);
   const [d] = await listDeliveries(db.pool, admin, webhook.id);
@@ -197,14 +200,51 @@ test('an endpoint that keeps failing ends as failed after the last attempt, and 
 test('the owner\'s scope applies: a grid-scoped owner never gets other grids, and may not ask for them', async () => {
   const r = await receiver();
   const scoped: Identity = { sub: `apikey:${randomUUID()}`, role: 'integrator', grids: [GRID_A], districts: [], scopes: [] };
-  await expect(createWebhook(db.pool, scoped, { url: r.url, filter: { gridCode: GRID_B } })).rejects.toThrow(/outside the grids/);
+  await expect(createWebhook(db.pool, scoped, { url: r.url, filter: { gridCode: GRID_B } }, { allowList: RECEIVERS })).rejects.toThrow(/outside the grids/);
   await expect(createWebhook(db.pool, scoped, { url: 'ftp://example.org/x' })).rejects.toThrow(/input\.url/);
-  await expect(createWebhook(db.pool, { ...scoped, role: 'analyst' }, { url: r.url })).rejects.toThrow(/may not webhooks:manage/);
-  const { webhook } = await createWebhook(db.pool, scoped, { url: r.url });
+  await expect(createWebhook(db.pool, { ...scoped, role: 'analyst' }, { url: r.url }, { allowList: RECEIVERS })).rejects.toThrow(/may not webhooks:manage/);
+  const { webhook } = await createWebhook(db.pool, scoped, { url: r.url }, { allowList: RECEIVERS });
   await commitOutbox(db.pool, [{ gridCode: GRID_B }, { gridCode: null }, { gridCode: GRID_A }, { gridCode: '510105002003004' }]);
   await waitFor(async () => (await listDeliveries(db.pool, scoped, webhook.id)).some((x) => x.status === 'delivered'), 'the in-scope delivery');
   await new Promise((resolve) => setTimeout(resolve, 500));
   expect(r.received.map((x) => JSON.parse(x.body).data.gridCode)).toEqual([GRID_A]);
   // Another integrator does not see this endpoint.
   expect((await listWebhooks(db.pool, integrator)).some((w) => w.id === webhook.id)).toBe(false);
+});
+
+test('only external hosts: loopback, private and link-local URLs are refused at registration unless allow-listed', async () => {
+  const r = await receiver();
+  const refused = [
+    [r.url, /127\.0\.0\.1, a loopback address; webhooks go to external hosts only/],
+    [`http://localhost:${r.port}/in`, /localhost resolves to 127\.0\.0\.1, a loopback address/],
+    ['http://[::1]/in', /::1, a loopback address/],
+    ['http://[::ffff:127.0.0.1]/in', /a loopback address/],
+    ['http://10.2.3.4/in', /10\.2\.3\.4, a private address/],
+    ['http://192.168.1.20:8080/in', /a private address/],
+    ['http://169.254.169.254/latest/meta-data/', /169\.254\.169\.254, a link-local address/],
+    ['http://[fd12:3456::1]/in', /unique-local/],
+    ['http://0.0.0.0:6379/', /"this network"/],
+  ] as const;
+  for (const [url, reason] of refused) {
+    await expect(createWebhook(db.pool, integrator, { url })).rejects.toMatchObject({ code: 'TL_ERR_BAD_USER_INPUT', message: expect.stringMatching(reason) });
+  }
+  // A public address is accepted; so is the loopback receiver once it is allow-listed (by address, or by name).
+  await expect(createWebhook(db.pool, integrator, { url: 'https://8.8.8.8/hooks' })).resolves.toMatchObject({ webhook: { url: 'https://8.8.8.8/hooks' } });
+  await expect(createWebhook(db.pool, integrator, { url: r.url }, { allowList: parseAllowList('127.0.0.0/8') })).resolves.toBeTruthy();
+  await expect(createWebhook(db.pool, integrator, { url: `http://localhost:${r.port}/in` }, { allowList: parseAllowList('localhost') })).resolves.toBeTruthy();
+  const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM hub.webhooks WHERE url LIKE 'http://10.%' OR url LIKE '%169.254%' OR url LIKE '%[::1]%'`);
+  expect(rows[0].n).toBe(0);
+});
+
+test('checked again at delivery: an endpoint whose host is no longer admitted is not contacted, and fails without retries', async () => {
+  const r = await receiver();
+  // Registered while 127.0.0.2 was admitted (or while its name still resolved outside); the worker admits 127.0.0.1 only.
+  const url = `http://127.0.0.2:${r.port}/hooks/tonglan`;
+  const { webhook } = await createWebhook(db.pool, integrator, { url, filter: { types: ['place.created'] } }, { allowList: parseAllowList('127.0.0.2') });
+  await commitOutbox(db.pool, [{ entityType: 'Place', op: 'CREATE' }]);
+  await waitFor(async () => (await listDeliveries(db.pool, integrator, webhook.id))[0]?.status === 'failed', 'the refused delivery');
+  const [d] = await listDeliveries(db.pool, integrator, webhook.id);
+  expect(d).toMatchObject({ attempts: 1, lastStatus: null });
+  expect(d!.lastError).toMatch(/^refused: 127\.0\.0\.2, a loopback address; webhooks go to external hosts only/);
+  expect(r.received).toHaveLength(0);
 });
