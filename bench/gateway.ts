@@ -186,7 +186,8 @@ async function main(): Promise<void> {
     const figures: Record<string, unknown> = {};
     // The issue-9 targets, judged for the gateway with its response cache (`ours`) and without (`ours-nocache`).
     const targetsOk: Record<string, boolean | null> = {
-      atLeast2xStock: true, aheadOfHive: true, p99Under100msAt20: true,
+      atLeast2xStock: TARGETS.includes('ours') ? true : null, aheadOfHive: TARGETS.includes('ours') ? true : null,
+      p99Under100msAt20: TARGETS.includes('ours') ? true : null,
       noCacheAtLeast2xStock: TARGETS.includes('ours-nocache') ? true : null, noCacheAheadOfHive: TARGETS.includes('ours-nocache') ? true : null,
       noCacheP99Under100msAt20: TARGETS.includes('ours-nocache') ? true : null, directP99Under100msAt20: TARGETS.includes('direct') ? true : null,
     };

@@ -19,6 +19,20 @@ export interface RepresentationDedupe {
   expand<R extends { data?: Record<string, unknown> | null; errors?: readonly { path?: readonly (string | number)[] }[] }>(response: R): R;
 }
 
+/**
+ * The identity of a representation: `__typename` and `id` when that is all it has (the usual entity key,
+ * without serialising), else its JSON.
+ */
+function representationKey(r: unknown): string {
+  if (r && typeof r === 'object') {
+    const o = r as Record<string, unknown>;
+    let n = 0;
+    for (const _ in o) n += 1;
+    if (n === 2 && typeof o.__typename === 'string' && typeof o.id === 'string') return `${o.__typename}\u0000${o.id}`;
+  }
+  return JSON.stringify(r);
+}
+
 export function dedupeRepresentations(variables: Record<string, unknown> | undefined): RepresentationDedupe | null {
   const representations = variables?.representations;
   if (!Array.isArray(representations) || representations.length < 2) return null;
@@ -27,7 +41,7 @@ export function dedupeRepresentations(variables: Record<string, unknown> | undef
   const seen = new Map<string, number>();
   // Representations of one fetch come from one selection set, so equal entities serialise identically.
   const slot = representations.map((r, i) => {
-    const key = JSON.stringify(r);
+    const key = representationKey(r);
     let at = seen.get(key);
     if (at === undefined) {
       at = unique.length;
