@@ -4,6 +4,7 @@ import path from 'node:path';
 import { generate } from '../demo/generate';
 import { databaseBaseUrl, printTable } from '../linking/eval';
 import { runEvaluation } from '../linking/eval/run';
+import pg from 'pg';
 
 /**
  * `npm run bench:linking -- [--data DIR] [--persons N] [--batch N]`
@@ -20,13 +21,15 @@ async function main(): Promise<void> {
   let data: string | undefined;
   let persons = 50_000;
   let batch = 5_000;
+  let profile = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => { const x = argv[++i]; if (x === undefined) throw new Error(`${a} needs a value`); return x; };
     if (a === '--data') data = v();
     else if (a === '--persons') persons = Number(v());
     else if (a === '--batch') batch = Number(v());
-    else throw new Error(`unknown argument ${a} (use [--data DIR] [--persons N] [--batch N])`);
+    else if (a === '--profile') profile = true;
+    else throw new Error(`unknown argument ${a} (use [--data DIR] [--persons N] [--batch N] [--profile])`);
   }
   if (!Number.isInteger(persons) || persons < 1) throw new Error('--persons must be a positive integer');
   if (!Number.isInteger(batch) || batch < 1) throw new Error('--batch must be a positive integer');
@@ -37,6 +40,7 @@ async function main(): Promise<void> {
     process.stderr.write(`generating ${persons} persons into ${data}\n`);
     await generate({ out: data, persons });
   }
+  const statements = profile ? profileStatements() : undefined;
   try {
     const r = await runEvaluation({ dataDir: data, databaseUrl: databaseBaseUrl(), batchSize: batch, log: (l) => process.stderr.write(`${l}\n`) });
     printTable(`linking benchmark (${data}, batches of ${batch})`, r, (s) => process.stdout.write(`${s}\n`));
@@ -47,9 +51,49 @@ async function main(): Promise<void> {
       gridAccuracy: round(r.gridAccuracy), communityAccuracy: round(r.communityAccuracy),
       targetRecordsPerSecond: TARGET_RECORDS_PER_SECOND, throughputRatio: round(r.recordsPerSecond / TARGET_RECORDS_PER_SECOND),
     })}\n`);
+    if (statements) {
+      const top = [...statements.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25);
+      process.stderr.write('statement time (client-observed, whole run incl. set-up), top 25:\n');
+      for (const [sql, t] of top) process.stderr.write(`  ${t.ms.toFixed(0).padStart(8)} ms ${String(t.n).padStart(6)}x  ${sql}\n`);
+    }
   } finally {
     if (temp) await rm(temp, { recursive: true, force: true });
   }
+}
+
+/**
+ * --profile: every statement's client-observed time (send, bind, execute, receive), summed per statement text
+ * (first 110 characters, whitespace collapsed). Together with `node --cpu-prof` it shows where a batch goes.
+ */
+function profileStatements(): Map<string, { ms: number; n: number }> {
+  const stats = new Map<string, { ms: number; n: number }>();
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    const first = args[0];
+    const text = typeof first === 'string' ? first : (first as { text?: string })?.text;
+    const t0 = process.hrtime.bigint();
+    const result = original.apply(this, args);
+    if (!text) return result;
+    const key = text.replace(/\s+/g, ' ').trim().slice(0, 110);
+    const done = () => {
+      const s = stats.get(key) ?? { ms: 0, n: 0 };
+      s.ms += Number(process.hrtime.bigint() - t0) / 1e6;
+      s.n++;
+      stats.set(key, s);
+    };
+    if (result instanceof Promise) result.then(done, done);
+    // COPY … FROM STDIN (pg-copy-streams): a writable stream, done when it finishes.
+    else if (result && typeof (result as { once?: unknown }).once === 'function') {
+      const stream = result as { once: (e: string, f: () => void) => void };
+      let ended = false;
+      const end = () => { if (!ended) { ended = true; done(); } };
+      stream.once('finish', end);
+      stream.once('error', end);
+    }
+    return result;
+  };
+  return stats;
 }
 
 main().catch((err: unknown) => {

@@ -20,10 +20,6 @@ export interface PersonFeatures {
   /** The norm_key of the mention's address, when it parses. */
   placeKey: string | null;
   groupKey: string | null;
-  blockSb: string | null;
-  blockNb: string | null;
-  blockNp: string | null;
-  blockNg: string | null;
 }
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -59,6 +55,20 @@ export function blockNameGroup(pinyin: string, groupKey: string): string {
   return `${pinyin.replace(/ /g, '')}|${groupKey}`;
 }
 
+/** ID numbers as validated: a person's number recurs in every record of theirs (care visits: dozens). */
+const idCache = new Map<string, { valid: boolean; canonical: string | null; birthDate: string | null; sex: 'M' | 'F' | null; normalised: string }>();
+
+function validated(raw: string) {
+  let v = idCache.get(raw);
+  if (!v) {
+    const full = validateIdNumber(raw);
+    v = { valid: full.valid, canonical: full.canonical, birthDate: full.birthDate, sex: full.sex, normalised: full.normalised };
+    if (idCache.size > 200_000) idCache.clear();
+    idCache.set(raw, v);
+  }
+  return v;
+}
+
 export function personFeatures(m: PersonMention, placeKey: string | null): PersonFeatures {
   const name = normaliseName(m.name);
   const syllables = name ? namePinyin(name) : [];
@@ -68,7 +78,7 @@ export function personFeatures(m: PersonMention, placeKey: string | null): Perso
   let sex: 'M' | 'F' | null = m.sex === 'M' || m.sex === 'F' ? m.sex : null;
   let birthDate = normaliseDate(m.birthDate);
   if (m.idNumber != null && String(m.idNumber).trim() !== '') {
-    const v = validateIdNumber(m.idNumber);
+    const v = validated(String(m.idNumber));
     if (v.valid) {
       idNumber = v.canonical;
       // The number is the better source of birth date and sex when the record has none.
@@ -82,10 +92,6 @@ export function personFeatures(m: PersonMention, placeKey: string | null): Perso
   const groupKey = m.groupKey ? String(m.groupKey).trim() || null : null;
   return {
     name, pinyin, sex, birthDate, phone, idNumber, idNumberRaw, placeKey, groupKey,
-    blockSb: pinyin && birthDate ? blockSurnameBirth(pinyin, birthDate) : null,
-    blockNb: pinyin && birthDate ? blockNameYear(pinyin, birthDate) : null,
-    blockNp: pinyin && placeKey ? blockNamePlace(pinyin, placeKey) : null,
-    blockNg: pinyin && groupKey ? blockNameGroup(pinyin, groupKey) : null,
   };
 }
 

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { PoolClient } from '../platform/db';
 import { HubError } from '../platform/errors';
 import { personFeatures, type PersonFeatures } from './person-features';
@@ -34,6 +37,9 @@ interface Item {
   m: PersonMention;
   mentionKey: string;
   f: PersonFeatures;
+  /** storedKeys(f) and lookupKeys(f), computed once. */
+  stored: string[];
+  lookup: string[];
   link?: PersonLink;
 }
 
@@ -61,9 +67,35 @@ export async function linkPersons(client: PoolClient, mentions: PersonMention[],
     if (!m.ref || !m.sourceTable || !m.recordId) {
       throw new HubError('TL_ERR_BAD_USER_INPUT', `person mention ${i} needs ref, sourceTable and recordId`, { index: i, ref: m.ref });
     }
-    return { m, mentionKey: mentionKeyOf(m), f: personFeatures(m, m.address ? placeKeyOf(m.address) : null) };
+    const f = personFeatures(m, m.address ? placeKeyOf(m.address) : null);
+    const stored = storedKeys(f);
+    return { m, mentionKey: mentionKeyOf(m), f, stored, lookup: lookupKeysFrom(f, stored) };
   });
 
+  // Under a transaction-scoped advisory lock, so that concurrent batches cannot both create one new person, nor
+  // both link one record: whatever the previous holder wrote is committed (and visible) when this one gets it.
+  await client.query('SELECT pg_advisory_xact_lock($1)', [LINKING_LOCK_KEY]);
+  await client.query(INDEX_PROBES_ON);
+  try {
+    return await linkLocked(client, items);
+  } finally {
+    await client.query(INDEX_PROBES_OFF).catch(() => undefined);
+  }
+}
+
+/**
+ * Every read of a batch is a set of index probes (keys, ID numbers, records of a few hundred persons). The
+ * planner's statistics lag behind tables this very run fills (core.person_keys is "empty" to it while it holds
+ * 400,000 rows), and it then hashes or sorts whole tables for each batch: quadratic over a run. For the
+ * duration of the call (SET LOCAL, set back right after) only index probes are allowed, and no parallel workers.
+ */
+const INDEX_PROBES_ON = `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_hashjoin = off;
+  SET LOCAL enable_mergejoin = off; SET LOCAL enable_material = off; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off`;
+const INDEX_PROBES_OFF = `SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL enable_hashjoin TO DEFAULT;
+  SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_material TO DEFAULT; SET LOCAL max_parallel_workers_per_gather TO DEFAULT;
+  SET LOCAL jit TO DEFAULT`;
+
+async function linkLocked(client: PoolClient, items: Item[]): Promise<PersonLink[]> {
   // 1. Existing links: the same record always ends at the same person.
   const existing = await client.query<{ st: string; rid: string; mk: string; person_id: string; method: string; score: number | null; evidence: Record<string, unknown> }>(
     `SELECT pr.source_table AS st, pr.record_id AS rid, pr.mention_key AS mk,
@@ -97,8 +129,6 @@ export async function linkPersons(client: PoolClient, mentions: PersonMention[],
 }
 
 async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
-  await client.query('SELECT pg_advisory_xact_lock($1)', [LINKING_LOCK_KEY]);
-
   // 2. Persons by valid ID number.
   const ids = [...new Set(pending.map((i) => i.f.idNumber).filter((v): v is string => !!v))];
   const byId = new Map<string, string>();
@@ -114,7 +144,7 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
   const index = new CandidateIndex();
   const personIdNumber = new Map<string, string>();
   for (const r of records) {
-    index.add(r);
+    index.add(r, storedKeys(r));
     if (r.idNumber) personIdNumber.set(r.personId, r.idNumber);
   }
   // A name-only mention (perhaps with its source group) may join a person only if no other person bears the
@@ -124,7 +154,7 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
     ...pending.filter((i) => weak(i.f) && i.f.name).map((i) => i.f.name!),
     ...records.filter((r) => !personIdNumber.has(r.personId) && r.name).map((r) => r.name!),
   ]);
-  const sharedName = (name: string | null, allowed: number) => !!name && (counted.get(nameKey(name)) ?? 0) > allowed;
+  const sharedName = (name: string | null, allowed: number) => !!name && (counted.get(name) ?? 0) > allowed;
 
   const newPersons: Array<{ id: string; f: PersonFeatures; m: PersonMention }> = [];
   const adopted: Array<{ id: string; idNumber: string }> = [];
@@ -137,11 +167,11 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
       if (holder) {
         item.link = { ref: m.ref, personId: holder, method: 'id_number', score: 1, evidence: { idNumber: 'same' }, created: false };
         personIdNumber.set(holder, f.idNumber);
-        index.add({ ...f, personId: holder });
+        index.add({ ...f, personId: holder }, item.stored);
         continue;
       }
     }
-    const { best, second } = bestCandidates(index, f, personIdNumber);
+    const { best, second } = bestCandidates(index, f, item.lookup, personIdNumber);
     const ambiguous = (best && second && second.score >= LINK_THRESHOLD && best.score - second.score < AMBIGUITY_MARGIN)
       || (weak(f) && !household(f.groupKey) && sharedName(f.name, 1));
     if (best && best.score >= LINK_THRESHOLD && !ambiguous) {
@@ -161,7 +191,7 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
         reviews.push({ item, personId: id, candidateId: best.personId, score: best.score, evidence: best.evidence });
       }
     }
-    index.add({ ...f, personId: item.link.personId });
+    index.add({ ...f, personId: item.link.personId }, item.stored);
   }
 
   // 5. Records without an ID number may have arrived before any record carrying the number (an elderly-care
@@ -172,7 +202,7 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
   for (const item of pending) {
     if (!item.f.idNumber) continue;
     const target = item.link!.personId;
-    for (const r of index.find(item.f)) {
+    for (const r of index.find(item.f, item.lookup)) {
       if (r.personId === target || personIdNumber.has(r.personId) || absorbed.has(r.personId)) continue;
       // A second registered bearer of the name makes a name-only orphan anyone's.
       if (weak(r) && !household(r.groupKey) && sharedName(r.name, 1)) continue;
@@ -200,7 +230,7 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
       [adopted.map((a) => a.id), adopted.map((a) => a.idNumber)]);
   }
   await insertRecords(client, pending);
-  await insertKeys(client, pending);
+  await insertKeys(client, pending, personIdNumber);
   if (keptReviews.length) await insertReviews(client, keptReviews);
   // Only persons still without a number are absorbed (the candidates were read before this batch's writes).
   const stillOrphans = mergeLater.length
@@ -218,28 +248,28 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
   // persons holding numbers are not candidates for them, which keeps this query small when most do.
   const open = new Set<string>();
   const orphansOnly = new Set<string>();
-  for (const item of items) for (const k of lookupKeys(item.f)) (settled(item) ? orphansOnly : open).add(k);
+  for (const item of items) for (const k of item.lookup) (settled(item) ? orphansOnly : open).add(k);
   for (const k of open) orphansOnly.delete(k);
   if (!open.size && !orphansOnly.size) return [];
   const r = await client.query(
     `WITH hit AS (
        SELECT person_id FROM core.person_keys WHERE key = ANY($1::text[])
        UNION
-       SELECT k.person_id FROM core.person_keys k JOIN core.persons p ON p.id = k.person_id AND p.id_number IS NULL
+       SELECT k.person_id FROM core.person_open_keys k JOIN core.persons p ON p.id = k.person_id AND p.id_number IS NULL
         WHERE k.key = ANY($2::text[]))
-     SELECT pr.person_id, pr.name, pr.name_pinyin, pr.sex, pr.birth_date, pr.phone, coalesce(pr.id_number, p.id_number) AS id_number,
-            pr.id_number_raw, pr.place_key, pr.group_key
+     -- A person's records, each distinct set of features once (twenty care visits written alike are one).
+     SELECT DISTINCT pr.person_id, pr.name, pr.name_pinyin, pr.sex, pr.birth_date, pr.phone,
+            coalesce(pr.id_number, p.id_number) AS id_number, pr.id_number_raw, pr.place_key, pr.group_key
        FROM hit JOIN core.persons p ON p.id = hit.person_id AND p.merged_into IS NULL
        JOIN core.person_records pr ON pr.person_id = hit.person_id`,
     [[...open], [...orphansOnly]]);
   return r.rows.map((row) => ({
     personId: row.person_id, name: row.name, pinyin: row.name_pinyin, sex: row.sex, birthDate: row.birth_date,
     phone: row.phone, idNumber: row.id_number, idNumberRaw: row.id_number_raw, placeKey: row.place_key, groupKey: row.group_key,
-    blockSb: null, blockNb: null, blockNp: null, blockNg: null,
   }));
 }
 
-/** The blocking keys a record is stored under (core.person_records.block_keys). */
+/** The blocking keys a record is stored under (core.person_keys, one row per key and person). */
 export function storedKeys(r: PersonFeatures): string[] {
   const keys: string[] = [];
   if (r.pinyin && r.birthDate) keys.push(`sb:${blockSurnameBirth(r.pinyin, r.birthDate)}`, `nb:${blockNameYear(r.pinyin, r.birthDate)}`);
@@ -247,13 +277,7 @@ export function storedKeys(r: PersonFeatures): string[] {
   if (r.phone) keys.push(`ph:${r.phone}`);
   if (r.idNumberRaw) keys.push(`raw:${r.idNumberRaw}`);
   if (r.pinyin && r.groupKey) keys.push(`ng:${blockNameGroup(r.pinyin, r.groupKey)}`);
-  // The name alone: never a candidate key, only counted (how many persons bear a name, see nameCounts).
-  if (r.name) keys.push(nameKey(r.name));
   return keys;
-}
-
-function nameKey(name: string): string {
-  return `n:${name}`;
 }
 
 /** A mention with a name and nothing personal besides (maybe a source group): too weak when the name is shared. */
@@ -269,24 +293,31 @@ function household(groupKey: string | null): boolean {
   return !!groupKey && /(^|:)household:/.test(groupKey);
 }
 
-/** How many persons with an ID number bear each of these names (as written), in one query. */
+/**
+ * How many persons with an ID number bear each of these names, in one query on core.persons.name (the name a
+ * person was registered under; index persons_name).
+ */
 async function nameCounts(client: PoolClient, names: Iterable<string>): Promise<Map<string, number>> {
-  const keys = [...new Set([...names].map(nameKey))];
+  const list = [...new Set(names)];
   const out = new Map<string, number>();
-  if (!keys.length) return out;
-  const r = await client.query<{ key: string; n: number }>(
-    `SELECT k.key, count(*)::int AS n FROM core.person_keys k JOIN core.persons p ON p.id = k.person_id AND p.merged_into IS NULL
-      WHERE k.key = ANY($1::text[]) AND p.id_number IS NOT NULL GROUP BY k.key`, [keys]);
-  for (const row of r.rows) out.set(row.key, row.n);
+  if (!list.length) return out;
+  const r = await client.query<{ name: string; n: number }>(
+    `SELECT p.name, count(*)::int AS n FROM core.persons p
+      WHERE p.name = ANY($1::text[]) AND p.id_number IS NOT NULL AND p.merged_into IS NULL GROUP BY p.name`, [list]);
+  for (const row of r.rows) out.set(row.name, row.n);
   return out;
 }
 
 /** The keys a mention looks candidates up by: its stored keys, with the swapped and ID-borne birth dates. */
 export function lookupKeys(f: PersonFeatures): string[] {
-  const keys = new Set(storedKeys(f).filter((k) => !k.startsWith('n:')));
-  if (f.pinyin) {
-    for (const d of lookupBirthDates(f)) { keys.add(`sb:${blockSurnameBirth(f.pinyin, d)}`); keys.add(`nb:${blockNameYear(f.pinyin, d)}`); }
-  }
+  return lookupKeysFrom(f, storedKeys(f));
+}
+
+function lookupKeysFrom(f: PersonFeatures, stored: string[]): string[] {
+  const dates = f.pinyin ? lookupBirthDates(f) : [];
+  if (!dates.length || (dates.length === 1 && dates[0] === f.birthDate)) return stored;
+  const keys = new Set(stored);
+  for (const d of dates) { keys.add(`sb:${blockSurnameBirth(f.pinyin!, d)}`); keys.add(`nb:${blockNameYear(f.pinyin!, d)}`); }
   return [...keys];
 }
 
@@ -294,30 +325,29 @@ export function lookupKeys(f: PersonFeatures): string[] {
 class CandidateIndex {
   private readonly byKey = new Map<string, CandidateRecord[]>();
 
-  add(r: CandidateRecord): void {
-    const keys = storedKeys(r);
-    if (r.idNumber) keys.push(`id:${r.idNumber}`);
-    for (const k of keys) {
-      let list = this.byKey.get(k);
-      if (!list) this.byKey.set(k, (list = []));
-      list.push(r);
-    }
+  add(r: CandidateRecord, stored: string[]): void {
+    for (const k of stored) this.put(k, r);
+    if (r.idNumber) this.put(`id:${r.idNumber}`, r);
   }
 
-  find(f: PersonFeatures): CandidateRecord[] {
-    const keys = lookupKeys(f);
-    if (f.idNumber) keys.push(`id:${f.idNumber}`);
+  private put(k: string, r: CandidateRecord): void {
+    const list = this.byKey.get(k);
+    if (list) list.push(r); else this.byKey.set(k, [r]);
+  }
+
+  find(f: PersonFeatures, lookup: string[]): CandidateRecord[] {
     const seen = new Set<CandidateRecord>();
-    for (const k of keys) for (const r of this.byKey.get(k) ?? []) seen.add(r);
+    for (const k of lookup) { const list = this.byKey.get(k); if (list) for (const r of list) seen.add(r); }
+    if (f.idNumber) { const list = this.byKey.get(`id:${f.idNumber}`); if (list) for (const r of list) seen.add(r); }
     return [...seen];
   }
 }
 
 interface Scored { personId: string; score: number; evidence: Evidence }
 
-function bestCandidates(index: CandidateIndex, f: PersonFeatures, personIdNumber: Map<string, string>): { best?: Scored; second?: Scored } {
+function bestCandidates(index: CandidateIndex, f: PersonFeatures, lookup: string[], personIdNumber: Map<string, string>): { best?: Scored; second?: Scored } {
   const perPerson = new Map<string, Scored>();
-  for (const r of index.find(f)) {
+  for (const r of index.find(f, lookup)) {
     // A person holding a different valid ID number is never the same person.
     const held = personIdNumber.get(r.personId);
     if (f.idNumber && held && held !== f.idNumber) continue;
@@ -361,29 +391,78 @@ async function insertPersons(client: PoolClient, rows: Array<{ id: string; f: Pe
   }
 }
 
+const RECORD_COLUMNS = ['department', 'source_table', 'record_id', 'mention_key', 'person_id', 'connector_id', 'record_key',
+  'method', 'score', 'evidence', 'name', 'name_pinyin', 'sex', 'birth_date', 'phone', 'id_number', 'id_number_raw', 'place_key',
+  'group_key'] as const;
+
+function recordRow(i: Item): unknown[] {
+  return [i.m.department, i.m.sourceTable, i.m.recordId, i.mentionKey, i.link!.personId, i.m.connectorId || null, i.m.recordKey ?? '',
+    i.link!.method, i.link!.score, JSON.stringify(i.link!.evidence), i.f.name, i.f.pinyin, i.f.sex, i.f.birthDate, i.f.phone,
+    i.f.idNumber, i.f.idNumberRaw, i.f.placeKey, i.f.groupKey];
+}
+
+/**
+ * The links, COPYed straight into core.person_records: this runs under the linking lock after the existing-link
+ * check, so no other linking batch can have written one of these records. Should a writer outside linking have
+ * done so, the COPY fails inside a savepoint and the batch falls back to INSERT … ON CONFLICT (whoever wrote the
+ * record first wins, and the mention reports that person).
+ */
 async function insertRecords(client: PoolClient, items: Item[]): Promise<void> {
+  await client.query('SAVEPOINT tl_person_records');
+  try {
+    await copyRows(client, 'core.person_records', RECORD_COLUMNS, items.map(recordRow));
+    await client.query('RELEASE SAVEPOINT tl_person_records');
+  } catch (err) {
+    if ((err as { code?: string }).code !== '23505') throw err;
+    await client.query('ROLLBACK TO SAVEPOINT tl_person_records');
+    await client.query('RELEASE SAVEPOINT tl_person_records');
+    await upsertRecords(client, items);
+  }
+}
+
+/** COPY … FROM STDIN in text format (tab-separated, \\N for null): Chinese text goes through as UTF-8. */
+async function copyRows(client: PoolClient, table: string, columns: readonly string[], rows: unknown[][]): Promise<void> {
+  const chunks: Buffer[] = [];
+  let parts: string[] = [];
+  let length = 0;
+  for (const row of rows) {
+    let line = '';
+    for (let c = 0; c < row.length; c++) line += (c ? '\t' : '') + copyValue(row[c]);
+    parts.push(line, '\n');
+    length += line.length;
+    if (length > 256 * 1024) { chunks.push(Buffer.from(parts.join(''), 'utf8')); parts = []; length = 0; }
+  }
+  if (parts.length) chunks.push(Buffer.from(parts.join(''), 'utf8'));
+  const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+  await pipeline(Readable.from(chunks), stream);
+}
+
+function copyValue(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  const s = typeof v === 'string' ? v : String(v);
+  return /[\\\t\n\r]/.test(s) ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : s;
+}
+
+async function upsertRecords(client: PoolClient, items: Item[]): Promise<void> {
   const col = <T>(fn: (i: Item) => T) => items.map(fn);
   const r = await client.query<{ source_table: string; record_id: string; mention_key: string; person_id: string }>(
     `INSERT INTO core.person_records (department, source_table, record_id, mention_key, person_id, connector_id, record_key,
         method, score, evidence, name, name_pinyin, sex, birth_date, phone, id_number, id_number_raw, place_key,
-        block_sb, block_nb, block_np, group_key, block_ng)
+        group_key)
      SELECT department, source_table, record_id, mention_key, person_id, connector_id, record_key, method, score, evidence,
-            name, name_pinyin, sex, birth_date, phone, id_number, id_number_raw, place_key, block_sb, block_nb, block_np,
-            group_key, block_ng
+            name, name_pinyin, sex, birth_date, phone, id_number, id_number_raw, place_key, group_key
        FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::uuid[], $6::uuid[], $7::text[], $8::text[],
                    $9::float8[], $10::jsonb[], $11::text[], $12::text[], $13::text[], $14::date[], $15::text[], $16::text[],
-                   $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[])
+                   $17::text[], $18::text[], $19::text[])
          AS t(department, source_table, record_id, mention_key, person_id, connector_id, record_key, method, score, evidence,
-              name, name_pinyin, sex, birth_date, phone, id_number, id_number_raw, place_key, block_sb, block_nb, block_np,
-              group_key, block_ng)
+              name, name_pinyin, sex, birth_date, phone, id_number, id_number_raw, place_key, group_key)
      ON CONFLICT (source_table, record_id, mention_key) DO UPDATE SET synced_at = now()
      RETURNING source_table, record_id, mention_key, person_id`,
     [col((i) => i.m.department), col((i) => i.m.sourceTable), col((i) => i.m.recordId), col((i) => i.mentionKey),
       col((i) => i.link!.personId), col((i) => i.m.connectorId || null), col((i) => i.m.recordKey ?? ''),
       col((i) => i.link!.method), col((i) => i.link!.score), col((i) => JSON.stringify(i.link!.evidence)),
       col((i) => i.f.name), col((i) => i.f.pinyin), col((i) => i.f.sex), col((i) => i.f.birthDate), col((i) => i.f.phone),
-      col((i) => i.f.idNumber), col((i) => i.f.idNumberRaw), col((i) => i.f.placeKey), col((i) => i.f.blockSb),
-      col((i) => i.f.blockNb), col((i) => i.f.blockNp), col((i) => i.f.groupKey), col((i) => i.f.blockNg)]);
+      col((i) => i.f.idNumber), col((i) => i.f.idNumberRaw), col((i) => i.f.placeKey), col((i) => i.f.groupKey)]);
   // A concurrent batch that linked the same record first wins: report where the record really is.
   const stored = new Map(r.rows.map((row) => [`${row.source_table}\u0000${row.record_id}\u0000${row.mention_key}`, row.person_id]));
   for (const item of items) {
@@ -392,26 +471,41 @@ async function insertRecords(client: PoolClient, items: Item[]): Promise<void> {
   }
 }
 
-/** The persons' blocking keys: each (key, person) once; most mentions of known persons add none. */
-async function insertKeys(client: PoolClient, items: Item[]): Promise<void> {
+/**
+ * The persons' blocking keys: each (key, person) once; most mentions of known persons add none. COPYed into a
+ * session-local staging table, then inserted with ON CONFLICT DO NOTHING. The keys of persons without an ID
+ * number go to core.person_open_keys as well: mentions their number settles look only there (absorption).
+ */
+async function insertKeys(client: PoolClient, items: Item[], personIdNumber: Map<string, string>): Promise<void> {
   const seen = new Set<string>();
-  const keys: string[] = [];
-  const persons: string[] = [];
+  const pairs: Array<[string, string]> = [];
+  const open: Array<[string, string]> = [];
   for (const item of items) {
-    for (const k of storedKeys(item.f)) {
-      const pair = `${k}\u0000${item.link!.personId}`;
+    const personId = item.link!.personId;
+    const numbered = personIdNumber.has(personId);
+    for (const k of item.stored) {
+      const pair = `${k}\u0000${personId}`;
       if (seen.has(pair)) continue;
       seen.add(pair);
-      keys.push(k);
-      persons.push(item.link!.personId);
+      pairs.push([k, personId]);
+      if (!numbered) open.push([k, personId]);
     }
   }
-  if (!keys.length) return;
-  // Sorted, so that two batches never take the same key locks in opposite orders.
-  const order = keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : persons[a]! < persons[b]! ? -1 : 1));
-  await client.query(
-    `INSERT INTO core.person_keys (key, person_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING`,
-    [order.map((i) => keys[i]), order.map((i) => persons[i])]);
+  if (!pairs.length) return;
+  // Sorted (byte order, as the key column compares), so that two writers never take key locks in opposite orders.
+  const byKey = (a: [string, string], b: [string, string]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
+  pairs.sort(byKey);
+  await client.query('CREATE TEMP TABLE IF NOT EXISTS tl_person_keys_stage (key text COLLATE "C", person_id uuid) ON COMMIT DELETE ROWS');
+  await copyRows(client, 'tl_person_keys_stage', ['key', 'person_id'], pairs);
+  // Emptied by DELETE (a TRUNCATE makes a new file each time); ON COMMIT DELETE ROWS truncates it at commit.
+  await client.query(`INSERT INTO core.person_keys (key, person_id) SELECT key, person_id FROM tl_person_keys_stage ON CONFLICT DO NOTHING;
+    DELETE FROM tl_person_keys_stage`);
+  if (open.length) {
+    open.sort(byKey);
+    await client.query(
+      `INSERT INTO core.person_open_keys (key, person_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING`,
+      [open.map((o) => o[0]), open.map((o) => o[1])]);
+  }
 }
 
 async function insertReviews(client: PoolClient, reviews: ReviewEntry[]): Promise<void> {

@@ -171,16 +171,13 @@ export async function splitRecord(client: PoolClient, ref: RecordRef, actor: str
       WHERE source_table = $1 AND record_id = $2 AND mention_key = $3`,
     [ref.sourceTable, ref.recordId, mentionKey, id, String(from), actor]);
   await repoint(client, [from], id, [{ sourceTable: ref.sourceTable, recordId: ref.recordId }]);
-  await client.query(
-    `INSERT INTO core.person_keys (key, person_id)
-     SELECT k, $4::uuid FROM core.person_records pr,
-            unnest(ARRAY['sb:' || split_part(pr.name_pinyin, ' ', 1) || '|' || pr.birth_date::text,
-                         'nb:' || replace(pr.name_pinyin, ' ', '') || '|' || left(pr.birth_date::text, 4),
-                         'np:' || replace(pr.name_pinyin, ' ', '') || '|' || pr.place_key,
-                         'ph:' || pr.phone, 'raw:' || pr.id_number_raw,
-                         'ng:' || replace(pr.name_pinyin, ' ', '') || '|' || pr.group_key]) AS k
-      WHERE pr.source_table = $1 AND pr.record_id = $2 AND pr.mention_key = $3 AND k IS NOT NULL
-     ON CONFLICT DO NOTHING`, [ref.sourceTable, ref.recordId, mentionKey, id]);
+  for (const table of row.id_number ? ['core.person_keys'] : ['core.person_keys', 'core.person_open_keys']) {
+    await client.query(
+      `INSERT INTO ${table} (key, person_id)
+       SELECT DISTINCT k, $4::uuid FROM core.person_records pr, ${RECORD_KEYS} AS k
+        WHERE pr.source_table = $1 AND pr.record_id = $2 AND pr.mention_key = $3 AND k IS NOT NULL
+       ON CONFLICT DO NOTHING`, [ref.sourceTable, ref.recordId, mentionKey, id]);
+  }
   // Reviews about this mention are settled by the split.
   await client.query(
     `UPDATE core.link_reviews SET status = 'obsolete', decided_by = $4, decided_at = now()
@@ -193,6 +190,16 @@ export async function splitRecord(client: PoolClient, ref: RecordRef, actor: str
   await recordDecision(client, 'split', { personId: from, otherId: id, records: [{ ...ref, mentionKey }], actor, note });
   return { fromPersonId: from, personId: id };
 }
+
+/**
+ * The blocking keys of a core.person_records row `pr`, as linking/person-linking.ts (storedKeys) makes them:
+ * a set-returning expression for a FROM list.
+ */
+const RECORD_KEYS = `unnest(ARRAY['sb:' || split_part(pr.name_pinyin, ' ', 1) || '|' || pr.birth_date::text,
+                         'nb:' || replace(pr.name_pinyin, ' ', '') || '|' || left(pr.birth_date::text, 4),
+                         'np:' || replace(pr.name_pinyin, ' ', '') || '|' || pr.place_key,
+                         'ph:' || pr.phone, 'raw:' || pr.id_number_raw,
+                         'ng:' || replace(pr.name_pinyin, ' ', '') || '|' || pr.group_key])`;
 
 /** Follow merged_into to the person that stands. */
 async function resolvePerson(db: Queryable, id: string): Promise<string> {
@@ -231,14 +238,22 @@ async function mergeInto(client: PoolClient, keep: string, drop: string, actor: 
     [keep, d.grid_code, d.residence_place_id]);
   // Anything merged into the dropped person earlier now points at the kept one directly.
   await client.query('UPDATE core.persons SET merged_into = $1 WHERE merged_into = $2', [keep, drop]);
+  // The kept person is found by the dropped one's blocking keys from now on: made from the dropped person's
+  // records (core.person_keys has no index by person; keys left behind by the merged person are skipped by
+  // every look-up, which joins core.persons and ignores merged persons).
+  // A kept person still without an ID number is an open person (core.person_open_keys) with those keys too.
+  for (const table of k.id_number || d.id_number ? ['core.person_keys'] : ['core.person_keys', 'core.person_open_keys']) {
+    await client.query(
+      `INSERT INTO ${table} (key, person_id)
+       SELECT DISTINCT k, $1::uuid FROM core.person_records pr, ${RECORD_KEYS} AS k
+        WHERE pr.person_id = $2 AND k IS NOT NULL
+       ON CONFLICT DO NOTHING`, [keep, drop]);
+  }
   const moved = await client.query<{ source_table: string; record_id: string; mention_key: string }>(
     `UPDATE core.person_records SET person_id = $1,
             evidence = evidence || jsonb_build_object('mergedFrom', $4::text, 'mergedBy', $3::text)
       WHERE person_id = $2 RETURNING source_table, record_id, mention_key`, [keep, drop, actor, drop]);
   await repoint(client, [drop], keep, null);
-  await client.query(
-    `INSERT INTO core.person_keys (key, person_id) SELECT key, $1 FROM core.person_keys WHERE person_id = $2 ON CONFLICT DO NOTHING`, [keep, drop]);
-  await client.query('DELETE FROM core.person_keys WHERE person_id = $1', [drop]);
   // Open reviews between the two are settled; others of the dropped person now concern the kept one.
   await client.query(
     `UPDATE core.link_reviews SET status = 'obsolete', decided_by = $3, decided_at = now()
