@@ -35,8 +35,8 @@ function sign(payload: string, key: string): string {
 }
 
 /**
- * Lifetime of a forwarded identity header. The gateway signs a fresh header for every subgraph request, so a
- * header captured on the internal network can be replayed for this long at most.
+ * Lifetime of a forwarded identity header. The gateway signs a fresh header per caller at least every 60 s
+ * (gateway/data-source.ts), so a header captured on the internal network can be replayed for this long at most.
  */
 export const IDENTITY_HEADER_TTL_SECONDS = 15 * 60;
 
