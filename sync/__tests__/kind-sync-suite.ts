@@ -187,7 +187,7 @@ export function describeKindSync(kind: KindName): void {
       expect(idle).toMatchObject({ status: 'succeeded', records_written: 0 });
     }, 180_000);
 
-    it('a worker SIGKILLed in the middle of a run and restarted ends with exactly the source rows: no duplicate, no loss', async () => {
+    it.each(['INCREMENTAL', 'FULL_REFRESH'] as const)('%s: a worker SIGKILLed in the middle of the run and restarted ends with exactly the source rows: no duplicate, no loss', async (mode) => {
       const source = await newSource();
       const connector = await connectorFor(source, source.config({ pageSize: 50 }));
       const total = 1500;
@@ -196,7 +196,7 @@ export function describeKindSync(kind: KindName): void {
       source.slowDown?.(20);
 
       let child = await startWorkerChild({ hubUrl: hub.url, prefix: childPrefix, batch: 50 });
-      const { run } = await childQueues.runNow(connector, 'INCREMENTAL');
+      const { run } = await childQueues.runNow(connector, mode);
       try {
         await waitFor(async () => ((await getRun(hub.pool, run.id))?.records_read ?? 0) >= 200, 60_000, 'the first batches to commit');
         const exited = new Promise((r) => child.once('exit', r));
@@ -209,6 +209,7 @@ export function describeKindSync(kind: KindName): void {
         child = await startWorkerChild({ hubUrl: hub.url, prefix: childPrefix, batch: 50 });
         const done = await runFinished(hub.pool, run.id, 120_000);
         expect(done).toMatchObject({ status: 'succeeded', error: null, records_quarantined: 0 });
+        if (mode === 'FULL_REFRESH') expect(done.records_written).toBe(total); // the killed read left nothing live
       } finally {
         await child.stop();
         source.slowDown?.(0);
