@@ -113,6 +113,8 @@ export async function generate(options: GenerateOptions): Promise<Manifest> {
   // Files of an earlier run whose names vary (the justice drops) are removed; every other output file is
   // overwritten. Nothing else in DIR is touched.
   await mkdir(path.join(out, 'justice'), { recursive: true });
+  // Live changes' truth belongs to the systems seeded from an earlier run.
+  await rm(path.join(out, 'truth-live.jsonl'), { force: true });
   for (const f of await readdir(path.join(out, 'justice'))) {
     if (/^(mediation_cases_.*\.csv|correction_subjects_.*\.xlsx)$/.test(f)) await rm(path.join(out, 'justice', f));
   }

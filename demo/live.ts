@@ -1,4 +1,6 @@
+import { appendFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type mysql from 'mysql2/promise';
 import type pg from 'pg';
@@ -22,12 +24,26 @@ import { compactDate, DAY, isoCst, localDate, localDateTime, slashDate } from '.
  * new mediation files and rosters now and then, petitions and their steps through the closed loop — each
  * with its update time moved forward, so incremental sync and change events have something to do.
  *
- * The persons involved come from the generated population (the first lines of truth.jsonl); live records
- * are not added to the truth file (it describes the generated snapshot).
+ * The persons involved come from the generated population (the first lines of truth.jsonl). Every new live
+ * record that names a person is appended to `truth-live.jsonl` beside truth.jsonl (one line per record:
+ * `{personId, record}`, or `{sameAs: {stream, key}, record}` when the record repeats the person of an existing
+ * record, or `{personId, person, record}` for a newborn), so that linking measured on a live system stays
+ * honest; `readTruth` (linking/eval/sources.ts) merges it.
  */
 export interface LivePerson extends TruePerson {
   gridCode: string;
   address: string;
+  buildingId?: string;
+}
+
+/** One line of truth-live.jsonl. */
+export interface LiveTruthLine {
+  personId?: string;
+  /** The record names the same person as this existing record (truth.jsonl or an earlier live line). */
+  sameAs?: { stream: string; key: string; mention?: string };
+  /** A person who did not exist in the generated snapshot (a newborn). */
+  person?: { idNumber: string; name: string; sex: 'M' | 'F'; birthDate: string };
+  record: { department: string; stream: string; key: string; mention?: string; role?: string; address?: string; gridCode?: string; buildingId?: string; noise: string[] };
 }
 
 export interface LiveOptions {
@@ -56,8 +72,11 @@ export async function readPersonPool(truthFile: string, limit: number): Promise<
   const lines = createInterface({ input: createReadStream(truthFile, 'utf8'), crlfDelay: Infinity });
   for await (const line of lines) {
     if (!line.trim()) continue;
-    const t = JSON.parse(line) as { personId: string; idNumber: string; name: string; sex: 'M' | 'F'; birthDate: string; phone: string | null; address: { standard: string; gridCode: string } };
-    out.push({ id: t.personId, idNumber: t.idNumber, name: t.name, sex: t.sex, birthDate: t.birthDate, phone: t.phone, gridCode: t.address.gridCode, address: t.address.standard });
+    const t = JSON.parse(line) as { personId: string; idNumber: string; name: string; sex: 'M' | 'F'; birthDate: string; phone: string | null; address: { standard: string; gridCode: string; buildingId?: string } };
+    out.push({
+      id: t.personId, idNumber: t.idNumber, name: t.name, sex: t.sex, birthDate: t.birthDate, phone: t.phone, gridCode: t.address.gridCode, address: t.address.standard,
+      ...(t.address.buildingId ? { buildingId: t.address.buildingId } : {}),
+    });
     if (out.length >= limit) break;
   }
   lines.close();
@@ -124,6 +143,7 @@ export class LiveChanger {
     report.civil = await this.civilChanges(now);
     report.justice = await this.justiceChanges(now);
     report.petition = await this.petitionChanges(now);
+    await this.flushTruth();
     return report;
   }
 
@@ -134,6 +154,25 @@ export class LiveChanger {
   private neighbour(p: LivePerson): LivePerson {
     const list = (this.byGrid.get(p.gridCode) ?? []).filter((x) => x.id !== p.id);
     return list.length ? this.r.pick(list) : this.person();
+  }
+
+  private truthLines: LiveTruthLine[] = [];
+
+  private truth(line: LiveTruthLine): void {
+    this.truthLines.push(line);
+  }
+
+  /** A person's record at their home address. */
+  private at(p: LivePerson, rec: Omit<LiveTruthLine['record'], 'address' | 'gridCode' | 'buildingId'>): LiveTruthLine {
+    return { personId: p.id, record: { ...rec, address: p.address, gridCode: p.gridCode, ...(p.buildingId ? { buildingId: p.buildingId } : {}) } };
+  }
+
+  /** Append this round's truth lines (after the records are in their systems). */
+  private async flushTruth(): Promise<void> {
+    if (!this.truthLines.length) return;
+    const lines = this.truthLines.map((l) => `${JSON.stringify(l)}\n`).join('');
+    this.truthLines = [];
+    await appendFile(path.join(path.dirname(this.o.truthFile), 'truth-live.jsonl'), lines, 'utf8');
   }
 
   private grid(p: LivePerson): GeoGrid | undefined {
@@ -172,6 +211,10 @@ export class LiveChanger {
         );
       }
       await police.query('COMMIT');
+      parties.forEach((p, i) => this.truth(this.at(p, {
+        department: 'POLICE', stream: 't_jqxx', key: jqbh, mention: `${jqbh}${String(i + 1).padStart(2, '0')}`, role: i === 0 ? '报警人' : '当事人',
+        noise: i === 0 ? w.noise : [],
+      })));
       } catch (err) {
         await police.query('ROLLBACK').catch(() => undefined);
         throw err;
@@ -206,14 +249,22 @@ export class LiveChanger {
         const sex = r.chance(0.5) ? 'M' : 'F';
         const serial = (await police.query(`SELECT nextval('live_serial') AS n`)).rows[0].n as number;
         const id = generateIdNumber(head.hjdz_xzqh, localDate(now - DAY), r.int(0, 999), sex);
+        const babyName = [...head.xm][0] + pickGivenName(r, sex, new Date(now).getUTCFullYear());
         const res = await police.query(
           `INSERT INTO t_hjxx (rkbh, hh, gmsfhm, xm, xb, mz, csrq, yhzgx, hjdz_xzqh, hjdz, pcs, ryzt, djrq, cjsj, gxsj)
            VALUES ($1, $2, $3, $4, $5, '01', $6, $7, $8, $9, $10, '0', $11, $12, $12) ON CONFLICT DO NOTHING`,
-          [`R${head.hjdz_xzqh}${String(serial).padStart(10, '0')}`, head.hh, id, [...head.xm][0] + pickGivenName(r, sex, new Date(now).getUTCFullYear()),
+          [`R${head.hjdz_xzqh}${String(serial).padStart(10, '0')}`, head.hh, id, babyName,
             sex === 'M' ? '1' : '2', compactDate(now - DAY), sex === 'M' ? '20' : '30', head.hjdz_xzqh, head.hjdz, head.pcs, compactDate(now), ts],
         );
         changed += res.rowCount ?? 0;
         this.hjxxCount += res.rowCount ?? 0;
+        if (res.rowCount) {
+          const rkbh = `R${head.hjdz_xzqh}${String(serial).padStart(10, '0')}`;
+          this.truth({
+            personId: `PL${String(serial).padStart(8, '0')}`, person: { idNumber: id, name: babyName, sex, birthDate: localDate(now - DAY) },
+            record: { department: 'POLICE', stream: 't_hjxx', key: rkbh, role: 'resident', address: head.hjdz, noise: [] },
+          });
+        }
       }
     }
     return changed;
@@ -227,8 +278,8 @@ export class LiveChanger {
     // A care service for an elder already served.
     const [[max]] = (await civil.query(`SELECT COALESCE(MAX(service_id), 0) AS m FROM yl_service`)) as unknown as [[{ m: number }]];
     if (max.m > 0) {
-      const [rows] = await civil.query(`SELECT elder_name, elder_id_card, provider, staff_name FROM yl_service WHERE service_id >= ? ORDER BY service_id LIMIT 1`, [r.int(1, max.m)]);
-      const src = (rows as { elder_name: string; elder_id_card: string | null; provider: string; staff_name: string }[])[0];
+      const [rows] = await civil.query(`SELECT service_id, elder_name, elder_id_card, provider, staff_name FROM yl_service WHERE service_id >= ? ORDER BY service_id LIMIT 1`, [r.int(1, max.m)]);
+      const src = (rows as { service_id: number; elder_name: string; elder_id_card: string | null; provider: string; staff_name: string }[])[0];
       if (src) {
         const id = Number(max.m) + 1;
         const cols = CIVIL_COLUMNS.yl_service;
@@ -238,6 +289,8 @@ export class LiveChanger {
             src.provider, src.staff_name, r.int(20, 90), '已完成', '上门服务', ts],
         );
         changed += (res as mysql.ResultSetHeader).affectedRows;
+        // The same elder as the copied record (same name and ID number as written there).
+        this.truth({ sameAs: { stream: 'yl_service', key: String(src.service_id) }, record: { department: 'CIVIL_AFFAIRS', stream: 'yl_service', key: String(id), role: '服务对象', noise: [] } });
       }
     }
     // Pending grants are paid; now and then an active family gets its next month.
@@ -268,6 +321,9 @@ export class LiveChanger {
             `${y}-${String(m).padStart(2, '0')}-01`, `${y}-${String(m).padStart(2, '0')}-${end}`, last.amount, '待发放', null, ts],
         );
         changed += (res as mysql.ResultSetHeader).affectedRows;
+        if ((res as mysql.ResultSetHeader).affectedRows) {
+          this.truth({ sameAs: { stream: 'jz_grant', key: String(last.grant_id) }, record: { department: 'CIVIL_AFFAIRS', stream: 'jz_grant', key: String(Number(gmax.m) + 1), role: '领取人', noise: [] } });
+        }
       }
     }
     return changed;
@@ -297,6 +353,8 @@ export class LiveChanger {
       };
       rows.push(rec);
       this.openCases.set(caseNo, rec);
+      this.truth(this.at(a, { department: 'JUSTICE', stream: 'mediation_cases', key: caseNo, mention: '申请人', role: '申请人', noise: aw.noise }));
+      this.truth(this.at(b, { department: 'JUSTICE', stream: 'mediation_cases', key: caseNo, mention: '被申请人', role: '被申请人', noise: bw.noise }));
     }
     let updates = 0;
     for (const [key, rec] of [...this.openCases].slice(0, 3)) {
@@ -362,6 +420,7 @@ export class LiveChanger {
         };
         await store.put(rec);
         changed++;
+        this.truth(this.at(p, { department: 'PETITION', stream: 'petitions', key: rec.petitionNo, mention: 'petitioner', role: '信访人', noise: w.noise }));
       }
     }
     return changed;

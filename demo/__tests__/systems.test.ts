@@ -9,6 +9,7 @@ import { dropDatabase, withDatabase } from '../../platform/db';
 import { normaliseIdNumber, upgradeIdNumber15to18, validateIdNumber } from '../../domain/id-number';
 import { TEST_MYSQL_URL, TEST_PG_URL } from '../../test/support/services';
 import { buildGeography, type Geography } from '../geography';
+import { readTruth } from '../../linking/eval/sources';
 import { LiveChanger } from '../live';
 import type { NoiseKind } from '../noise';
 import { seedDemoSystems, type DemoSystems } from '../seed';
@@ -256,6 +257,17 @@ describe('demo department systems', () => {
       const { rows: [moved] } = await systems.police.query(`SELECT jqzt FROM t_jqxx WHERE jqbh = $1`, [openIncident.jqbh]);
       expect(Number(moved.jqzt)).toBe(Number(openIncident.jqzt) + 1);
     }
+    // Every new record naming a person is in the live truth, which the evaluation's truth reader merges.
+    const liveTruth = readFileSync(path.join(systems.generatedDir, 'truth-live.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { personId?: string; sameAs?: unknown; record: { stream: string; key: string; gridCode?: string } });
+    const newIncident = (fresh as { jqbh: string }[]).map((x) => x.jqbh);
+    expect(liveTruth.some((l) => l.record.stream === 't_jqxx' && newIncident.includes(l.record.key) && l.personId && l.record.gridCode)).toBe(true);
+    expect(liveTruth.filter((l) => l.record.stream === 'yl_service' && l.sameAs)).toHaveLength(1);
+    const merged: Array<{ personId: string; records: Array<{ stream: string; key: string }> }> = [];
+    for await (const p of readTruth(systems.generatedDir)) merged.push(p);
+    const petitionLine = liveTruth.find((l) => l.record.stream === 'petitions')!;
+    expect(merged.find((p) => p.personId === petitionLine.personId)!.records.map((r) => r.key)).toContain(petitionLine.record.key);
+    const serviceOwner = merged.filter((p) => p.records.some((r) => r.stream === 'yl_service' && r.key === liveTruth.find((l) => l.record.stream === 'yl_service')!.record.key));
+    expect(serviceOwner).toHaveLength(1);
     // The petition registered in this round (登记, version 1) ...
     const fresh1 = store.all().filter((p) => p.registeredAt === isoCst(now));
     expect(fresh1).toHaveLength(1);

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -199,6 +199,41 @@ export async function readDemoSources(dir: string): Promise<EvalSource> {
 export interface TruthRecordLine { department: string; stream: string; key: string; mention?: string; gridCode?: string; placeKey?: string; noise: string[] }
 export interface TruthPerson { personId: string; records: TruthRecordLine[] }
 
+/**
+ * The persons of truth.jsonl, with the records live changes added since (truth-live.jsonl, demo/live.ts):
+ * a live record joins the person it names directly, or the person of the record it repeats (`sameAs`); a
+ * person born live comes after the generated ones.
+ */
 export async function* readTruth(dir: string): AsyncGenerator<TruthPerson> {
-  for await (const line of lines(path.join(dir, 'truth.jsonl'))) yield JSON.parse(line) as TruthPerson;
+  interface LiveLine { personId?: string; sameAs?: { stream: string; key: string; mention?: string }; record: TruthRecordLine }
+  const live: LiveLine[] = [];
+  const liveFile = path.join(dir, 'truth-live.jsonl');
+  if (existsSync(liveFile)) for await (const line of lines(liveFile)) live.push(JSON.parse(line) as LiveLine);
+  if (!live.length) {
+    for await (const line of lines(path.join(dir, 'truth.jsonl'))) yield JSON.parse(line) as TruthPerson;
+    return;
+  }
+  const recordKey = (x: { stream: string; key: string; mention?: string }) => `${x.stream}|${x.key}|${x.mention ?? ''}`;
+  // Records named by a sameAs, found in the first pass (truth.jsonl, then earlier live lines).
+  const wanted = new Map<string, string | null>(live.filter((l) => l.sameAs).map((l) => [recordKey(l.sameAs!), null]));
+  for await (const line of lines(path.join(dir, 'truth.jsonl'))) {
+    const p = JSON.parse(line) as TruthPerson;
+    for (const r of p.records) if (wanted.has(recordKey(r))) wanted.set(recordKey(r), p.personId);
+  }
+  const extra = new Map<string, TruthRecordLine[]>();
+  for (const l of live) {
+    const personId = l.personId ?? (l.sameAs ? wanted.get(recordKey(l.sameAs)) : null);
+    if (!personId) continue; // a repeat of a record the truth does not know: left out, as its source record is
+    const list = extra.get(personId) ?? [];
+    list.push(l.record);
+    extra.set(personId, list);
+    if (wanted.has(recordKey(l.record))) wanted.set(recordKey(l.record), personId);
+  }
+  for await (const line of lines(path.join(dir, 'truth.jsonl'))) {
+    const p = JSON.parse(line) as TruthPerson;
+    const more = extra.get(p.personId);
+    if (more) { p.records.push(...more); extra.delete(p.personId); }
+    yield p;
+  }
+  for (const [personId, records] of extra) yield { personId, records };
 }
