@@ -69,6 +69,19 @@ function validated(raw: string) {
   return v;
 }
 
+/**
+ * The blocking keys of a core.person_records row (alias `pr`) in SQL, as linking/person-linking.ts (storedKeys)
+ * makes them in code: a set-returning expression for a FROM list (nulls where a feature is missing). Used by
+ * manual merges and splits and by the rebuild of the (unlogged) key tables.
+ */
+export function recordKeysSql(pr: string): string {
+  return `unnest(ARRAY['sb:' || split_part(${pr}.name_pinyin, ' ', 1) || '|' || ${pr}.birth_date::text,
+                 'nb:' || replace(${pr}.name_pinyin, ' ', '') || '|' || left(${pr}.birth_date::text, 4),
+                 'np:' || replace(${pr}.name_pinyin, ' ', '') || '|' || ${pr}.place_key,
+                 'ph:' || ${pr}.phone, 'raw:' || ${pr}.id_number_raw,
+                 'ng:' || replace(${pr}.name_pinyin, ' ', '') || '|' || ${pr}.group_key])`;
+}
+
 export function personFeatures(m: PersonMention, placeKey: string | null): PersonFeatures {
   const name = normaliseName(m.name);
   const syllables = name ? namePinyin(name) : [];

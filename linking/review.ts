@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolClient, Queryable } from '../platform/db';
 import { HubError } from '../platform/errors';
+import { recordKeysSql } from './person-features';
 
 /**
  * The linking review queue and the manual link operations behind it. Every function takes a client inside the
@@ -174,7 +175,7 @@ export async function splitRecord(client: PoolClient, ref: RecordRef, actor: str
   for (const table of row.id_number ? ['core.person_keys'] : ['core.person_keys', 'core.person_open_keys']) {
     await client.query(
       `INSERT INTO ${table} (key, person_id)
-       SELECT DISTINCT k, $4::uuid FROM core.person_records pr, ${RECORD_KEYS} AS k
+       SELECT DISTINCT k, $4::uuid FROM core.person_records pr, ${recordKeysSql('pr')} AS k
         WHERE pr.source_table = $1 AND pr.record_id = $2 AND pr.mention_key = $3 AND k IS NOT NULL
        ON CONFLICT DO NOTHING`, [ref.sourceTable, ref.recordId, mentionKey, id]);
   }
@@ -190,16 +191,6 @@ export async function splitRecord(client: PoolClient, ref: RecordRef, actor: str
   await recordDecision(client, 'split', { personId: from, otherId: id, records: [{ ...ref, mentionKey }], actor, note });
   return { fromPersonId: from, personId: id };
 }
-
-/**
- * The blocking keys of a core.person_records row `pr`, as linking/person-linking.ts (storedKeys) makes them:
- * a set-returning expression for a FROM list.
- */
-const RECORD_KEYS = `unnest(ARRAY['sb:' || split_part(pr.name_pinyin, ' ', 1) || '|' || pr.birth_date::text,
-                         'nb:' || replace(pr.name_pinyin, ' ', '') || '|' || left(pr.birth_date::text, 4),
-                         'np:' || replace(pr.name_pinyin, ' ', '') || '|' || pr.place_key,
-                         'ph:' || pr.phone, 'raw:' || pr.id_number_raw,
-                         'ng:' || replace(pr.name_pinyin, ' ', '') || '|' || pr.group_key])`;
 
 /** Follow merged_into to the person that stands. */
 async function resolvePerson(db: Queryable, id: string): Promise<string> {
@@ -245,7 +236,7 @@ async function mergeInto(client: PoolClient, keep: string, drop: string, actor: 
   for (const table of k.id_number || d.id_number ? ['core.person_keys'] : ['core.person_keys', 'core.person_open_keys']) {
     await client.query(
       `INSERT INTO ${table} (key, person_id)
-       SELECT DISTINCT k, $1::uuid FROM core.person_records pr, ${RECORD_KEYS} AS k
+       SELECT DISTINCT k, $1::uuid FROM core.person_records pr, ${recordKeysSql('pr')} AS k
         WHERE pr.person_id = $2 AND k IS NOT NULL
        ON CONFLICT DO NOTHING`, [keep, drop]);
   }

@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { generateIdNumber } from '../../domain/id-number';
+import { withTransaction } from '../../platform/db';
+import { createTestDatabase, type TestDatabase } from '../../test/support/db';
+import { linkPersons } from '../index';
+import { personFeatures } from '../person-features';
+import { storedKeys, timeOrderedUuid } from '../person-linking';
+import type { PersonMention } from '../types';
+
+/**
+ * The write path of person linking (docs/linking.md, "Throughput"): the key tables are derived data (unlogged,
+ * rebuilt from core.person_records after a crash), links are COPYed with a fallback when someone outside
+ * linking wrote the record first, new persons get time-ordered ids.
+ */
+const CONNECTOR = randomUUID();
+
+function mention(over: Partial<PersonMention> & { name: string }): PersonMention {
+  const recordId = over.recordId ?? randomUUID();
+  return {
+    ref: over.ref ?? recordId, department: 'CIVIL_AFFAIRS', sourceTable: 'civil.subsidies', recordId,
+    recordKey: recordId.slice(0, 8), connectorId: CONNECTOR, ...over,
+  };
+}
+
+describe('person linking: keys and writes', () => {
+  let db: TestDatabase;
+  beforeAll(async () => { db = await createTestDatabase('linkkeys'); });
+  afterAll(async () => { await db.drop(); });
+
+  const link = (ms: PersonMention[]) => withTransaction(db.pool, (c) => linkPersons(c, ms));
+  const keysOf = async (personId: string) => (await db.pool.query<{ key: string }>(
+    'SELECT key FROM core.person_keys WHERE person_id = $1 ORDER BY key', [personId])).rows.map((r) => r.key);
+
+  it('stores the keys linking computes, and rebuilds them from the link store when the key tables were emptied (a crash)', async () => {
+    const m = mention({ name: '黄晓明', birthDate: '1977-11-13', sex: 'M', phone: '13700001234', idNumber: '51010419771113123', groupKey: 'CIVIL_AFFAIRS:household:99' });
+    const [a] = await link([m]);
+    // An invalid ID number (17 digits): evidence only, stored as a raw: key.
+    const expected = storedKeys(personFeatures(m, null)).sort();
+    expect(expected.some((k) => k.startsWith('raw:'))).toBe(true);
+    expect(await keysOf(a!.personId)).toEqual(expected);
+    const open = await db.pool.query('SELECT count(*)::int AS n FROM core.person_open_keys WHERE person_id = $1', [a!.personId]);
+    expect(open.rows[0].n).toBe(expected.length);
+
+    // An unlogged table after a crash: empty, sentinel and all.
+    await db.pool.query('TRUNCATE core.person_keys, core.person_open_keys');
+    // Phone + name + birth date: found only through the rebuilt keys.
+    const [b] = await link([mention({ name: '黄晓明', birthDate: '1977-11-13', phone: '137 0000 1234', sourceTable: 'petition.petitions', department: 'PETITION' })]);
+    expect(b!.personId).toBe(a!.personId);
+    expect(b!.method).toBe('scored');
+    expect(await keysOf(a!.personId)).toEqual(expected);
+    const sentinel = await db.pool.query(`SELECT count(*)::int AS n FROM core.person_keys WHERE key = '~built'`);
+    expect(sentinel.rows[0].n).toBe(1);
+    const reopened = await db.pool.query('SELECT count(*)::int AS n FROM core.person_open_keys WHERE person_id = $1', [a!.personId]);
+    expect(reopened.rows[0].n).toBe(expected.length);
+  });
+
+  it('a person with a valid ID number has no open keys; one without has', async () => {
+    const [withId] = await link([mention({ name: '林静', idNumber: generateIdNumber('510105', '1993-02-14', 66, 'F'), phone: '13600002222' })]);
+    const [without] = await link([mention({ name: '林动', birthDate: '1994-03-15', phone: '13600003333' })]);
+    const n = async (id: string) => (await db.pool.query('SELECT count(*)::int AS n FROM core.person_open_keys WHERE person_id = $1', [id])).rows[0].n;
+    expect(await n(withId!.personId)).toBe(0);
+    expect(await n(without!.personId)).toBeGreaterThan(0);
+  });
+
+  it('reports the person a record already has when a writer outside linking stored its link first', async () => {
+    const [holder] = await link([mention({ name: '宋佳', idNumber: generateIdNumber('510106', '1980-08-08', 14, 'F') })]);
+    const contested = mention({ name: '宋佳佳', birthDate: '2001-01-01' });
+    // Another session writes the link without the linking lock and holds its transaction open ...
+    const other = await db.pool.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(
+        `INSERT INTO core.person_records (department, source_table, record_id, mention_key, person_id, record_key, method)
+         VALUES ($1, $2, $3, '', $4, $5, 'manual')`,
+        [contested.department, contested.sourceTable, contested.recordId, holder!.personId, contested.recordKey]);
+      // ... linking cannot see it yet, waits on the unique index, and then must not fail the batch.
+      const linking = link([contested]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await other.query('COMMIT');
+      const [l] = await linking;
+      expect(l!.personId).toBe(holder!.personId);
+      expect(l!.created).toBe(false);
+    } finally {
+      other.release();
+    }
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM core.person_records WHERE record_id = $1', [contested.recordId]);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('makes time-ordered person ids (UUID version 7 layout)', () => {
+    const a = timeOrderedUuid();
+    const b = timeOrderedUuid();
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a.slice(0, 13) <= b.slice(0, 13)).toBe(true);
+    expect(parseInt(a.slice(0, 8) + a.slice(9, 13), 16)).toBeGreaterThan(Date.now() - 60_000);
+  });
+});
