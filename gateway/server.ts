@@ -170,7 +170,7 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
     includeStacktraceInErrorResponses: false,
     introspection: introspectionEnabled(config),
     // PERSISTED_OPERATIONS=safelist: only operations of PERSISTED_OPERATIONS_FILE run (sent whole or by hash);
-    // the gateway's own execute() (change-event enrichment) is exempt.
+    // the gateway's own execute() (change-event enrichment) is exempt, from it and from the query limits.
     ...(safelist ? { persistedQueries: { cache: safelist.cache, ttl: null } } : {}),
     plugins: [
       ...(safelist ? [persistedOperationsPlugin<GatewayContext>({ safelist, enforce: true, bypass: (ctx) => ctx.internal === true })] : []),
@@ -178,7 +178,7 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
       metrics.plugin,
       useErrorStatus(),
       useRequestLog(log),
-      queryLimitsPlugin<GatewayContext>(limitsFromConfig(config)),
+      queryLimitsPlugin<GatewayContext>(limitsFromConfig(config), { bypass: (ctx) => ctx.internal === true }),
       ...(options.plugins ?? []),
       ...(responseCache ? [responseCache.plugin] : []),
     ],

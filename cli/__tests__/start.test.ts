@@ -3,14 +3,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
 import { dropDatabase, withDatabase } from '../../platform/db';
+import { loadConfig } from '../../platform/config';
+import { signDevToken } from '../../security/dev-token';
+import { subscribeChanges } from '../../events/testing/ws-client';
 import { TEST_PG_URL, TEST_MYSQL_URL } from '../../test/support/services';
 import { ROOT } from '../parts';
 
 /**
  * The start-up path as a user runs it: `npm start` (cli/hub.ts start) brings up every part as a child
- * process, prints the gateway URL once /readyz is green, answers a query, and on SIGTERM stops leaving no
- * process behind. Runs on its own ports, database, Redis prefix and data folder.
+ * process, prints the gateway URL once /readyz is green, answers a query, keeps the live demo systems in sync
+ * (an incident created in the demo police system after start-up reaches a graphql-ws subscriber of the
+ * gateway), and on SIGTERM stops leaving no process behind. Runs on its own ports, database, Redis prefix and
+ * data folder.
  */
 jest.setTimeout(240_000);
 
@@ -29,6 +35,23 @@ function descendants(pid: number): number[] {
 
 function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+/** Connects to the demo police system once the demo part has created and seeded it. */
+async function connectWhenSeeded(url: string, timeoutMs: number): Promise<Client> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const client = new Client({ connectionString: url });
+    try {
+      await client.connect();
+      await client.query('SELECT 1 FROM t_jqxx LIMIT 1');
+      return client;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
 
 describe('npm start', () => {
@@ -51,7 +74,7 @@ describe('npm start', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('starts every part, turns /readyz green, answers a query and stops cleanly', async () => {
+  it('starts every part, turns /readyz green, answers a query, follows a live demo change to a subscriber and stops cleanly', async () => {
     hub = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/hub.ts'), 'start'], {
       cwd: ROOT,
       env: {
@@ -64,10 +87,11 @@ describe('npm start', () => {
         DEMO_POLICE_DATABASE_URL: policeUrl,
         DEMO_MYSQL_URL: mysqlUrl,
         DEMO_PERSONS: '200',
-        DEMO_LIVE: 'false',
+        DEMO_LIVE: 'true',
+        DEMO_LIVE_INTERVAL_MS: '1000',
         DATA_DIR: dataDir,
         REDIS_PREFIX: `tltest:start:${suffix}`,
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: process.env.START_TEST_LOG_LEVEL ?? 'warn',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -93,6 +117,36 @@ describe('npm start', () => {
     });
     const anonymousBody = (await anonymous.json()) as { errors?: Array<{ extensions?: { code?: string } }>; data?: unknown };
     expect(anonymousBody.errors?.[0]?.extensions?.code).toBe('TL_ERR_UNAUTHENTICATED');
+
+    // A live change, followed from the demo police system to a subscriber: an incident the live generator
+    // creates after we subscribe is synced by the worker's schedule, relayed, and delivered with its entity
+    // resolved through the gateway (incident number included).
+    // The gateway is ready before the demo part has finished seeding its systems: wait for the police one.
+    const police = await connectWhenSeeded(policeUrl, 120_000);
+    try {
+      const before = new Set((await police.query<{ jqbh: string }>('SELECT jqbh FROM t_jqxx')).rows.map((r) => r.jqbh));
+      const token = `Bearer ${await signDevToken(loadConfig({ NODE_ENV: 'test' }), { role: 'city-admin', sub: 'start-test' })}`;
+      const sub = subscribeChanges(`ws://127.0.0.1:${port}/graphql`, token,
+        `subscription { changes(filter: { entityTypes: ["Event"], departments: [POLICE], ops: [CREATE] }) {
+           id type department entity { ... on Event { id kind policeIncident { incidentNo } } } } }`);
+      try {
+        const until = Date.now() + 90_000;
+        let live: Record<string, any> | undefined;
+        while (!live && Date.now() < until && sub.errors.length === 0 && !sub.closed) {
+          live = sub.data.find((c) => c.entity?.policeIncident && !before.has(c.entity.policeIncident.incidentNo));
+          if (!live) await new Promise((r) => setTimeout(r, 250));
+        }
+        expect(sub.errors).toEqual([]);
+        if (!live) console.log('received', sub.data.length, JSON.stringify(sub.data.slice(-5)), sub.closed, output.split('\n').filter((l) => /enrich/.test(l)).slice(-5).join('\n'));
+        expect(live).toMatchObject({ type: 'gov.tonglan.event.created', department: 'POLICE', entity: { kind: 'police_incident' } });
+        const incidentNo = live!.entity.policeIncident.incidentNo as string;
+        expect((await police.query('SELECT count(*)::int AS n FROM t_jqxx WHERE jqbh = $1', [incidentNo])).rows[0].n).toBe(1);
+      } finally {
+        await sub.stop();
+      }
+    } finally {
+      await police.end();
+    }
 
     const processes = descendants(hub.pid!);
     expect(processes.length).toBeGreaterThanOrEqual(8);

@@ -215,13 +215,20 @@ export function queryLimitsRule(limits: QueryLimits = DEFAULT_QUERY_LIMITS): Val
   });
 }
 
-/** @apollo/server plugin: refuses an over-limit operation after validation, before execution. */
-export function queryLimitsPlugin<TContext extends BaseContext>(limits: QueryLimits = DEFAULT_QUERY_LIMITS): ApolloServerPlugin<TContext> {
+/**
+ * @apollo/server plugin: refuses an over-limit operation after validation, before execution.
+ * `bypass` exempts the hub's own operations: the change-event enrichment batches the entities of many events
+ * into one query (one aliased root field per entity), whose size is the batch's, not a client's choice; the
+ * subscriber's own selection was measured against these limits when it subscribed.
+ */
+export function queryLimitsPlugin<TContext extends BaseContext>(limits: QueryLimits = DEFAULT_QUERY_LIMITS,
+  options: { bypass?: (context: TContext) => boolean } = {}): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation(requestContext) {
           if (!requestContext.operation) return;
+          if (options.bypass?.(requestContext.contextValue)) return;
           const { violation } = measureOperation(requestContext.schema, requestContext.document, requestContext.operation,
             requestContext.request.variables as Record<string, unknown> | undefined, limits);
           if (violation) throw tooComplexError(violation);

@@ -49,6 +49,18 @@ describe('query limits on a real @apollo/server', () => {
     expect(r.errors?.[0]).toMatchObject({ extensions: { limit: 'rootFields', value: 5, max: 4 } });
   });
 
+  it("exempts the hub's own operations (bypass) and only those", async () => {
+    let executed = 0;
+    const probe = { async requestDidStart() { return { async executionDidStart() { executed += 1; } }; } };
+    const server = testServer<{ internal?: boolean }>({ plugins: [queryLimitsPlugin<{ internal?: boolean }>(limits, { bypass: (ctx) => ctx.internal === true }), probe] });
+    const batch = `{ ${Array.from({ length: 16 }, (_, i) => `p${i}: person(id: "${i}") { id }`).join(' ')} }`;
+    const internal = await server.executeOperation({ query: batch }, { contextValue: { internal: true } });
+    expect(internal.body.kind === 'single' && internal.body.singleResult.errors).toBeFalsy();
+    const client = await server.executeOperation({ query: batch }, { contextValue: {} });
+    expect(client.body.kind === 'single' && client.body.singleResult.errors?.[0]?.extensions).toMatchObject({ code: 'TL_ERR_QUERY_TOO_COMPLEX' });
+    expect(executed).toBe(1);
+  });
+
   it('multiplies list sizes into the cost, with variables resolved', async () => {
     const q = `query Q($n: Int!, $m: Int = 50) { persons(first: $n) { edges { node { events(first: $m) { edges { node { participants { person { name } } } } } } } } }`;
     // 10 persons × 50 events × 10 participants (default list size) ≈ 5,000+ > 2,000
