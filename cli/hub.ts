@@ -116,13 +116,15 @@ async function runPart(config: Readonly<HubConfig>, log: Logger, name: string | 
   const partLog = log.child({ part: entry.name });
   const definition = loadPart(entry);
   const databaseUrl = config.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/tonglan';
-  const running: RunningPart = await definition.start({ config, databaseUrl, redisUrl: config.REDIS_URL, log: partLog });
-  partLog.info({ url: running.url }, 'part started');
+  let running: RunningPart | undefined;
   let stopping = false;
   const stop = async (reason: string) => {
     if (stopping) return;
     stopping = true;
     partLog.info({ reason }, 'part stopping');
+    // Still starting (a demo part seeding its systems can take a while): nothing is serving yet, and waiting
+    // for start() to finish could outlive a supervisor that is gone. Exit now; the OS closes what was opened.
+    if (!running) process.exit(0);
     const timer = setTimeout(() => { partLog.warn('stop timed out'); process.exit(1); }, 9_000);
     try {
       await running.stop();
@@ -132,10 +134,13 @@ async function runPart(config: Readonly<HubConfig>, log: Logger, name: string | 
     clearTimeout(timer);
     process.exit(0);
   };
+  // Registered before start(): a part must exit with its supervisor even if it dies while the part starts.
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   // Forked by the supervisor: exit with it, whatever way it ends.
   process.on('disconnect', () => void stop('supervisor gone'));
+  running = await definition.start({ config, databaseUrl, redisUrl: config.REDIS_URL, log: partLog });
+  partLog.info({ url: running.url }, 'part started');
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
