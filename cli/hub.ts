@@ -141,6 +141,7 @@ async function runPart(config: Readonly<HubConfig>, log: Logger, name: string | 
   process.on('disconnect', () => void stop('supervisor gone'));
   running = await definition.start({ config, databaseUrl, redisUrl: config.REDIS_URL, log: partLog });
   partLog.info({ url: running.url }, 'part started');
+  process.send?.({ type: 'started' }); // the supervisor starts the parts that wait for this one
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

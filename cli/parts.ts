@@ -11,6 +11,11 @@ export interface PartEntry {
   module: string;   // path from the repository root, without extension
   /** Only with demo data on (DEMO_ENABLED). */
   demo?: boolean;
+  /**
+   * Under the supervisor, start only once these parts have started (when they run at all): the worker waits for
+   * the demo systems, so its first runs do not fail on a source that is still being created.
+   */
+  after?: string[];
 }
 
 export const PARTS: PartEntry[] = [
@@ -22,7 +27,7 @@ export const PARTS: PartEntry[] = [
   { name: 'subgraph-petition', module: 'subgraphs/petition/part' },
   { name: 'subgraph-admin', module: 'subgraphs/admin/part' },
   { name: 'gateway', module: 'gateway/part' },
-  { name: 'worker', module: 'sync/part' },
+  { name: 'worker', module: 'sync/part', after: ['demo'] },
   { name: 'relay', module: 'events/part' },
 ];
 

@@ -16,6 +16,8 @@ interface Child {
   entry: PartEntry;
   process: ChildProcess | null;
   restarts: number[];
+  /** The part reported that its start() finished (message `{type: 'started'}` over IPC), at least once. */
+  started: boolean;
 }
 
 export class Supervisor {
@@ -25,10 +27,16 @@ export class Supervisor {
   constructor(private readonly env: NodeJS.ProcessEnv, private readonly log: Logger) {}
 
   start(entries: PartEntry[]): void {
-    for (const entry of entries) {
-      const child: Child = { entry, process: null, restarts: [] };
-      this.children.set(entry.name, child);
-      this.spawn(child);
+    for (const entry of entries) this.children.set(entry.name, { entry, process: null, restarts: [], started: false });
+    this.spawnReady();
+  }
+
+  /** Spawns every part not yet spawned whose `after` parts (those that run) have started. */
+  private spawnReady(): void {
+    for (const child of this.children.values()) {
+      if (child.process || child.restarts.length || child.started || this.stopping) continue;
+      const waiting = (child.entry.after ?? []).filter((name) => { const dep = this.children.get(name); return dep && !dep.started; });
+      if (waiting.length === 0) this.spawn(child);
     }
   }
 
@@ -39,6 +47,11 @@ export class Supervisor {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child.process = proc;
+    proc.on('message', (message: { type?: string }) => {
+      if (message?.type !== 'started' || child.started) return;
+      child.started = true;
+      this.spawnReady();
+    });
     proc.on('exit', (code, signal) => {
       child.process = null;
       if (this.stopping) return;
