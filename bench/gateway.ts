@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
 import os from 'node:os';
 import { loadConfig } from '../platform/config';
+import { createPool } from '../platform/db';
 import { createRedis } from '../platform/redis';
 import { composeSupergraph, subgraphSdls } from '../schema/supergraph';
 import { encodeIdentity, type Identity } from '../security/identity';
@@ -36,6 +37,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const REQUESTS = process.env.BENCH_REQUESTS ? Number(process.env.BENCH_REQUESTS) : undefined;
 const PERSONS = Number(process.env.BENCH_PERSONS ?? 20_000);
 const CONNECTIONS = [20, 50];
+/** Distinct persons the varied query cycles through (so neither in-flight sharing nor the response cache sees mostly repeats). */
+const VARIED_PERSONS = Number(process.env.BENCH_VARIED_PERSONS ?? 5000);
 const ALL_TARGETS = ['ours', 'ours-nocache', 'ours-nodedupe', 'stock', 'hive', 'direct'] as const;
 type Target = (typeof ALL_TARGETS)[number];
 const TARGETS = (process.env.BENCH_TARGETS?.split(',') ?? [...ALL_TARGETS]) as Target[];
@@ -49,11 +52,23 @@ interface Operation {
   /** The root subgraph's own part of the query (the floor). */
   direct: string;
   variables: (ctx: { personId: string }) => Record<string, unknown>;
+  /** Each request asks for another person (VARIED_PERSONS of the caller's district, in turn). */
+  varied?: boolean;
 }
 
 const OPERATIONS: Operation[] = [
   {
     name: 'personFull', label: 'person, all departments',
+    query: `query PersonFull($id: ID!) { person(id: $id) { id name idNumber sex birthDate phone residence { id address } grid { code name }
+      household { householdNo address status } policeIncidents { incidentNo summary status } mediationCases { caseNo summary status }
+      subsidies { subsidyNo kind amount status } careServices { serviceNo kind } petitions { petitionNo subject status receivedAt }
+      events(first: 10) { totalCount edges { node { id title status occurredAt } } } } }`,
+    direct: `query PersonFull($id: ID!) { person(id: $id) { id name idNumber sex birthDate phone residence { id address } grid { code name }
+      events(first: 10) { totalCount edges { node { id title status occurredAt } } } } }`,
+    variables: ({ personId }) => ({ id: personId }),
+  },
+  {
+    name: 'personVaried', label: 'person, all departments, another person each request', varied: true,
     query: `query PersonFull($id: ID!) { person(id: $id) { id name idNumber sex birthDate phone residence { id address } grid { code name }
       household { householdNo address status } policeIncidents { incidentNo summary status } mediationCases { caseNo summary status }
       subsidies { subsidyNo kind amount status } careServices { serviceNo kind } petitions { petitionNo subject status receivedAt }
@@ -129,6 +144,11 @@ async function main(): Promise<void> {
 
     // Every target must answer every query correctly, and the gateways identically, before anything is timed.
     const bodies = new Map<string, Record<Target, string>>();
+    const variedBodies = new Map<string, Record<Target, string[]>>();
+    const variedPool = createPool(data.url, { max: 1, applicationName: 'tonglan-bench' });
+    const variedIds = (await variedPool.query<{ id: string }>(
+      `SELECT id::text FROM core.persons WHERE grid_code LIKE $1 AND merged_into IS NULL ORDER BY md5(id::text) LIMIT $2`, [`${GRIDS.jinjiang}%`, VARIED_PERSONS])).rows.map((r) => r.id);
+    await variedPool.end();
     for (const op of OPERATIONS) {
       const variables = op.variables({ personId: data.samplePersonIds[0]! });
       const answers = {} as Record<Target, string>;
@@ -146,13 +166,20 @@ async function main(): Promise<void> {
         if ((answers as Record<string, string>)[`${t}:data`] !== reference) throw new Error(`${t} answered ${op.name} differently from ${gateways[0]}`);
       }
       bodies.set(op.name, answers);
+      if (op.varied) {
+        const per = {} as Record<Target, string[]>;
+        for (const target of TARGETS) {
+          per[target] = variedIds.map((personId) => JSON.stringify({ query: target === 'direct' ? op.direct : op.query, variables: op.variables({ personId }), operationName: op.query.match(/query (\w+)/)![1] }));
+        }
+        variedBodies.set(op.name, per);
+      }
     }
     log('every target answers every query, the gateways identically');
 
     const headersOf = (t: Target) => ({ 'content-type': 'application/json', ...endpoints[t]!.headers });
     log('warm-up ...');
     for (const op of OPERATIONS) {
-      for (const t of TARGETS) await runLoad({ url: endpoints[t]!.url, headers: headersOf(t), body: bodies.get(op.name)![t], connections: 20, seconds: 1 });
+      for (const t of TARGETS) await runLoad({ url: endpoints[t]!.url, headers: headersOf(t), body: bodies.get(op.name)![t], bodies: variedBodies.get(op.name)?.[t], connections: 20, seconds: 1 });
     }
 
     const cells = new Map<string, Cell>();
@@ -166,7 +193,7 @@ async function main(): Promise<void> {
             const key = `${op.name}|${connections}|${t}`;
             const cell = cells.get(key) ?? { rps: [], p50: [], p99: [], rss: [], cpuMsPerRequest: [], failures: 0 };
             const sampler = sampleProcess(endpoints[t]!.pid);
-            const r: LoadResult = await runLoad({ url: endpoints[t]!.url, headers: headersOf(t), body: bodies.get(op.name)![t], connections, seconds: SECONDS, requests: REQUESTS });
+            const r: LoadResult = await runLoad({ url: endpoints[t]!.url, headers: headersOf(t), body: bodies.get(op.name)![t], bodies: variedBodies.get(op.name)?.[t], connections, seconds: SECONDS, requests: REQUESTS });
             const s = sampler.stop();
             cell.rps.push(r.requestsPerSecond);
             cell.p50.push(r.p50Ms);

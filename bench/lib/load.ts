@@ -27,6 +27,8 @@ export interface LoadSpec {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: string;
+  /** Bodies sent in turn (one per request, round robin over all connections) instead of `body`. */
+  bodies?: string[];
   connections: number;
   seconds: number;
   requests?: number;
@@ -61,6 +63,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       url: spec.url, method: spec.method ?? 'POST', headers: spec.headers ?? {}, body: spec.body,
       connections: spec.connections, pipelining: 1, timeout: 10, duration: spec.seconds,
     };
+    if (spec.bodies?.length) {
+      const bodies = spec.bodies;
+      let next = 0;
+      opts.requests = [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: bodies[next++ % bodies.length] }) }];
+    }
     let timer: NodeJS.Timeout | undefined;
     const tracker = autocannon(opts, (err, result) => {
       if (timer) clearTimeout(timer);
