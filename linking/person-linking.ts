@@ -71,8 +71,25 @@ export interface PersonLinkOptions {
   placeKeyOf?: (address: string) => string | null;
 }
 
+/**
+ * Time spent in linkPersons by this process (wall clock, statements included): what bench:linking reports as
+ * person-linking throughput, apart from place linking.
+ */
+export const personLinkingStats = { batches: 0, mentions: 0, seconds: 0 };
+
 export async function linkPersons(client: PoolClient, mentions: PersonMention[], options: PersonLinkOptions = {}): Promise<PersonLink[]> {
   if (!mentions.length) return [];
+  const started = process.hrtime.bigint();
+  try {
+    return await linkPersonsTimed(client, mentions, options);
+  } finally {
+    personLinkingStats.batches++;
+    personLinkingStats.mentions += mentions.length;
+    personLinkingStats.seconds += Number(process.hrtime.bigint() - started) / 1e9;
+  }
+}
+
+async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], options: PersonLinkOptions): Promise<PersonLink[]> {
   const placeKeyOf = options.placeKeyOf ?? (() => null);
   const items: Item[] = mentions.map((m, i) => {
     if (!m.ref || !m.sourceTable || !m.recordId) {
