@@ -91,25 +91,41 @@ export async function linkPersons(client: PoolClient, mentions: PersonMention[],
 
 async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], options: PersonLinkOptions): Promise<PersonLink[]> {
   const placeKeyOf = options.placeKeyOf ?? (() => null);
-  const items: Item[] = mentions.map((m, i) => {
+  mentions.forEach((m, i) => {
     if (!m.ref || !m.sourceTable || !m.recordId) {
       throw new HubError('TL_ERR_BAD_USER_INPUT', `person mention ${i} needs ref, sourceTable and recordId`, { index: i, ref: m.ref });
     }
-    const f = personFeatures(m, m.address ? placeKeyOf(m.address) : null);
-    const stored = storedKeys(f);
-    return { m, mentionKey: mentionKeyOf(m), f, stored, lookup: lookupKeysFrom(f, stored) };
   });
+  const mentionKeys = mentions.map(mentionKeyOf);
 
   // Under a transaction-scoped advisory lock, so that concurrent batches cannot both create one new person, nor
   // both link one record: whatever the previous holder wrote is committed (and visible) when this one gets it.
-  await client.query('SELECT pg_advisory_xact_lock($1)', [LINKING_LOCK_KEY]);
-  await client.query(INDEX_PROBES_ON);
+  await client.query(`SELECT pg_advisory_xact_lock(${LINKING_LOCK_KEY}); ${INDEX_PROBES_ON}`);
   try {
-    return await linkLocked(client, items);
+    // 1. Existing links: the same record always ends at the same person. The statement is sent now and runs in
+    //    the database while this process normalises the mentions (pinyin, ID numbers, addresses).
+    const existing = client.query<ExistingRow>(
+      `SELECT pr.source_table AS st, pr.record_id AS rid, pr.mention_key AS mk,
+              coalesce(p.merged_into, pr.person_id) AS person_id, pr.method, pr.score, pr.evidence
+         FROM unnest($1::text[], $2::uuid[], $3::text[]) AS k(st, rid, mk)
+         -- LATERAL: one primary-key probe per mention, whatever the planner thinks of the table's size.
+         CROSS JOIN LATERAL (SELECT * FROM core.person_records r
+                              WHERE r.source_table = k.st AND r.record_id = k.rid AND r.mention_key = k.mk) pr
+         JOIN core.persons p ON p.id = pr.person_id`,
+      [mentions.map((m) => m.sourceTable), mentions.map((m) => m.recordId), mentionKeys]);
+    existing.catch(() => undefined); // awaited below; a failure is reported there
+    const items: Item[] = mentions.map((m, i) => {
+      const f = personFeatures(m, m.address ? placeKeyOf(m.address) : null);
+      const stored = storedKeys(f);
+      return { m, mentionKey: mentionKeys[i]!, f, stored, lookup: lookupKeysFrom(f, stored) };
+    });
+    return await linkLocked(client, items, (await existing).rows);
   } finally {
     await client.query(INDEX_PROBES_OFF).catch(() => undefined);
   }
 }
+
+interface ExistingRow { st: string; rid: string; mk: string; person_id: string; method: string; score: number | null; evidence: Record<string, unknown> }
 
 /** The sentinel row of core.person_keys (migration 0312): present while the key tables are complete. */
 const KEYS_BUILT = '~built';
@@ -147,19 +163,8 @@ const INDEX_PROBES_OFF = `SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_
   SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_material TO DEFAULT; SET LOCAL max_parallel_workers_per_gather TO DEFAULT;
   SET LOCAL jit TO DEFAULT`;
 
-async function linkLocked(client: PoolClient, items: Item[]): Promise<PersonLink[]> {
-  await ensureKeys(client);
-  // 1. Existing links: the same record always ends at the same person.
-  const existing = await client.query<{ st: string; rid: string; mk: string; person_id: string; method: string; score: number | null; evidence: Record<string, unknown> }>(
-    `SELECT pr.source_table AS st, pr.record_id AS rid, pr.mention_key AS mk,
-            coalesce(p.merged_into, pr.person_id) AS person_id, pr.method, pr.score, pr.evidence
-       FROM unnest($1::text[], $2::uuid[], $3::text[]) AS k(st, rid, mk)
-       -- LATERAL: one primary-key probe per mention, whatever the planner thinks of the table's size.
-       CROSS JOIN LATERAL (SELECT * FROM core.person_records r
-                            WHERE r.source_table = k.st AND r.record_id = k.rid AND r.mention_key = k.mk) pr
-       JOIN core.persons p ON p.id = pr.person_id`,
-    [items.map((i) => i.m.sourceTable), items.map((i) => i.m.recordId), items.map((i) => i.mentionKey)]);
-  const known = new Map(existing.rows.map((r) => [`${r.st}\u0000${r.rid}\u0000${r.mk}`, r]));
+async function linkLocked(client: PoolClient, items: Item[], existing: ExistingRow[]): Promise<PersonLink[]> {
+  const known = new Map(existing.map((r) => [`${r.st}\u0000${r.rid}\u0000${r.mk}`, r]));
   const pending: Item[] = [];
   const firstOfKey = new Map<string, Item>();
   const duplicates: Array<[Item, Item]> = [];
@@ -176,7 +181,10 @@ async function linkLocked(client: PoolClient, items: Item[]): Promise<PersonLink
     pending.push(item);
   }
 
-  if (pending.length) await linkPending(client, pending);
+  if (pending.length) {
+    await ensureKeys(client);
+    await linkPending(client, pending);
+  }
   for (const [dup, first] of duplicates) dup.link = { ...first.link!, ref: dup.m.ref, created: false };
   return items.map((i) => i.link!);
 }
@@ -545,16 +553,14 @@ async function insertKeys(client: PoolClient, items: Item[], personIdNumber: Map
     }
   }
   if (!pairs.length) return;
-  // Sorted (byte order, as the key column compares), so that two writers never take key locks in opposite orders.
-  const byKey = (a: [string, string], b: [string, string]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
-  pairs.sort(byKey);
+  // Not sorted: linking batches take the linking lock, so no two of them insert keys at the same time (sorting
+  // the pairs of a batch cost more than a second per 100,000 mentions).
   await client.query('CREATE TEMP TABLE IF NOT EXISTS tl_person_keys_stage (key text COLLATE "C", person_id uuid) ON COMMIT DELETE ROWS');
   await copyRows(client, 'tl_person_keys_stage', ['key', 'person_id'], pairs);
   // Emptied by DELETE (a TRUNCATE makes a new file each time); ON COMMIT DELETE ROWS truncates it at commit.
   await client.query(`INSERT INTO core.person_keys (key, person_id) SELECT key, person_id FROM tl_person_keys_stage ON CONFLICT DO NOTHING;
     DELETE FROM tl_person_keys_stage`);
   if (open.length) {
-    open.sort(byKey);
     await client.query(
       `INSERT INTO core.person_open_keys (key, person_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING`,
       [open.map((o) => o[0]), open.map((o) => o[1])]);
