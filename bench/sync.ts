@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import inspector from 'node:inspector';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { createPool, dropDatabase, ensureDatabase, withDatabase, type Pool } from '../platform/db';
@@ -27,13 +30,26 @@ import { median, ratio, round, spread } from './lib/stats';
  * emptied between runs so every run loads the same rows from scratch.
  *
  * Options (environment): BENCH_ROWS, BENCH_RUNS, BENCH_BATCH (rows per batch, default 10000),
- * BENCH_LINKING=0 (skip the linked runs), BENCH_DATABASE_URL (server, default the local one).
+ * BENCH_LINKING=0 (skip the linked runs), BENCH_WARMUP=0 (no warm-up run), BENCH_DATABASE_URL (server, default
+ * the local one). Profiling: BENCH_PROFILE=1 logs every statement of the hub database on the server
+ * (log_min_duration_statement = 0, read back from BENCH_PG_LOG) and prints the server time per statement shape;
+ * with BENCH_EXPLAIN=<ms> also auto_explain plans (actual times, trigger times) of statements slower than that;
+ * BENCH_CPU_PROFILE=<file> writes a V8 CPU profile of the first pipeline run. Each pipeline run prints its
+ * wall time and the Node process's CPU time.
  */
 const PG = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const BATCH = Number(process.env.BENCH_BATCH ?? 10_000);
 const LINKING = process.env.BENCH_LINKING !== '0';
+/** BENCH_WARMUP=0: no warm-up run (a single measured run of 1,000,000 rows is long enough to warm up by itself). */
+const WARMUP = process.env.BENCH_WARMUP !== '0';
+/** BENCH_PROFILE=1: log every statement of the hub database (server side) and sum the durations per statement. */
+const PROFILE = process.env.BENCH_PROFILE === '1';
+/** BENCH_CPU_PROFILE=<file>: a V8 CPU profile of the first pipeline run (only the run: not the set-up). */
+const CPU_PROFILE = process.env.BENCH_CPU_PROFILE;
+let profiled = false;
+const PG_LOG = process.env.BENCH_PG_LOG ?? '/var/log/postgresql/postgresql-15-main.log';
 const log = partLogger('bench-sync');
 log.level = 'warn';
 
@@ -119,11 +135,54 @@ async function pipelineRate(hub: Pool, sourceName: string, linking: boolean): Pr
   const base = policeConnectorInput({ name: sourceName } as never, {}, BATCH);
   const connector = await createConnector(hub, { ...base, name: `bench-${randomBytes(3).toString('hex')}` });
   const { run } = await enqueueRun(hub, connector.id, 'INCREMENTAL', 'bench');
+  const logStart = PROFILE ? fs.statSync(PG_LOG).size : 0;
+  const session = CPU_PROFILE && !profiled ? new inspector.Session() : null;
+  if (session) {
+    profiled = true;
+    session.connect();
+    await post(session, 'Profiler.enable');
+    await post(session, 'Profiler.start');
+  }
+  const cpu = process.cpuUsage();
   const t = performance.now();
   const result = await executeRun({ pool: hub, runId: run.id, connectorId: connector.id, mode: 'INCREMENTAL', log, batchSize: BATCH, ...(linking ? {} : { linker: null }) });
+  if (session) {
+    const { profile } = await post(session, 'Profiler.stop') as { profile: unknown };
+    fs.writeFileSync(CPU_PROFILE!, JSON.stringify(profile));
+    session.disconnect();
+  }
   const seconds = (performance.now() - t) / 1000;
+  const used = process.cpuUsage(cpu);
+  console.log(`  ${linking ? 'linked' : 'unlinked'} run: ${round(seconds, 2)} s wall, Node CPU ${round((used.user + used.system) / 1e6, 2)} s (${Math.round(((used.user + used.system) / 1e6 / seconds) * 100)}%)`);
+  if (PROFILE) printStatementProfile(logStart, seconds);
   if (result.read !== ROWS || result.written !== ROWS) throw new Error(`pipeline read ${result.read} and wrote ${result.written} of ${ROWS} rows`);
   return { rowsPerSecond: ROWS / seconds, written: result.written };
+}
+
+function post(session: inspector.Session, method: string): Promise<unknown> {
+  return new Promise((resolve, reject) => session.post(method, (err, result) => (err ? reject(err) : resolve(result))));
+}
+
+/** Server-side time per statement shape, from the PostgreSQL log written during the run (log_min_duration_statement = 0). */
+function printStatementProfile(from: number, seconds: number): void {
+  const fd = fs.openSync(PG_LOG, 'r');
+  const size = fs.fstatSync(fd).size;
+  const buf = Buffer.alloc(size - from);
+  fs.readSync(fd, buf, 0, buf.length, from);
+  fs.closeSync(fd);
+  const sums = new Map<string, { ms: number; n: number }>();
+  const re = /duration: ([\d.]+) ms\s+(?:statement|execute [^:]*|parse [^:]*|bind [^:]*):\s*([^\n]*)/g;
+  for (const m of buf.toString('utf8').matchAll(re)) {
+    const shape = m[2]!.replace(/\s+/g, ' ').slice(0, 90);
+    const e = sums.get(shape) ?? { ms: 0, n: 0 };
+    e.ms += Number(m[1]);
+    e.n++;
+    sums.set(shape, e);
+  }
+  const total = [...sums.values()].reduce((a, e) => a + e.ms, 0);
+  console.log(`  server time ${round(total / 1000, 2)} s of ${round(seconds, 2)} s wall`);
+  printTable([...sums.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 14)
+    .map(([shape, e]) => ({ ms: Math.round(e.ms), n: e.n, 'ms/call': round(e.ms / e.n, 1), statement: shape })));
 }
 
 async function main(): Promise<void> {
@@ -136,16 +195,30 @@ async function main(): Promise<void> {
   console.log(`source written in ${round((performance.now() - t) / 1000, 1)} s`);
   await ensureDatabase(hubUrl);
   await migrate(hubUrl);
+  if (PROFILE) {
+    const admin = new pg.Client({ connectionString: hubUrl });
+    await admin.connect();
+    await admin.query(`ALTER DATABASE ${hubUrl.split('/').pop()} SET log_min_duration_statement = 0`);
+    await admin.query(`ALTER DATABASE ${hubUrl.split('/').pop()} SET log_parameter_max_length = 0`);
+    if (process.env.BENCH_EXPLAIN) {
+      // Plans with actual times (and trigger times) of every statement slower than BENCH_EXPLAIN ms, in the server log.
+      for (const [k, v] of [['session_preload_libraries', 'auto_explain'], ['auto_explain.log_min_duration', process.env.BENCH_EXPLAIN],
+        ['auto_explain.log_analyze', 'on'], ['auto_explain.log_triggers', 'on'], ['auto_explain.log_buffers', 'on']]) {
+        await admin.query(`ALTER DATABASE ${hubUrl.split('/').pop()} SET ${k} = '${v}'`);
+      }
+    }
+    await admin.end();
+  }
   const hub = createPool(hubUrl, { max: 4, applicationName: 'bench-sync' });
   setConnectorRuntime({ pool: hub });
   try {
     const series: Record<string, number[]> = { copy: [], upsert: [], pipelineNoLinking: [], pipeline: [] };
-    for (let run = 0; run <= RUNS; run++) {
+    for (let run = WARMUP ? 0 : 1; run <= RUNS; run++) {
       const warm = run === 0;
       const raw = await rawRates(hub);
       const plain = await pipelineRate(hub, sourceName, false);
       const linked = LINKING ? await pipelineRate(hub, sourceName, true) : null;
-      console.log(`${warm ? 'warm-up' : `run ${run}`}: COPY ${Math.round(raw.copy)} rows/s, upsert ${Math.round(raw.upsert)} rows/s, pipeline without linking ${Math.round(plain.rowsPerSecond)} rows/s${linked ? `, with linking ${Math.round(linked.rowsPerSecond)} rows/s` : ''}`);
+      console.log(`${warm ? 'warm-up' : `run ${run}`} (load ${os.loadavg().map((l) => round(l, 2)).join(' ')}): COPY ${Math.round(raw.copy)} rows/s, upsert ${Math.round(raw.upsert)} rows/s, pipeline without linking ${Math.round(plain.rowsPerSecond)} rows/s${linked ? `, with linking ${Math.round(linked.rowsPerSecond)} rows/s` : ''}`);
       if (warm) continue;
       series.copy!.push(raw.copy);
       series.upsert!.push(raw.upsert);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { uuidv7 } from './ids';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -6,7 +6,7 @@ import type { PoolClient } from '../../platform/db';
 import type { Department } from '../../domain/departments';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from '../../linking/types';
 import type { EventDraft, StreamMapping } from '../mapping';
-import { copyLine } from './copy-text';
+import { copyValue } from './copy-text';
 import type { Linker } from './linker';
 import { quoteIdent, quoteTable, type TargetTable } from './targets';
 
@@ -78,18 +78,17 @@ export async function copyRows(client: PoolClient, table: string, columns: strin
   await pipeline(Readable.from(chunked(lines)), stream);
 }
 
-const stages = new WeakMap<PoolClient, Set<string>>();
-
-/** A temp table (per session) shaped like the given columns of the target; emptied before each use. */
-async function stageTable(client: PoolClient, target: TargetTable, columns: string[]): Promise<string> {
-  let made = stages.get(client);
-  if (!made) stages.set(client, (made = new Set()));
-  const name = `tl_stage_${target.schema}_${target.table}_${columns.length}_${hashOf(columns.join(','))}`;
-  if (!made.has(name)) {
-    await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${name} AS SELECT ${columns.map(quoteIdent).join(', ')} FROM ${quoteTable(target.name)} WITH NO DATA`);
-    made.add(name);
-  }
-  await client.query(`TRUNCATE ${name}`);
+/**
+ * A temp table (per session) shaped like the given columns of the target (plus the event projection's columns),
+ * emptied before each use. CREATE … IF NOT EXISTS every time (one round trip with the TRUNCATE): a table made in
+ * a transaction that rolled back is gone, and a pooled session must not believe it still has it.
+ */
+async function stageTable(client: PoolClient, target: TargetTable, columns: string[], withEvent: boolean): Promise<string> {
+  const name = `tl_stage_${target.schema}_${target.table}_${columns.length}${withEvent ? 'e' : ''}_${hashOf(columns.join(','))}`;
+  const extra = withEvent ? `, ${EVENT_STAGE.map(([c, t]) => `NULL::${t} AS ${c}`).join(', ')}` : '';
+  await client.query(`SET LOCAL client_min_messages = warning;
+    CREATE TEMP TABLE IF NOT EXISTS ${name} AS SELECT ${columns.map(quoteIdent).join(', ')}${extra} FROM ${quoteTable(target.name)} WITH NO DATA;
+    TRUNCATE ${name}; SET LOCAL client_min_messages TO DEFAULT`);
   return name;
 }
 
@@ -104,15 +103,17 @@ function hashOf(s: string): string {
  * nested-loop index probes available. Statistics lag behind a table filled by this very run (it is "tiny" to the
  * planner while it holds 100,000 rows), and the planner then hashes or scans the whole table for every batch:
  * quadratic over a run. SET LOCAL: this transaction only, and set back right after the statement.
+ * JIT off as well: the disabled plan types weigh 10^10 in the planner's costs, which made every such statement
+ * "expensive" enough to be JIT-compiled — 0.3–0.4 s of compilation per batch for a statement that runs in 0.1 s.
  */
 async function withIndexProbes<T>(client: PoolClient, statement: () => Promise<T>): Promise<T> {
   await client.query(`SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_hashjoin = off;
-    SET LOCAL enable_mergejoin = off; SET LOCAL enable_material = off`);
+    SET LOCAL enable_mergejoin = off; SET LOCAL enable_material = off; SET LOCAL jit = off`);
   try {
     return await statement();
   } finally {
     await client.query(`SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL enable_hashjoin TO DEFAULT;
-      SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_material TO DEFAULT`).catch(() => undefined);
+      SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_material TO DEFAULT; SET LOCAL jit TO DEFAULT`).catch(() => undefined);
   }
 }
 
@@ -142,7 +143,7 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
   for (const r of rows) {
     const e = existing.get(r.key);
     if (e && e.hash === r.hash && !e.deleted) continue;
-    changed.push({ ...r, id: e?.id ?? randomUUID(), eventId: hasEvent && r.event ? e?.eventId ?? randomUUID() : null, inserted: !e, eventExists: !!e?.eventId });
+    changed.push({ ...r, id: e?.id ?? uuidv7(), eventId: hasEvent && r.event ? e?.eventId ?? uuidv7() : null, inserted: !e, eventExists: !!e?.eventId });
   }
   const unchanged = rows.length - changed.length + duplicates;
   if (!changed.length) return { written: 0, unchanged };
@@ -198,43 +199,67 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
     }
   }
 
-  // 3. Staging by COPY.
+  // 3. Staging by COPY: the department row and, beside it, the event projection's columns (no jsonb parameter
+  // to bind and unpack on the server).
   const columns = ['id', '_record_key', '_row_hash', '_source_updated_at', ...ctx.columns, ...extraColumns, ...(hasEvent ? ['event_id'] : [])];
   const valueColumns = [...ctx.columns, ...extraColumns];
-  const stage = await stageTable(client, target, columns);
-  await copyRows(client, stage, columns, (function* () {
+  const stage = await stageTable(client, target, columns, hasEvent);
+  await copyRows(client, stage, hasEvent ? [...columns, ...EVENT_STAGE.map(([c]) => c)] : columns, (function* () {
     for (const r of changed) {
-      const line: unknown[] = [r.id, r.key, r.hash, r.sourceUpdatedAt];
-      for (const c of valueColumns) line.push(r.values[c]);
-      if (hasEvent) line.push(r.eventId);
-      yield copyLine(line);
+      let line = `${r.id}\t${copyValue(r.key)}\t${copyValue(r.hash)}\t${copyValue(r.sourceUpdatedAt)}`;
+      for (const c of valueColumns) line += `\t${copyValue(r.values[c])}`;
+      if (hasEvent) {
+        const e = r.eventId ? r.event : undefined;
+        line += e
+          ? `\t${r.eventId}\t${r.eventExists ? 't' : 'f'}\t${copyValue(e.kind)}\t${copyValue(e.category_code)}\t${copyValue(e.title)}\t${copyValue(e.occurred_at)}\t${copyValue(e.status)}\t${copyValue(e.level)}\t${copyValue(e.severity)}\t${copyValue(e.closed_at)}`
+          : '\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N';
+      }
+      yield `${line}\n`;
     }
   })());
 
-  // 4. The set-based merge; unchanged rows are skipped by the hash guard as well.
+  // 4. One statement: the set-based merge (unchanged rows are skipped by the hash guard as well) and, as
+  // data-modifying CTEs of the same statement, the event projection and the events' outbox rows.
   const cols = columns.map(quoteIdent).join(', ');
   const updates = columns.filter((c) => c !== 'id' && c !== '_record_key').map((c) => `${quoteIdent(c)} = excluded.${quoteIdent(c)}`);
-  const merged = await client.query(
-    `INSERT INTO ${quoteTable(target.name)} AS t (${cols}, _connector_id, _synced_at, _deleted_at)
+  const merge = `INSERT INTO ${quoteTable(target.name)} AS t (${cols}, _connector_id, _synced_at, _deleted_at)
      SELECT ${cols}, $1::uuid, now(), NULL FROM ${stage}
      ON CONFLICT (_connector_id, _record_key) DO UPDATE SET ${updates.join(', ')}, _synced_at = now(), _deleted_at = NULL
-     WHERE t._row_hash IS DISTINCT FROM excluded._row_hash OR t._deleted_at IS NOT NULL`, [ctx.connectorId]);
-  const written = merged.rowCount ?? 0;
+     WHERE t._row_hash IS DISTINCT FROM excluded._row_hash OR t._deleted_at IS NOT NULL
+     RETURNING 1`;
+  let written: number;
+  if (hasEvent) {
+    const fresh = changed.some((r) => r.eventId && r.event && !r.eventExists);
+    const known = changed.some((r) => r.eventId && r.event && r.eventExists);
+    const sql = eventStatement(merge, stage, {
+      place: valueColumns.includes('place_id') && target.has('place_id'),
+      grid: valueColumns.includes('grid_code') && target.has('grid_code'),
+      fresh, known,
+    });
+    // Index probes only: the statement joins the batch to core.events (known events) and core.places, tables
+    // that grow during a run while their statistics lag (see withIndexProbes).
+    const { rows: [res] } = await withIndexProbes(client, () => client.query<{ written: number }>(sql, [ctx.connectorId, target.name, ctx.department]));
+    written = res?.written ?? 0;
+  } else {
+    written = (await client.query(merge, [ctx.connectorId])).rowCount ?? 0;
+  }
   const ids = changed.map((r) => r.id);
 
-  // 5. Parties of the record (department table) and the event projection.
+  // 5. Parties of the record (department table) and the events' participants.
   const participants: { record: string; event: string | null; person: string; role: string }[] = [];
-  for (const r of changed) {
-    mapping.persons?.forEach((p, i) => {
-      const l = personLinks.get(`${r.id}#p${i}`);
-      if (l && p.role) participants.push({ record: r.id, event: r.eventId, person: l.personId, role: p.role });
-    });
-    const parties = mapping.parties ? r.values[mapping.parties.field] : null;
-    if (Array.isArray(parties)) {
-      parties.forEach((party: Record<string, unknown>, j) => {
-        const l = personLinks.get(`${r.id}#party${j}`);
-        if (l) participants.push({ record: r.id, event: r.eventId, person: l.personId, role: text(party.role) ?? mapping.parties!.defaultRole ?? 'party' });
+  if (ctx.linker) {
+    for (const r of changed) {
+      mapping.persons?.forEach((p, i) => {
+        const l = personLinks.get(`${r.id}#p${i}`);
+        if (l && p.role) participants.push({ record: r.id, event: r.eventId, person: l.personId, role: p.role });
       });
+      const parties = mapping.parties ? r.values[mapping.parties.field] : null;
+      if (Array.isArray(parties)) {
+        parties.forEach((party: Record<string, unknown>, j) => {
+          const l = personLinks.get(`${r.id}#party${j}`);
+          if (l) participants.push({ record: r.id, event: r.eventId, person: l.personId, role: text(party.role) ?? mapping.parties!.defaultRole ?? 'party' });
+        });
+      }
     }
   }
   if (target.parties && ctx.linker) {
@@ -246,23 +271,16 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
         [JSON.stringify(participants)]);
     }
   }
-  if (hasEvent) {
-    const events = changed.filter((r) => r.event && r.eventId).map((r) => ({
-      ...r.event!, id: r.eventId, source_id: r.id, exists: r.eventExists,
-      place_id: target.has('place_id') ? r.values.place_id ?? null : null,
-      grid_code: target.has('grid_code') ? r.values.grid_code ?? null : null,
-    }));
-    await projectEvents(client, ctx, events);
-    if (ctx.linker) {
-      await client.query('DELETE FROM core.event_participants WHERE event_id = ANY($1::uuid[])', [events.map((e) => e.id)]);
-      if (participants.length) {
-        // The join keeps only events that exist; as index probes (it was a sequential scan of all of core.events
-        // per batch while the table's statistics lagged behind its growth).
-        await withIndexProbes(client, () => client.query(
-          `INSERT INTO core.event_participants (event_id, person_id, role)
-           SELECT x.event, x.person, x.role FROM jsonb_to_recordset($1::jsonb) AS x(event uuid, person uuid, role text)
-           JOIN core.events e ON e.id = x.event ON CONFLICT DO NOTHING`, [JSON.stringify(participants.filter((p) => p.event))]));
-      }
+  if (hasEvent && ctx.linker) {
+    const eventIds = changed.filter((r) => r.event && r.eventId).map((r) => r.eventId);
+    await client.query('DELETE FROM core.event_participants WHERE event_id = ANY($1::uuid[])', [eventIds]);
+    if (participants.length) {
+      // The join keeps only events that exist; as index probes (it was a sequential scan of all of core.events
+      // per batch while the table's statistics lagged behind its growth).
+      await withIndexProbes(client, () => client.query(
+        `INSERT INTO core.event_participants (event_id, person_id, role)
+         SELECT x.event, x.person, x.role FROM jsonb_to_recordset($1::jsonb) AS x(event uuid, person uuid, role text)
+         JOIN core.events e ON e.id = x.event ON CONFLICT DO NOTHING`, [JSON.stringify(participants.filter((p) => p.event))]));
     }
   }
 
@@ -273,52 +291,58 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
 
 const EVENT_FIELDS = ['kind', 'category_code', 'title', 'occurred_at', 'status', 'level', 'severity', 'place_id', 'grid_code', 'closed_at'] as const;
 
-const EVENT_INPUT = `jsonb_to_recordset($1::jsonb) AS x(id uuid, source_id uuid, kind text, category_code text, title text,
-  occurred_at timestamptz, status text, level text, severity text, place_id uuid, grid_code text, closed_at timestamptz)`;
-// References the category tree, places and grids only where they exist (a source may name a code the hub lacks).
-const EVENT_VALUES = `SELECT x.id, x.source_id, x.kind, c.code AS category_code, x.title, x.occurred_at, x.status, x.level, x.severity,
-         p.id AS place_id, g.code AS grid_code, x.closed_at
-    FROM ${EVENT_INPUT}
-    LEFT JOIN core.event_categories c ON c.code = x.category_code
-    LEFT JOIN core.places p ON p.id = x.place_id
-    LEFT JOIN core.grids g ON g.code = x.grid_code`;
+/** The event projection's columns in the staging table (beside the department row's `event_id`). */
+const EVENT_STAGE: [string, string][] = [
+  ['ev_exists', 'boolean'], ['ev_kind', 'text'], ['ev_category_code', 'text'], ['ev_title', 'text'], ['ev_occurred_at', 'timestamptz'],
+  ['ev_status', 'text'], ['ev_level', 'text'], ['ev_severity', 'text'], ['ev_closed_at', 'timestamptz'],
+];
 
 /**
- * Upsert core.events for the changed rows and write an outbox row per event created or changed (with the
- * fields that changed). New and existing events go by separate statements, each feeding its outbox insert
- * from its own RETURNING — no join between the batch and the result, so the cost stays linear.
+ * The merge statement extended by the event projection: core.events inserted (new events) or updated (known
+ * events whose fields changed), and an outbox row per event created or changed (with the fields that changed),
+ * fed by each write's own RETURNING — no join between the batch and the result, so the cost stays linear.
+ * The category tree, places and grids are referenced only where they exist (a source may name a code the hub
+ * lacks: stored as null). $1 connector, $2 source table, $3 department. Returns `written` (merged rows).
  */
-async function projectEvents(client: PoolClient, ctx: StreamWriteContext, events: (Record<string, unknown> & { exists: boolean })[]): Promise<void> {
+function eventStatement(merge: string, stage: string, o: { place: boolean; grid: boolean; fresh: boolean; known: boolean }): string {
   const f = EVENT_FIELDS;
-  const fresh = events.filter((e) => !e.exists);
-  const known = events.filter((e) => e.exists);
-  if (fresh.length) {
-    await client.query(
-      `WITH ins AS (
-         INSERT INTO core.events (id, source_table, source_id, department, ${f.join(', ')})
-         SELECT id, $2, source_id, $3, ${f.join(', ')} FROM (${EVENT_VALUES}) v
-         ON CONFLICT (source_table, source_id) DO NOTHING
-         RETURNING id, source_id, grid_code, kind, status)
-       INSERT INTO hub.outbox (entity_type, entity_id, op, department, grid_code, changed_fields, data)
-       SELECT 'Event', id, 'CREATE', $3, grid_code, ARRAY[${f.map((c) => `'${c}'`).join(', ')}]::text[],
-              jsonb_build_object('kind', kind, 'status', status, 'sourceTable', $2::text, 'sourceId', source_id) FROM ins`,
-      [JSON.stringify(fresh), ctx.target.name, ctx.department]);
+  const ctes = [`m AS (${merge})`,
+    `v AS (
+       SELECT s.event_id AS id, s.id AS source_id, s.ev_kind AS kind, c.code AS category_code, s.ev_title AS title, s.ev_occurred_at AS occurred_at,
+              s.ev_status AS status, s.ev_level AS level, s.ev_severity AS severity, ${o.place ? 'p.id' : 'NULL::uuid'} AS place_id,
+              ${o.grid ? 'g.code' : 'NULL::text'} AS grid_code, s.ev_closed_at AS closed_at, s.ev_exists AS known
+         FROM ${stage} s
+         LEFT JOIN core.event_categories c ON c.code = s.ev_category_code
+         ${o.place ? 'LEFT JOIN core.places p ON p.id = s.place_id' : ''}
+         ${o.grid ? 'LEFT JOIN core.grids g ON g.code = s.grid_code' : ''}
+        WHERE s.ev_kind IS NOT NULL)`];
+  const outbox: string[] = [];
+  if (o.fresh) {
+    ctes.push(`ins AS (
+       INSERT INTO core.events (id, source_table, source_id, department, ${f.join(', ')})
+       SELECT id, $2, source_id, $3, ${f.join(', ')} FROM v WHERE NOT v.known
+       ON CONFLICT (source_table, source_id) DO NOTHING
+       RETURNING id, source_id, grid_code, kind, status)`);
+    outbox.push(`SELECT 'Event', id, 'CREATE', $3, grid_code, ARRAY[${f.map((c) => `'${c}'`).join(', ')}]::text[],
+              jsonb_build_object('kind', kind, 'status', status, 'sourceTable', $2::text, 'sourceId', source_id) FROM ins`);
   }
-  if (known.length) {
-    await client.query(
-      `WITH v AS (
-         SELECT n.*, ${f.map((c) => `o.${c} AS old_${c}`).join(', ')}
-           FROM (${EVENT_VALUES}) n JOIN core.events o ON o.id = n.id),
-       upd AS (
-         UPDATE core.events e SET ${f.map((c) => `${c} = v.${c}`).join(', ')}, updated_at = now()
-           FROM v WHERE e.id = v.id AND (${f.map((c) => `v.old_${c}`).join(', ')}) IS DISTINCT FROM (${f.map((c) => `v.${c}`).join(', ')})
-         RETURNING e.id, e.source_id, e.grid_code, e.kind, e.status,
-           array_remove(ARRAY[${f.map((c) => `CASE WHEN v.old_${c} IS DISTINCT FROM v.${c} THEN '${c}' END`).join(', ')}]::text[], NULL) AS changed)
-       INSERT INTO hub.outbox (entity_type, entity_id, op, department, grid_code, changed_fields, data)
-       SELECT 'Event', id, 'UPDATE', $3, grid_code, changed,
-              jsonb_build_object('kind', kind, 'status', status, 'sourceTable', $2::text, 'sourceId', source_id) FROM upd`,
-      [JSON.stringify(known), ctx.target.name, ctx.department]);
+  if (o.known) {
+    ctes.push(`old AS (
+       SELECT v.*, ${f.map((c) => `o.${c} AS old_${c}`).join(', ')} FROM v JOIN core.events o ON o.id = v.id WHERE v.known)`);
+    ctes.push(`upd AS (
+       UPDATE core.events e SET ${f.map((c) => `${c} = old.${c}`).join(', ')}, updated_at = now()
+         FROM old WHERE e.id = old.id AND (${f.map((c) => `old.old_${c}`).join(', ')}) IS DISTINCT FROM (${f.map((c) => `old.${c}`).join(', ')})
+       RETURNING e.id, e.source_id, e.grid_code, e.kind, e.status,
+         array_remove(ARRAY[${f.map((c) => `CASE WHEN old.old_${c} IS DISTINCT FROM old.${c} THEN '${c}' END`).join(', ')}]::text[], NULL) AS changed)`);
+    outbox.push(`SELECT 'Event', id, 'UPDATE', $3, grid_code, changed,
+              jsonb_build_object('kind', kind, 'status', status, 'sourceTable', $2::text, 'sourceId', source_id) FROM upd`);
   }
+  if (outbox.length) {
+    ctes.push(`ob AS (
+       INSERT INTO hub.outbox (entity_type, entity_id, op, department, grid_code, changed_fields, data)
+       ${outbox.join('\n       UNION ALL ')})`);
+  }
+  return `WITH ${ctes.join(',\n     ')}\n     SELECT count(*)::int AS written FROM m`;
 }
 
 async function personPlaceOutbox(client: PoolClient, ctx: StreamWriteContext, changed: Changed[], persons: Map<string, PersonLink>, places: Map<string, PlaceLink>): Promise<void> {
