@@ -48,6 +48,7 @@ export function printTable(title: string, r: EvalResult, out: (s: string) => voi
     ['grid accuracy (exact grid)', `${pct(r.gridAccuracy)} of ${r.addresses} addresses`],
     ['community accuracy', pct(r.communityAccuracy)],
     ['review queue entries', String(r.reviews)],
+    ['persons with a residence place', pct(r.residenceSet)],
     ['link methods', Object.entries(r.methods).map(([k, v]) => `${k} ${v}`).join(', ')],
     ['records missing (truth / sources)', `${r.missingFromTruth} / ${r.missingFromSources}`],
     ['time, records per second', `${r.seconds.toFixed(2)} s, ${Math.round(r.recordsPerSecond)} /s`],
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({
       precision: round(r.precision), recall: round(r.recall), f1: round(r.f1), gridAccuracy: round(r.gridAccuracy),
       recordsPerSecond: Math.round(r.recordsPerSecond), communityAccuracy: round(r.communityAccuracy), records: r.records,
-      persons: r.persons, truePersons: r.truePersons, reviews: r.reviews, seconds: round(r.seconds),
+      persons: r.persons, truePersons: r.truePersons, reviews: r.reviews, residenceSet: round(r.residenceSet), seconds: round(r.seconds),
     })}\n`);
   } finally {
     if (temp) await rm(temp, { recursive: true, force: true });

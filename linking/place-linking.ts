@@ -430,3 +430,28 @@ export async function loadAddressRegister(client: PoolClient | Queryable, buildi
   }
   return { changed, rejected };
 }
+
+/**
+ * A person's residence (core.persons.residence_place_id) from the addresses their records give (住址, 户籍地址,
+ * 现住址 …): for persons who have none yet, the place of the first address of the batch that names them
+ * (linked like any place, so it resolves to its register building). Returns the persons updated.
+ * Persons' grid_code (which scopes who sees them) is not touched here.
+ */
+export async function setResidences(client: PoolClient, pairs: Array<{ personId: string; address: string | null | undefined }>): Promise<number> {
+  const first = new Map<string, string>();
+  for (const p of pairs) if (p.address && String(p.address).trim() && !first.has(p.personId)) first.set(p.personId, String(p.address));
+  if (!first.size) return 0;
+  const open = await client.query<{ id: string }>(
+    'SELECT id FROM core.persons WHERE id = ANY($1::uuid[]) AND residence_place_id IS NULL', [[...first.keys()]]);
+  if (!open.rows.length) return 0;
+  const places = await linkPlaces(client, open.rows.map((r) => ({ ref: r.id, address: first.get(r.id)! })));
+  // In person-id order: concurrent batches lock persons in one order.
+  const set = places.filter((p) => p.placeId && p.status !== 'unparsed').sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+  if (!set.length) return 0;
+  const res = await client.query(
+    `UPDATE core.persons p SET residence_place_id = x.place_id, updated_at = now()
+       FROM unnest($1::uuid[], $2::uuid[]) AS x(person_id, place_id)
+      WHERE p.id = x.person_id AND p.residence_place_id IS NULL`,
+    [set.map((p) => p.ref), set.map((p) => p.placeId)]);
+  return res.rowCount ?? 0;
+}

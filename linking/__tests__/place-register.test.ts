@@ -2,8 +2,8 @@ import { withTransaction } from '../../platform/db';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { parseAddress } from '../address-parser';
 import { buildGazetteer, gridAt, pointInRing } from '../gazetteer';
-import { linkPlaces } from '../index';
-import { loadAddressRegister, type RegisterBuilding } from '../place-linking';
+import { linkPersons, linkPlaces } from '../index';
+import { loadAddressRegister, setResidences, type RegisterBuilding } from '../place-linking';
 import type { PlaceMention } from '../types';
 import { GRID_A, GRID_B, GRID_SINGLE, GRID_VILLAGE, loadTestGrids } from './fixtures';
 
@@ -98,6 +98,21 @@ describe('place linking with the standard-address register', () => {
     expect(a!.reason).toMatch(/^district not recognised; road, number and building match 2 buildings of the standard address register/);
     const [b] = await link([{ ref: 'b', address: '锦江区光华街9号1栋1单元101' }]);
     expect(b!.gridCode).toBe(GRID_A);
+  });
+
+  it('sets a linked person\'s residence to the place of the address their record gives, once', async () => {
+    const mention = (ref: string, address: string) => ({
+      ref, department: 'POLICE' as const, sourceTable: 't_hjxx', recordId: '00000000-0000-4000-8000-0000000000a' + ref, recordKey: ref,
+      connectorId: '', idNumber: '510104199001011234', name: '张伟', sex: 'M' as const, birthDate: '1990-01-01', address,
+    });
+    const [l] = await withTransaction(db.pool, (c) => linkPersons(c, [mention('1', '河滨社区翠湖苑2幢3单元301')]));
+    const { rows: [p] } = await db.pool.query(
+      `SELECT pl.grid_code, b.source_id FROM core.persons p JOIN core.places pl ON pl.id = p.residence_place_id
+         JOIN core.buildings b ON b.id = pl.building_id WHERE p.id = $1`, [l!.personId]);
+    expect(p).toEqual({ grid_code: GRID_B, source_id: 'B2' });
+    // A later record with another address does not move it (the first address found stays the residence).
+    const changed = await withTransaction(db.pool, (c) => setResidences(c, [{ personId: l!.personId, address: '锦江区永丰街38号1栋1单元101室' }]));
+    expect(changed).toBe(0);
   });
 
   it('puts coordinates in the grid whose polygon holds them, before the register', async () => {

@@ -38,6 +38,8 @@ export interface EvalResult extends PairwiseFigures {
   communityAccuracy: number;
   addresses: number;
   reviews: number;
+  /** Share of linked persons (not merged away) whose residence place is set. */
+  residenceSet: number;
   missingFromTruth: number;
   missingFromSources: number;
   /** Per noise kind: share of such records that ended with the person most of their true person's records did. */
@@ -126,6 +128,8 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     const grids = await pool.query<{ id: string; grid_code: string | null }>('SELECT id, grid_code FROM core.places');
     const gridOf = new Map(grids.rows.map((r) => [r.id, r.grid_code]));
     const reviews = Number((await pool.query('SELECT count(*) AS n FROM core.link_reviews')).rows[0].n);
+    const residence = (await pool.query<{ set: number; n: number }>(
+      'SELECT count(residence_place_id)::int AS set, count(*)::int AS n FROM core.persons WHERE merged_into IS NULL')).rows[0]!;
 
     const assignments: Array<[string, string]> = [];
     const seen = new Set<string>();
@@ -182,6 +186,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
       communityAccuracy: addresses ? communityRight / addresses : 1,
       addresses,
       reviews,
+      residenceSet: residence.n ? residence.set / residence.n : 1,
       missingFromTruth,
       missingFromSources,
       byNoise,
