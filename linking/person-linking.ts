@@ -260,7 +260,9 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
   //    the number when a mention with the number scores above the link threshold against them. Incremental
   //    linking thus ends where linking the records in any other order would.
   const absorbed = new Map<string, { target: string; score: number; evidence: Evidence }>();
-  for (const item of pending) {
+  // Only persons still without a number can be absorbed: most batches hold none, and skip the loop.
+  const anyOpen = index.someRecord((r) => !personIdNumber.has(r.personId));
+  for (const item of anyOpen ? pending : []) {
     if (!item.f.idNumber) continue;
     const target = item.link!.personId;
     for (const r of index.find(item.f, item.lookup)) {
@@ -314,16 +316,18 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
   if (!open.size && !orphansOnly.size) return [];
   const r = await client.query(
     `WITH hit AS (
-       SELECT person_id FROM core.person_keys WHERE key = ANY($1::text[])
+       SELECT person_id FROM core.person_keys WHERE key = ANY(string_to_array($1, chr(31)))
        UNION
        SELECT k.person_id FROM core.person_open_keys k JOIN core.persons p ON p.id = k.person_id AND p.id_number IS NULL
-        WHERE k.key = ANY($2::text[]))
+        WHERE k.key = ANY(string_to_array($2, chr(31))))
      -- A person's records, each distinct set of features once (twenty care visits written alike are one).
      SELECT DISTINCT pr.person_id, pr.name, pr.name_pinyin, pr.sex, pr.birth_date, pr.phone,
             coalesce(pr.id_number, p.id_number) AS id_number, pr.id_number_raw, pr.place_key, pr.group_key
        FROM hit JOIN core.persons p ON p.id = hit.person_id AND p.merged_into IS NULL
        JOIN core.person_records pr ON pr.person_id = hit.person_id`,
-    [[...open], [...orphansOnly]]);
+    // Keys as one text each, separated by U+001F (no key contains it): tens of thousands of array elements
+    // cost more to quote one by one than the look-up itself.
+    [[...open].join('\u001f'), [...orphansOnly].join('\u001f')]);
   return r.rows.map((row) => ({
     personId: row.person_id, name: row.name, pinyin: row.name_pinyin, sex: row.sex, birthDate: row.birth_date,
     phone: row.phone, idNumber: row.id_number, idNumberRaw: row.id_number_raw, placeKey: row.place_key, groupKey: row.group_key,
@@ -394,6 +398,11 @@ class CandidateIndex {
   private put(k: string, r: CandidateRecord): void {
     const list = this.byKey.get(k);
     if (list) list.push(r); else this.byKey.set(k, [r]);
+  }
+
+  someRecord(test: (r: CandidateRecord) => boolean): boolean {
+    for (const list of this.byKey.values()) for (const r of list) if (test(r)) return true;
+    return false;
   }
 
   find(f: PersonFeatures, lookup: string[]): CandidateRecord[] {
