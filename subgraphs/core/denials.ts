@@ -11,11 +11,11 @@ import type { SubgraphContext } from '../shared/context';
  * statement. Recording is awaited: if the audit log cannot take the entry, the request fails.
  */
 const TABLES = {
-  person: { table: 'core.persons', column: 'id', cast: 'uuid' },
-  personByIdNumber: { table: 'core.persons', column: 'id_number', cast: 'text' },
-  place: { table: 'core.places', column: 'id', cast: 'uuid' },
-  event: { table: 'core.events', column: 'id', cast: 'uuid' },
-  grid: { table: 'core.grids', column: 'code', cast: 'text' },
+  person: { table: 'core.persons', column: 'id', cast: 'uuid', key: 'id' },
+  personByIdNumber: { table: 'core.persons', column: 'id_number', cast: 'text', key: 'id' },
+  place: { table: 'core.places', column: 'id', cast: 'uuid', key: 'id' },
+  event: { table: 'core.events', column: 'id', cast: 'uuid', key: 'id' },
+  grid: { table: 'core.grids', column: 'code', cast: 'text', key: 'code' },
 } as const;
 
 export type LookupKind = keyof typeof TABLES;
@@ -26,7 +26,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export async function auditIfOutOfScope(ctx: SubgraphContext<unknown>, kind: LookupKind, key: string): Promise<void> {
   const t = TABLES[kind];
   if (t.cast === 'uuid' && !UUID.test(key)) return;
-  const { rows } = await ctx.pool.query<{ id: string }>(`SELECT ${t.column}::text AS id FROM ${t.table} WHERE ${t.column} = $1::${t.cast} LIMIT 1`, [key]);
+  const { rows } = await ctx.pool.query<{ id: string }>(`SELECT ${t.key}::text AS id FROM ${t.table} WHERE ${t.column} = $1::${t.cast} LIMIT 1`, [key]);
   if (!rows[0]) return;
   const isPerson = t.table === 'core.persons';
   await createAuditLog(ctx.pool).record(auditEntry(ctx.identity, 'denied', {

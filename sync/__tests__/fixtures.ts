@@ -106,7 +106,7 @@ export function policeConnectorInput(source: SourceDb, overrides: Partial<Connec
     kind: 'postgres',
     config: { host: '127.0.0.1', port: 5432, database: source.name, user: 'postgres', schema: 'public', pageSize },
     streams: [{ name: 'jq', primaryKey: ['jjdbh'], cursorField: 'gxsj', lookbackSeconds: 5 }],
-    mapping: JQ_MAPPING,
+    mapping: structuredClone(JQ_MAPPING), // a copy: callers may change it (an invalid mapping, say)
     schedule: null,
     ...overrides,
   };

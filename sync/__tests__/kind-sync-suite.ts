@@ -101,7 +101,7 @@ export function describeKindSync(kind: KindName): void {
     async function connectorFor(source: KindSource, config: Record<string, unknown>): Promise<ConnectorRecord> {
       const connector = await createConnector(hub.pool, {
         department: 'POLICE', name: `${kind}-${sources.length}-${Date.now()}`, kind, config,
-        streams: [source.stream], mapping: JQ_MAPPING, schedule: null,
+        streams: [source.stream], mapping: structuredClone(JQ_MAPPING), schedule: null,
       });
       source.bind(connector.id);
       return connector;
