@@ -428,6 +428,8 @@ export async function loadAddressRegister(client: PoolClient | Queryable, buildi
         pick(cols.compound), pick(cols.district_code), pick(cols.community_code), pick(cols.grid_code), pick(cols.lon), pick(cols.lat)]);
     changed += res.rowCount ?? 0;
   }
+  // Fresh statistics: every batch looks buildings up by key, and a plan made for an "empty" table scans it.
+  if (changed) await client.query('ANALYZE core.buildings');
   return { changed, rejected };
 }
 
