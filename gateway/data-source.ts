@@ -22,7 +22,8 @@ import { dedupeRepresentations } from './plugins/entity-dedupe';
  *    is the subgraph, the whole body (query + variables) and the signed identity and operation headers, so
  *    only requests the subgraph would answer identically for the same caller share a fetch. Never shared:
  *    mutations, and callers holding `pii:read` — each of their fetches reaches the subgraph, which audits
- *    every unmasked read it returns.
+ *    every unmasked read it returns. (The same caller's identical out-of-scope lookups sent at the same moment
+ *    are one subgraph request, so one `denied` audit entry.)
  */
 export interface HubDataSourceOptions {
   name: string;
