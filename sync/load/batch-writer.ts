@@ -262,26 +262,31 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
       }
     }
   }
-  if (target.parties && ctx.linker) {
-    await client.query(`DELETE FROM ${quoteTable(target.parties.table)} WHERE ${quoteIdent(target.parties.fk)} = ANY($1::uuid[])`, [ids]);
-    if (participants.length) {
-      await client.query(
-        `INSERT INTO ${quoteTable(target.parties.table)} (${quoteIdent(target.parties.fk)}, person_id, role)
-         SELECT record, person, role FROM jsonb_to_recordset($1::jsonb) AS x(record uuid, person uuid, role text) ON CONFLICT DO NOTHING`,
-        [JSON.stringify(participants)]);
-    }
+  // Only rows and events that existed before this batch can have parties / participants to replace (a first
+  // load deletes nothing). Then both inserts in one statement from one parameter.
+  const partiesTable = target.parties && ctx.linker ? target.parties : null;
+  const withParticipants = hasEvent && !!ctx.linker;
+  if (partiesTable) {
+    const before = changed.filter((r) => !r.inserted).map((r) => r.id);
+    if (before.length) await client.query(`DELETE FROM ${quoteTable(partiesTable.table)} WHERE ${quoteIdent(partiesTable.fk)} = ANY($1::uuid[])`, [before]);
   }
-  if (hasEvent && ctx.linker) {
-    const eventIds = changed.filter((r) => r.event && r.eventId).map((r) => r.eventId);
-    await client.query('DELETE FROM core.event_participants WHERE event_id = ANY($1::uuid[])', [eventIds]);
-    if (participants.length) {
-      // The join keeps only events that exist; as index probes (it was a sequential scan of all of core.events
-      // per batch while the table's statistics lagged behind its growth).
-      await withIndexProbes(client, () => client.query(
-        `INSERT INTO core.event_participants (event_id, person_id, role)
-         SELECT x.event, x.person, x.role FROM jsonb_to_recordset($1::jsonb) AS x(event uuid, person uuid, role text)
-         JOIN core.events e ON e.id = x.event ON CONFLICT DO NOTHING`, [JSON.stringify(participants.filter((p) => p.event))]));
-    }
+  if (withParticipants) {
+    const before = changed.filter((r) => r.event && r.eventId && r.eventExists).map((r) => r.eventId);
+    if (before.length) await client.query('DELETE FROM core.event_participants WHERE event_id = ANY($1::uuid[])', [before]);
+  }
+  if (participants.length && (partiesTable || withParticipants)) {
+    const ctes = ['x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(record uuid, event uuid, person uuid, role text))'];
+    const insertParties = partiesTable
+      ? `INSERT INTO ${quoteTable(partiesTable.table)} (${quoteIdent(partiesTable.fk)}, person_id, role) SELECT record, person, role FROM x ON CONFLICT DO NOTHING`
+      : null;
+    // The join keeps only events that exist; as index probes (it was a sequential scan of all of core.events
+    // per batch while the table's statistics lagged behind its growth).
+    const insertParticipants = withParticipants
+      ? `INSERT INTO core.event_participants (event_id, person_id, role)
+         SELECT x.event, x.person, x.role FROM x JOIN core.events e ON e.id = x.event ON CONFLICT DO NOTHING`
+      : null;
+    if (insertParties && insertParticipants) ctes.push(`p AS (${insertParties})`);
+    await withIndexProbes(client, () => client.query(`WITH ${ctes.join(', ')} ${insertParticipants ?? insertParties}`, [JSON.stringify(participants)]));
   }
 
   // 6. Outbox for persons and places the links created or touched.
