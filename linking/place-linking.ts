@@ -437,7 +437,8 @@ export async function loadAddressRegister(client: PoolClient | Queryable, buildi
  * A person's residence (core.persons.residence_place_id) from the addresses their records give (住址, 户籍地址,
  * 现住址 …): for persons who have none yet, the place of the first address of the batch that names them
  * (linked like any place, so it resolves to its register building). Returns the persons updated.
- * Persons' grid_code (which scopes who sees them) is not touched here.
+ * A person without a grid gets the residence's grid: persons belong to the grid they live in, and grid_code is
+ * what scopes them (a grid worker sees the residents of their grids). A grid already set is kept.
  */
 export async function setResidences(client: PoolClient, pairs: Array<{ personId: string; address: string | null | undefined }>): Promise<number> {
   const first = new Map<string, string>();
@@ -451,8 +452,9 @@ export async function setResidences(client: PoolClient, pairs: Array<{ personId:
   const set = places.filter((p) => p.placeId && p.status !== 'unparsed').sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
   if (!set.length) return 0;
   const res = await client.query(
-    `UPDATE core.persons p SET residence_place_id = x.place_id, updated_at = now()
+    `UPDATE core.persons p SET residence_place_id = x.place_id, grid_code = coalesce(p.grid_code, pl.grid_code), updated_at = now()
        FROM unnest($1::uuid[], $2::uuid[]) AS x(person_id, place_id)
+       JOIN core.places pl ON pl.id = x.place_id
       WHERE p.id = x.person_id AND p.residence_place_id IS NULL`,
     [set.map((p) => p.ref), set.map((p) => p.placeId)]);
   return res.rowCount ?? 0;

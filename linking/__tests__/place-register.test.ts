@@ -100,7 +100,7 @@ describe('place linking with the standard-address register', () => {
     expect(b!.gridCode).toBe(GRID_A);
   });
 
-  it('sets a linked person\'s residence to the place of the address their record gives, once', async () => {
+  it('sets a linked person\'s residence (and so their grid) to the place of the address their record gives, once', async () => {
     const mention = (ref: string, address: string) => ({
       ref, department: 'POLICE' as const, sourceTable: 't_hjxx', recordId: '00000000-0000-4000-8000-0000000000a' + ref, recordKey: ref,
       connectorId: '', idNumber: '510104199001011234', name: '张伟', sex: 'M' as const, birthDate: '1990-01-01', address,
@@ -110,6 +110,9 @@ describe('place linking with the standard-address register', () => {
       `SELECT pl.grid_code, b.source_id FROM core.persons p JOIN core.places pl ON pl.id = p.residence_place_id
          JOIN core.buildings b ON b.id = pl.building_id WHERE p.id = $1`, [l!.personId]);
     expect(p).toEqual({ grid_code: GRID_B, source_id: 'B2' });
+    // The person belongs to the grid they live in: that is what lets the grid's worker see them.
+    const { rows: [person] } = await db.pool.query('SELECT grid_code FROM core.persons WHERE id = $1', [l!.personId]);
+    expect(person).toEqual({ grid_code: GRID_B });
     // A later record with another address does not move it (the first address found stays the residence).
     const changed = await withTransaction(db.pool, (c) => setResidences(c, [{ personId: l!.personId, address: '锦江区永丰街38号1栋1单元101室' }]));
     expect(changed).toBe(0);
