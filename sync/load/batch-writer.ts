@@ -243,7 +243,6 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
   } else {
     written = (await client.query(merge, [ctx.connectorId])).rowCount ?? 0;
   }
-  const ids = changed.map((r) => r.id);
 
   // 5. Parties of the record (department table) and the events' participants.
   const participants: { record: string; event: string | null; person: string; role: string }[] = [];
