@@ -143,7 +143,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   try {
     locked = await tryLockConnector(client, connectorId);
     if (!locked) throw new HubError('TL_ERR_CONFLICT', `Another run of connector ${connectorId} is in progress`);
-    await markRunning(client, runId);
+    await markRunning(client, runId, { restartCounts: mode === 'FULL_REFRESH' });
     const { record, config } = await connectorSettings(client, connectorId);
     const kind = (options.kindOf ?? getConnectorKind)(record.kind);
     for (const stream of record.streams) {

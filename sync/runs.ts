@@ -100,8 +100,17 @@ export async function enqueueRun(pool: Pool, connectorId: string, mode: SyncMode
   throw new HubError('TL_ERR_CONFLICT', `Could not queue a run of connector ${connectorId}`);
 }
 
-export async function markRunning(db: Queryable, runId: string): Promise<void> {
-  await db.query(`UPDATE hub.sync_runs SET status = 'running', started_at = COALESCE(started_at, now()), error = NULL WHERE id = $1`, [runId]);
+/**
+ * Marks an attempt of a run as running. `restartCounts` (a full refresh) sets the counts back to zero: a full
+ * refresh attempt reads everything again and swaps in only at its end, so after a retried attempt the run's
+ * counts are those of the attempt that completed, not the reads of a failed one added to them. An incremental
+ * attempt keeps them: its counts were committed with its batches and the retry continues from them.
+ */
+export async function markRunning(db: Queryable, runId: string, options: { restartCounts?: boolean } = {}): Promise<void> {
+  await db.query(
+    `UPDATE hub.sync_runs SET status = 'running', started_at = COALESCE(started_at, now()), error = NULL
+       ${options.restartCounts ? ', records_read = 0, records_written = 0, records_unchanged = 0, records_quarantined = 0, records_deleted = 0' : ''}
+     WHERE id = $1`, [runId]);
 }
 
 export interface RunCounts {

@@ -147,10 +147,17 @@ describe('sync pipeline (PostgreSQL source → police.incidents)', () => {
     expect(await liveRows()).toEqual(before);
     const { rows: shadows } = await hub.pool.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'hub' AND tablename LIKE 'sync_shadow_%'`);
     expect(shadows[0].n).toBe(0);
-    await hub.pool.query(`UPDATE hub.sync_runs SET status = 'failed' WHERE status IN ('queued', 'running')`);
 
-    const { result } = await run('FULL_REFRESH');
+    // The worker retries a transient failure as the same run: it ends with the counts of the attempt that
+    // succeeded, not the reads of the failed attempt added to them.
+    const { rows: [failed] } = await hub.pool.query(`SELECT id, records_read FROM hub.sync_runs WHERE status IN ('queued', 'running')`);
+    expect(failed.records_read).toBeGreaterThan(0);
+    const result = await executeRun({ pool: hub.pool, runId: failed.id, connectorId, mode: 'FULL_REFRESH', log, batchSize: 40 });
     expect(result).toMatchObject({ status: 'succeeded', deleted: 2, written: 0 });
+    const retried = (await getRun(hub.pool, failed.id))!;
+    const sourceCount = (await source.client.query('SELECT count(*)::int AS n FROM jq')).rows[0].n;
+    expect(retried).toMatchObject({ status: 'succeeded', records_read: result.read, records_deleted: 2 });
+    expect(result.read).toBe(sourceCount);
     expect((await liveRows()).map(({ parties, ...rest }) => rest)).toEqual(await sourceRows());
     const { rows: gone } = await hub.pool.query(`SELECT _deleted_at IS NOT NULL AS deleted, event_id FROM police.incidents WHERE incident_no = 'JJ000001'`);
     expect(gone[0]).toEqual({ deleted: true, event_id: null });
