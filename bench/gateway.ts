@@ -56,26 +56,25 @@ interface Operation {
   varied?: boolean;
 }
 
+/** A person with every department's fields (through the gateway), and what the root subgraph alone answers. */
+const PERSON_FULL: Pick<Operation, 'query' | 'direct' | 'variables'> = {
+  query: `query PersonFull($id: ID!) { person(id: $id) { id name idNumber sex birthDate phone residence { id address } grid { code name }
+      household { householdNo address status } policeIncidents { incidentNo summary status } mediationCases { caseNo summary status }
+      subsidies { subsidyNo kind amount status } careServices { serviceNo kind } petitions { petitionNo subject status receivedAt }
+      events(first: 10) { totalCount edges { node { id title status occurredAt } } } } }`,
+  direct: `query PersonFull($id: ID!) { person(id: $id) { id name idNumber sex birthDate phone residence { id address } grid { code name }
+      events(first: 10) { totalCount edges { node { id title status occurredAt } } } } }`,
+  variables: ({ personId }) => ({ id: personId }),
+};
+
 const OPERATIONS: Operation[] = [
   {
     name: 'personFull', label: 'person, all departments',
-    query: `query PersonFull($id: ID!) { person(id: $id) { id name idNumber sex birthDate phone residence { id address } grid { code name }
-      household { householdNo address status } policeIncidents { incidentNo summary status } mediationCases { caseNo summary status }
-      subsidies { subsidyNo kind amount status } careServices { serviceNo kind } petitions { petitionNo subject status receivedAt }
-      events(first: 10) { totalCount edges { node { id title status occurredAt } } } } }`,
-    direct: `query PersonFull($id: ID!) { person(id: $id) { id name idNumber sex birthDate phone residence { id address } grid { code name }
-      events(first: 10) { totalCount edges { node { id title status occurredAt } } } } }`,
-    variables: ({ personId }) => ({ id: personId }),
+    ...PERSON_FULL,
   },
   {
     name: 'personVaried', label: 'person, all departments, another person each request', varied: true,
-    query: `query PersonFull($id: ID!) { person(id: $id) { id name idNumber sex birthDate phone residence { id address } grid { code name }
-      household { householdNo address status } policeIncidents { incidentNo summary status } mediationCases { caseNo summary status }
-      subsidies { subsidyNo kind amount status } careServices { serviceNo kind } petitions { petitionNo subject status receivedAt }
-      events(first: 10) { totalCount edges { node { id title status occurredAt } } } } }`,
-    direct: `query PersonFull($id: ID!) { person(id: $id) { id name idNumber sex birthDate phone residence { id address } grid { code name }
-      events(first: 10) { totalCount edges { node { id title status occurredAt } } } } }`,
-    variables: ({ personId }) => ({ id: personId }),
+    ...PERSON_FULL,
   },
   {
     name: 'gridEvents', label: "grid's events page",
