@@ -95,6 +95,9 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
     if (!m.ref || !m.sourceTable || !m.recordId) {
       throw new HubError('TL_ERR_BAD_USER_INPUT', `person mention ${i} needs ref, sourceTable and recordId`, { index: i, ref: m.ref });
     }
+    if (/[\u001e\u001f]/.test(`${m.sourceTable}${m.recordId}${m.mentionKey ?? ''}`)) {
+      throw new HubError('TL_ERR_BAD_USER_INPUT', `person mention ${i}: sourceTable, recordId and mentionKey must not contain the control characters U+001E or U+001F`, { index: i, ref: m.ref });
+    }
   });
   const mentionKeys = mentions.map(mentionKeyOf);
 
@@ -107,22 +110,45 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
     const existing = client.query<ExistingRow>(
       `SELECT pr.source_table AS st, pr.record_id AS rid, pr.mention_key AS mk,
               coalesce(p.merged_into, pr.person_id) AS person_id, pr.method, pr.score, pr.evidence
-         FROM unnest($1::text[], $2::uuid[], $3::text[]) AS k(st, rid, mk)
+         -- The (source table, record, mention key) triples as one text: U+001F between mentions, U+001E within
+         -- one (neither occurs in a table name, a UUID or a mention key). Thousands of array elements cost more
+         -- to quote one by one than the look-up itself.
+         FROM (SELECT split_part(t, chr(30), 1) AS st, split_part(t, chr(30), 2)::uuid AS rid, split_part(t, chr(30), 3) AS mk
+                 FROM unnest(string_to_array($1, chr(31))) AS t) AS k
          -- LATERAL: one primary-key probe per mention, whatever the planner thinks of the table's size.
          CROSS JOIN LATERAL (SELECT * FROM core.person_records r
                               WHERE r.source_table = k.st AND r.record_id = k.rid AND r.mention_key = k.mk) pr
          JOIN core.persons p ON p.id = pr.person_id`,
-      [mentions.map((m) => m.sourceTable), mentions.map((m) => m.recordId), mentionKeys]);
+      [mentions.map((m, i) => `${m.sourceTable}\u001e${m.recordId}\u001e${mentionKeys[i]}`).join('\u001f')]);
     existing.catch(() => undefined); // awaited below; a failure is reported there
     const items: Item[] = mentions.map((m, i) => {
-      const f = personFeatures(m, m.address ? placeKeyOf(m.address) : null);
-      const stored = storedKeys(f);
-      return { m, mentionKey: mentionKeys[i]!, f, stored, lookup: lookupKeysFrom(f, stored) };
+      const { f, stored, lookup } = normalised(m, m.address ? placeKeyOf(m.address) : null);
+      return { m, mentionKey: mentionKeys[i]!, f, stored, lookup };
     });
     return await linkLocked(client, items, (await existing).rows);
   } finally {
     await client.query(INDEX_PROBES_OFF).catch(() => undefined);
   }
+}
+
+/**
+ * A mention's features and keys by what they are computed from: a person's records repeat across a city's
+ * departments and visits (twenty care visits written alike), so most mentions are normalised once per process.
+ * The cached objects are shared between items and never changed.
+ */
+const featureCache = new Map<string, { f: PersonFeatures; stored: string[]; lookup: string[] }>();
+
+function normalised(m: PersonMention, placeKey: string | null) {
+  const sig = `${m.name ?? ''}\u0000${m.sex ?? ''}\u0000${m.birthDate ?? ''}\u0000${m.idNumber ?? ''}\u0000${m.phone ?? ''}\u0000${placeKey ?? ''}\u0000${m.groupKey ?? ''}`;
+  let v = featureCache.get(sig);
+  if (!v) {
+    const f = personFeatures(m, placeKey);
+    const stored = storedKeys(f);
+    v = { f, stored, lookup: lookupKeysFrom(f, stored) };
+    if (featureCache.size >= 200_000) featureCache.clear();
+    featureCache.set(sig, v);
+  }
+  return v;
 }
 
 interface ExistingRow { st: string; rid: string; mk: string; person_id: string; method: string; score: number | null; evidence: Record<string, unknown> }
@@ -293,7 +319,9 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
       [adopted.map((a) => a.id), adopted.map((a) => a.idNumber)]);
   }
   await insertRecords(client, pending);
-  await insertKeys(client, pending, personIdNumber);
+  // Persons this batch created (and kept: one whose ID number someone outside the lock took meanwhile was
+  // remapped to that holder by insertPersons, and is not in this set).
+  await insertKeys(client, pending, personIdNumber, new Set(keptNew.map((n) => n.id)));
   if (keptReviews.length) await insertReviews(client, keptReviews);
   // Only persons still without a number are absorbed (the candidates were read before this batch's writes).
   const stillOrphans = mergeLater.length
@@ -436,7 +464,23 @@ function bestCandidates(index: CandidateIndex, f: PersonFeatures, lookup: string
   return { best, second };
 }
 
+/**
+ * New persons, COPYed into core.persons (no 6-array unnest): the ID numbers were looked up under the linking
+ * lock, so only a writer outside linking can have taken one meanwhile. Then the COPY fails inside a savepoint
+ * and the batch falls back to INSERT … ON CONFLICT (id_number) DO NOTHING, joining that writer's person.
+ */
 async function insertPersons(client: PoolClient, rows: Array<{ id: string; f: PersonFeatures; m: PersonMention }>, pending: Item[]): Promise<void> {
+  await client.query('SAVEPOINT tl_persons');
+  try {
+    await copyRows(client, 'core.persons', ['id', 'id_number', 'name', 'sex', 'birth_date', 'phone'],
+      rows.map((r) => [r.id, r.f.idNumber, r.f.name ?? r.m.name ?? '(unknown)', r.f.sex, r.f.birthDate, r.f.phone]));
+    await client.query('RELEASE SAVEPOINT tl_persons');
+    return;
+  } catch (err) {
+    if ((err as { code?: string }).code !== '23505') throw err;
+    await client.query('ROLLBACK TO SAVEPOINT tl_persons');
+    await client.query('RELEASE SAVEPOINT tl_persons');
+  }
   const r = await client.query<{ id: string }>(
     `INSERT INTO core.persons (id, id_number, name, sex, birth_date, phone, residence_place_id, grid_code)
      SELECT n.id, n.id_number, n.name, n.sex, n.birth_date, n.phone, NULL, NULL
@@ -542,33 +586,39 @@ async function upsertRecords(client: PoolClient, items: Item[]): Promise<void> {
 }
 
 /**
- * The persons' blocking keys: each (key, person) once; most mentions of known persons add none. COPYed into a
- * session-local staging table, then inserted with ON CONFLICT DO NOTHING. The keys of persons without an ID
- * number go to core.person_open_keys as well: mentions their number settles look only there (absorption).
+ * The persons' blocking keys: each (key, person) once; most mentions of known persons add none. The keys of the
+ * persons this batch created cannot be in the table yet (their ids are new), so they are COPYed straight into it;
+ * the keys of persons that existed before go through a session-local staging table (COPY, then INSERT … ON
+ * CONFLICT DO NOTHING). The keys of persons without an ID number go to core.person_open_keys as well: mentions
+ * their number settles look only there (absorption).
  */
-async function insertKeys(client: PoolClient, items: Item[], personIdNumber: Map<string, string>): Promise<void> {
+async function insertKeys(client: PoolClient, items: Item[], personIdNumber: Map<string, string>, created: Set<string>): Promise<void> {
   const seen = new Set<string>();
+  const fresh: Array<[string, string]> = [];
   const pairs: Array<[string, string]> = [];
   const open: Array<[string, string]> = [];
   for (const item of items) {
     const personId = item.link!.personId;
     const numbered = personIdNumber.has(personId);
+    const isNew = created.has(personId);
     for (const k of item.stored) {
       const pair = `${k}\u0000${personId}`;
       if (seen.has(pair)) continue;
       seen.add(pair);
-      pairs.push([k, personId]);
+      (isNew ? fresh : pairs).push([k, personId]);
       if (!numbered) open.push([k, personId]);
     }
   }
-  if (!pairs.length) return;
   // Not sorted: linking batches take the linking lock, so no two of them insert keys at the same time (sorting
   // the pairs of a batch cost more than a second per 100,000 mentions).
-  await client.query('CREATE TEMP TABLE IF NOT EXISTS tl_person_keys_stage (key text COLLATE "C", person_id uuid) ON COMMIT DELETE ROWS');
-  await copyRows(client, 'tl_person_keys_stage', ['key', 'person_id'], pairs);
-  // Emptied by DELETE (a TRUNCATE makes a new file each time); ON COMMIT DELETE ROWS truncates it at commit.
-  await client.query(`INSERT INTO core.person_keys (key, person_id) SELECT key, person_id FROM tl_person_keys_stage ON CONFLICT DO NOTHING;
-    DELETE FROM tl_person_keys_stage`);
+  if (fresh.length) await copyRows(client, 'core.person_keys', ['key', 'person_id'], fresh);
+  if (pairs.length) {
+    await client.query('CREATE TEMP TABLE IF NOT EXISTS tl_person_keys_stage (key text COLLATE "C", person_id uuid) ON COMMIT DELETE ROWS');
+    await copyRows(client, 'tl_person_keys_stage', ['key', 'person_id'], pairs);
+    // Emptied by DELETE (a TRUNCATE makes a new file each time); ON COMMIT DELETE ROWS truncates it at commit.
+    await client.query(`INSERT INTO core.person_keys (key, person_id) SELECT key, person_id FROM tl_person_keys_stage ON CONFLICT DO NOTHING;
+      DELETE FROM tl_person_keys_stage`);
+  }
   if (open.length) {
     await client.query(
       `INSERT INTO core.person_open_keys (key, person_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING`,

@@ -87,6 +87,48 @@ describe('person linking: keys and writes', () => {
     expect(rows[0].n).toBe(1);
   });
 
+  it('joins the person a writer outside linking created with the ID number meanwhile (COPY of new persons falls back)', async () => {
+    const idNumber = generateIdNumber('510108', '1966-06-06', 31, 'M');
+    const other = await db.pool.connect();
+    let outsider: string;
+    try {
+      await other.query('BEGIN');
+      outsider = (await other.query<{ id: string }>(
+        `INSERT INTO core.persons (id_number, name) VALUES ($1, '罗军') RETURNING id`, [idNumber])).rows[0]!.id;
+      // Linking does not see the uncommitted person, decides on a new one, and its COPY waits on the unique index.
+      const linking = link([mention({ name: '罗军', idNumber }), mention({ name: '罗新', birthDate: '1990-01-02', phone: '13900007777' })]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await other.query('COMMIT');
+      const [a, b] = await linking;
+      expect(a!.personId).toBe(outsider);
+      expect(a!.method).toBe('id_number');
+      expect(a!.created).toBe(false);
+      // The other new person of the batch was still made, with its keys.
+      expect(b!.created).toBe(true);
+      expect((await keysOf(b!.personId)).length).toBeGreaterThan(0);
+    } finally {
+      other.release();
+    }
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM core.persons WHERE id_number = $1', [idNumber]);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('adds the keys a known person gains from a new record, without duplicating those it has', async () => {
+    const idNumber = generateIdNumber('510104', '1958-05-05', 22, 'F');
+    const [a] = await link([mention({ name: '何芳', idNumber })]);
+    const before = await keysOf(a!.personId);
+    const m = mention({ name: '何芳', idNumber, phone: '13811112222', sourceTable: 'police.household_registrations', department: 'POLICE' });
+    const [b] = await link([m, mention({ name: '何芳', idNumber, phone: '13811112222' })]);
+    expect(b!.personId).toBe(a!.personId);
+    const after = await keysOf(a!.personId);
+    expect(after).toEqual([...new Set([...before, ...storedKeys(personFeatures(m, null))])].sort());
+  });
+
+  it('refuses record keys with the separator control characters, saying which mention', async () => {
+    await expect(link([mention({ name: '王五' }), mention({ name: '王六', mentionKey: 'party\u001f1' })]))
+      .rejects.toThrow(/person mention 1: .*U\+001E or U\+001F/);
+  });
+
   it('makes time-ordered person ids (UUID version 7 layout)', () => {
     const a = timeOrderedUuid();
     const b = timeOrderedUuid();
