@@ -221,7 +221,9 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
   const byId = new Map<string, string>();
   if (ids.length) {
     const r = await client.query<{ id: string; id_number: string }>(
-      `SELECT coalesce(merged_into, id) AS id, id_number FROM core.persons WHERE id_number = ANY($1::text[])`, [ids]);
+      // Canonical 18-character numbers as one text (see fetchCandidates).
+      `SELECT coalesce(merged_into, id) AS id, id_number FROM core.persons WHERE id_number = ANY(string_to_array($1, chr(31)))`,
+      [ids.join('\u001f')]);
     for (const row of r.rows) byId.set(row.id_number, row.id);
   }
 
@@ -597,6 +599,7 @@ async function insertKeys(client: PoolClient, items: Item[], personIdNumber: Map
   const fresh: Array<[string, string]> = [];
   const pairs: Array<[string, string]> = [];
   const open: Array<[string, string]> = [];
+  const freshOpen: Array<[string, string]> = [];
   for (const item of items) {
     const personId = item.link!.personId;
     const numbered = personIdNumber.has(personId);
@@ -606,12 +609,13 @@ async function insertKeys(client: PoolClient, items: Item[], personIdNumber: Map
       if (seen.has(pair)) continue;
       seen.add(pair);
       (isNew ? fresh : pairs).push([k, personId]);
-      if (!numbered) open.push([k, personId]);
+      if (!numbered) (isNew ? freshOpen : open).push([k, personId]);
     }
   }
   // Not sorted: linking batches take the linking lock, so no two of them insert keys at the same time (sorting
   // the pairs of a batch cost more than a second per 100,000 mentions).
   if (fresh.length) await copyRows(client, 'core.person_keys', ['key', 'person_id'], fresh);
+  if (freshOpen.length) await copyRows(client, 'core.person_open_keys', ['key', 'person_id'], freshOpen);
   if (pairs.length) {
     await client.query('CREATE TEMP TABLE IF NOT EXISTS tl_person_keys_stage (key text COLLATE "C", person_id uuid) ON COMMIT DELETE ROWS');
     await copyRows(client, 'tl_person_keys_stage', ['key', 'person_id'], pairs);
