@@ -8,7 +8,9 @@ import { dropDatabase, withDatabase } from '../../platform/db';
 import { loadConfig } from '../../platform/config';
 import { signDevToken } from '../../security/dev-token';
 import { subscribeChanges } from '../../events/testing/ws-client';
-import { TEST_PG_URL, TEST_MYSQL_URL } from '../../test/support/services';
+import { createRedis } from '../../platform/redis';
+import { cleanPrefix } from '../../test/support/redis';
+import { TEST_PG_URL, TEST_MYSQL_URL, TEST_REDIS_URL } from '../../test/support/services';
 import { ROOT } from '../parts';
 
 /**
@@ -72,6 +74,8 @@ describe('npm start', () => {
       execFileSync('mariadb', ['-h', '127.0.0.1', '-u', 'root', '-e', `DROP DATABASE IF EXISTS tl_start_civil_${suffix}`]);
     } catch { /* no client: nothing to drop */ }
     rmSync(dataDir, { recursive: true, force: true });
+    const redis = createRedis(TEST_REDIS_URL);
+    await cleanPrefix(redis, `tltest:start:${suffix}`).finally(() => redis.disconnect());
   });
 
   it('starts every part, turns /readyz green, answers a query, follows a live demo change to a subscriber and stops cleanly', async () => {
