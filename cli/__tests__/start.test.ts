@@ -141,7 +141,8 @@ describe('npm start', () => {
           if (!live) await new Promise((r) => setTimeout(r, 250));
         }
         expect(sub.errors).toEqual([]);
-        if (!live) console.log('received', sub.data.length, JSON.stringify(sub.data.slice(-5)), sub.closed, output.split('\n').filter((l) => /enrich/.test(l)).slice(-5).join('\n'));
+        // On failure, show what did arrive and what the hub said (e.g. an enrichment error that nulled entities).
+        if (!live) console.log(`received ${sub.data.length} changes, the last: ${JSON.stringify(sub.data.slice(-3))}\nhub output:\n${output.slice(-4000)}`);
         expect(live).toMatchObject({ type: 'gov.tonglan.event.created', department: 'POLICE', entity: { kind: 'police_incident' } });
         const incidentNo = live!.entity.policeIncident.incidentNo as string;
         expect((await police.query('SELECT count(*)::int AS n FROM t_jqxx WHERE jqbh = $1', [incidentNo])).rows[0].n).toBe(1);
