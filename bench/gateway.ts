@@ -26,7 +26,7 @@ import { median, ratio, round, spread } from './lib/stats';
  * medians of the runs. req/s and latency percentiles are computed from every answer (bench/lib/load.ts).
  *
  * Options (environment): BENCH_PERSONS (default 20000), BENCH_RUNS, BENCH_SECONDS, BENCH_REQUESTS (optional cap
- * on the answers of a run), BENCH_TARGETS (comma list), BENCH_DATABASE_URL (server to create the
+ * on the answers of a run), BENCH_TARGETS (comma list), BENCH_QUERIES (comma list of operation names), BENCH_DATABASE_URL (server to create the
  * `tonglan_bench` database on), BENCH_KEEP_DATA=1, BENCH_NODE_ARGS (extra Node flags for the targets'
  * processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
@@ -42,6 +42,8 @@ const VARIED_PERSONS = Number(process.env.BENCH_VARIED_PERSONS ?? 5000);
 const ALL_TARGETS = ['ours', 'ours-nocache', 'ours-nodedupe', 'stock', 'hive', 'direct'] as const;
 type Target = (typeof ALL_TARGETS)[number];
 const TARGETS = (process.env.BENCH_TARGETS?.split(',') ?? [...ALL_TARGETS]) as Target[];
+/** BENCH_QUERIES: a comma list of operation names (personFull, personVaried, gridEvents, eventStats, persons50) to run only those. */
+const QUERIES = process.env.BENCH_QUERIES?.split(',').map((q) => q.trim()).filter(Boolean) ?? null;
 
 const IDENTITY: Identity = { sub: 'bench:district-officer', role: 'district-officer', districts: [GRIDS.jinjiang], grids: [], scopes: [] };
 
@@ -67,7 +69,7 @@ const PERSON_FULL: Pick<Operation, 'query' | 'direct' | 'variables'> = {
   variables: ({ personId }) => ({ id: personId }),
 };
 
-const OPERATIONS: Operation[] = [
+const ALL_OPERATIONS: Operation[] = [
   {
     name: 'personFull', label: 'person, all departments',
     ...PERSON_FULL,
@@ -99,6 +101,10 @@ const OPERATIONS: Operation[] = [
     variables: () => ({ grid: GRIDS.donghu }),
   },
 ];
+
+const unknownQueries = QUERIES?.filter((q) => !ALL_OPERATIONS.some((op) => op.name === q)) ?? [];
+if (unknownQueries.length) throw new Error(`BENCH_QUERIES: unknown ${unknownQueries.join(', ')} (known: ${ALL_OPERATIONS.map((op) => op.name).join(', ')})`);
+const OPERATIONS = QUERIES ? ALL_OPERATIONS.filter((op) => QUERIES.includes(op.name)) : ALL_OPERATIONS;
 
 interface Cell { rps: number[]; p50: number[]; p99: number[]; rss: number[]; cpuMsPerRequest: number[]; failures: number }
 
