@@ -297,6 +297,7 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
     ? await startGatewaySubscriptions({
       httpServer, supergraphSdl, execute, authenticate, pool, redisUrl: options.redisUrl ?? config.REDIS_URL, prefix: config.REDIS_PREFIX, log,
       limits: limitsFromConfig(config), rateGuard, // the HTTP path's query limits and rate limit, on the socket too
+      safelist, // and, in production, its persisted-operation safelist: the socket is no way around it
     })
     : null;
 

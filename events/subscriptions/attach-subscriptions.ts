@@ -11,6 +11,7 @@ import { partLogger, type Logger } from '../../platform/logger';
 import { createRedis } from '../../platform/redis';
 import type { Identity } from '../../security/identity';
 import { assertCan } from '../../security/scope';
+import { notSafelistedError, sha256Hex, type Safelist } from '../../gateway/plugins/persisted-operations';
 import { checkQueryLimits, DEFAULT_QUERY_LIMITS, type QueryLimits } from '../../gateway/plugins/query-limits';
 import type { RateLimitGuard } from '../../gateway/plugins/rate-limit';
 import { ChangeFeed } from '../change-feed';
@@ -49,6 +50,13 @@ export interface SubscriptionDeps {
   rateGuard?: RateLimitGuard | null;
   /** Subscriptions one identity (its subject) may hold open at once in this process (default 200). */
   maxSubscriptionsPerIdentity?: number;
+  /**
+   * PERSISTED_OPERATIONS=safelist: only operations of the safelist start on a socket, exactly as on the HTTP
+   * path — sent whole (the server hashes the text itself) or by hash alone (`query: ""` with
+   * `extensions.persistedQuery.sha256Hash`, Apollo's protocol). Anything else: TL_ERR_FORBIDDEN,
+   * reason `operation_not_safelisted`. Absent or null: every valid operation may start.
+   */
+  safelist?: Safelist | null;
 }
 
 export const DEFAULT_MAX_SUBSCRIPTIONS_PER_IDENTITY = 200;
@@ -174,9 +182,22 @@ export function attachSubscriptions(server: http.Server, deps: SubscriptionDeps)
     onSubscribe: async (ctx, id, payload) => {
       const identity = ctx.extra.identity;
       const schema = schemaOf();
+      let query = payload.query;
+      if (deps.safelist) {
+        // The same rule as the HTTP path (gateway/plugins/persisted-operations.ts): a text is hashed here, never
+        // taken on the client's word; a hash alone names an operation of the list.
+        const persisted = (payload.extensions as { persistedQuery?: { sha256Hash?: unknown } } | null | undefined)?.persistedQuery;
+        const claimed = typeof persisted?.sha256Hash === 'string' ? persisted.sha256Hash.toLowerCase() : undefined;
+        const hash = query ? sha256Hex(query) : claimed;
+        if (!hash || !deps.safelist.has(hash)) {
+          log.info({ sub: identity?.sub, hash }, 'socket operation refused: not in the safelist');
+          return [socketError(notSafelistedError(hash))];
+        }
+        if (!query) query = deps.safelist.get(hash)!;
+      }
       let document: DocumentNode;
       try {
-        document = parse(payload.query);
+        document = parse(query);
       } catch (err) {
         return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
       }

@@ -36,13 +36,15 @@ export interface GatewaySubscriptionOptions {
   /** The gateway's rate guard (null/absent: none), taken once per operation on the socket. */
   rateGuard?: SubscriptionDeps['rateGuard'];
   maxSubscriptionsPerIdentity?: number;
+  /** PERSISTED_OPERATIONS=safelist: the gateway's safelist, enforced on the socket as on HTTP. */
+  safelist?: SubscriptionDeps['safelist'];
 }
 
 /**
  * Attach `Subscription.changes` to the gateway's http server at /graphql and start its live feed.
  * The gateway calls, before `listen`:
  *   const subscriptions = await startGatewaySubscriptions({ httpServer, supergraphSdl, execute, authenticate,
- *     pool, redisUrl, prefix: config.REDIS_PREFIX, log, limits: limitsFromConfig(config), rateGuard });
+ *     pool, redisUrl, prefix: config.REDIS_PREFIX, log, limits: limitsFromConfig(config), rateGuard, safelist });
  * and `await subscriptions.close()` in its stop(), before closing the http server.
  */
 export async function startGatewaySubscriptions(options: GatewaySubscriptionOptions): Promise<AttachedSubscriptions> {
@@ -58,6 +60,7 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionOpti
     ...(options.limits ? { limits: options.limits } : {}),
     rateGuard: options.rateGuard ?? null,
     ...(options.maxSubscriptionsPerIdentity ? { maxSubscriptionsPerIdentity: options.maxSubscriptionsPerIdentity } : {}),
+    safelist: options.safelist ?? null,
   });
   await attached.feed.start();
   return attached;

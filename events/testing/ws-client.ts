@@ -15,7 +15,8 @@ export interface TestSubscription extends Received {
   stop(): Promise<void>;
 }
 
-export function subscribeChanges(url: string, authorization: string, query: string, variables: Record<string, unknown> = {}): TestSubscription {
+export function subscribeChanges(url: string, authorization: string, query: string, variables: Record<string, unknown> = {},
+  extensions?: Record<string, unknown>): TestSubscription {
   const client = createClient({
     url,
     webSocketImpl: WebSocket,
@@ -39,10 +40,11 @@ export function subscribeChanges(url: string, authorization: string, query: stri
     const e = event as { code: number; reason: string };
     sub.closed = { code: e.code, reason: e.reason };
   });
-  const unsubscribe = client.subscribe({ query, variables }, {
+  const unsubscribe = client.subscribe({ query, variables, ...(extensions ? { extensions } : {}) }, {
     next: (result) => {
       if (result.errors) sub.errors.push(...result.errors);
-      if (result.data) sub.data.push(result.data.changes as Record<string, any>);
+      // A subscription's event (its `changes`), or a query's whole answer.
+      if (result.data) sub.data.push(('changes' in result.data ? result.data.changes : result.data) as Record<string, any>);
     },
     error: (err) => {
       sub.errors.push(err);

@@ -159,7 +159,7 @@ describe('gateway: the unified people-place-event graph', () => {
     const allowed = 'query Grid { grid(code: "5101") { name } }';
     writeFileSync(join(dir, 'ops.json'), JSON.stringify([allowed]));
     const strict = await createGatewayServer({ config: { ...stack.config, PERSISTED_OPERATIONS: 'safelist', PERSISTED_OPERATIONS_FILE: join(dir, 'ops.json') },
-      databaseUrl: stack.db.url, redisUrl: null, supergraphSdl: stack.supergraphSdl, subgraphUrls: stack.subgraphUrls });
+      databaseUrl: stack.db.url, redisUrl: TEST_REDIS_URL, supergraphSdl: stack.supergraphSdl, subgraphUrls: stack.subgraphUrls });
     try {
       const url = await strict.listen(0);
       const post = (query: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ query }) });
@@ -171,6 +171,24 @@ describe('gateway: the unified people-place-event graph', () => {
       // The gateway's own execution path (change-event enrichment) is not bound by the safelist.
       const internal = await strict.execute({ query: '{ persons { totalCount } }' }, { sub: 'relay', role: 'city-admin', grids: [], districts: [], scopes: [] });
       expect(internal.errors).toBeUndefined();
+      // Nor is the WebSocket a way around it: a query or subscription not in the list is refused on the socket.
+      const wsUrl = url.replace(/^http/, 'ws');
+      const overSocket = [subscribeChanges(wsUrl, `Bearer ${admin}`, '{ persons { totalCount } }'), subscribeChanges(wsUrl, `Bearer ${admin}`, 'subscription { changes { id } }')];
+      try {
+        await waitFor(() => overSocket.every((s) => s.errors.length > 0 || s.completed), 'the socket refusals');
+        for (const s of overSocket) {
+          expect(s.data).toEqual([]);
+          expect(s.errors.flat().map((e) => (e as { extensions: { code: string; reason: string } }).extensions))
+            .toEqual([expect.objectContaining({ code: 'TL_ERR_FORBIDDEN', reason: 'operation_not_safelisted' })]);
+        }
+        const listed = subscribeChanges(wsUrl, `Bearer ${admin}`, allowed);
+        overSocket.push(listed);
+        await waitFor(() => listed.completed || listed.errors.length > 0, 'the listed query over the socket');
+        expect(listed.errors).toEqual([]);
+        expect(listed.data).toEqual([{ grid: { name: '成都市' } }]);
+      } finally {
+        await Promise.all(overSocket.map((s) => s.stop()));
+      }
     } finally {
       await strict.stop();
       rmSync(dir, { recursive: true, force: true });

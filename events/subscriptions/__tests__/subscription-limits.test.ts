@@ -18,6 +18,7 @@ import { OutboxRelay } from '../../relay/outbox-relay';
 import { LocalGraph } from '../../testing/local-graph';
 import { commitOutbox, waitFor } from '../../testing/outbox-fixtures';
 import { subscribeChanges, type TestSubscription } from '../../testing/ws-client';
+import { createSafelist, sha256Hex } from '../../../gateway/plugins/persisted-operations';
 import { attachSubscriptions, type AttachedSubscriptions } from '../attach-subscriptions';
 
 /**
@@ -131,6 +132,61 @@ describe('subscription server: query limits, rate guard, open subscriptions per 
     await waitFor(() => subs.feed.listenerCount === 3, 'a new one in its place');
     expect(again.errors).toEqual([]);
     expect(second.errors).toEqual([]);
+  });
+
+  test('with a safelist only its operations start on the socket, sent whole or by hash; queries cannot go around it', async () => {
+    const listed = `subscription Listed { changes(filter: { gridCode: "5101" }) { id op entity { ... on Event { title } } } }`;
+    const listedQuery = `query Listed($id: ID!) { event(id: $id) { title } }`;
+    const strictServer = http.createServer((_req, res) => res.writeHead(404).end());
+    const strict = attachSubscriptions(strictServer, {
+      pool: db.pool, redisUrl: TEST_REDIS_URL, prefix, schema: graph.schema, execute: graph.execute,
+      authenticate: (a) => authenticate(a), log, pollIntervalMs: 200, safelist: createSafelist([listed, listedQuery]),
+    });
+    await strict.feed.start();
+    await new Promise<void>((resolve) => strictServer.listen(0, '127.0.0.1', resolve));
+    const strictUrl = `ws://127.0.0.1:${(strictServer.address() as AddressInfo).port}/graphql`;
+    const token = await bearer({ role: 'city-admin' });
+    const on = (query: string, variables: Record<string, unknown> = {}, extensions?: Record<string, unknown>) => {
+      const s = subscribeChanges(strictUrl, token, query, variables, extensions);
+      open.push(s);
+      return s;
+    };
+    try {
+      const whole = on(listed);
+      const byHash = on('', {}, { persistedQuery: { version: 1, sha256Hash: sha256Hex(listed) } });
+      const unlisted = on(`subscription { changes { id op } }`);
+      const unknownHash = on('', {}, { persistedQuery: { version: 1, sha256Hash: 'f'.repeat(64) } });
+      const event = { __typename: 'Event' as const, id: randomUUID(), gridCode: GRID, title: '占道经营', status: 'reported' };
+      const adHoc = `{ event(id: "${event.id}") { title status } }`;
+      const adHocQuery = on(adHoc);
+      graph.put(event);
+      const listedAnswer = on(listedQuery, { id: event.id });
+      await waitFor(() => [unlisted, unknownHash, adHocQuery, listedAnswer].every(received), 'the refusals and the listed query');
+      const refusal = (hash: string) => [{ code: 'TL_ERR_FORBIDDEN', message: expect.stringMatching(/not in the safelist/), hash }];
+      const refused = (s: TestSubscription) => s.errors.flat().map((e) => {
+        const err = e as { message: string; extensions: { code: string; sha256Hash: string; reason: string } };
+        expect(err.extensions.reason).toBe('operation_not_safelisted');
+        return { code: err.extensions.code, message: err.message, hash: err.extensions.sha256Hash };
+      });
+      expect(refused(unlisted)).toEqual(refusal(sha256Hex(`subscription { changes { id op } }`)));
+      expect(refused(unknownHash)).toEqual(refusal('f'.repeat(64)));
+      expect(refused(adHocQuery)).toEqual(refusal(sha256Hex(adHoc)));
+      expect(adHocQuery.data).toEqual([]);
+      expect(listedAnswer.errors).toEqual([]);
+      expect(listedAnswer.data).toEqual([{ event: { title: '占道经营' } }]);
+
+      await waitFor(() => strict.feed.listenerCount === 2, 'the two listed subscriptions registered');
+      await commitOutbox(db.pool, [{ entityType: 'Event', entityId: event.id, op: 'CREATE', department: 'POLICE', gridCode: GRID }]);
+      await waitFor(() => whole.data.length === 1 && byHash.data.length === 1, 'the event on both listed subscriptions');
+      for (const s of [whole, byHash]) {
+        expect(s.errors).toEqual([]);
+        expect(s.data[0]).toMatchObject({ op: 'CREATE', entity: { title: '占道经营' } });
+      }
+      expect(unlisted.data).toEqual([]);
+    } finally {
+      await strict.close();
+      await new Promise((resolve) => strictServer.close(resolve));
+    }
   });
 
   test('operations on the socket take from the same per-identity rate bucket: beyond the burst, TL_ERR_RATE_LIMITED', async () => {
