@@ -29,7 +29,7 @@ export async function* readPostgres(raw: Record<string, unknown>, options: ReadO
       param: (i, type) => `$${i}::${type}`,
       minusSeconds: (expr, s) => `(${expr} - make_interval(secs => ${Number(s)}))`,
       isTemporal: isTemporalType,
-      toRecordValue: (v, type) => (typeof v === 'string' && /^timestamp/.test(type) ? pgTimestampToIso(v, type.includes('without') ? config.timeZone : '') : v),
+      toRecordValue: (v, type) => (typeof v === 'string' && type.startsWith('timestamp') ? pgTimestampToIso(v, type.includes('without') ? config.timeZone : '') : v),
       query: async (sql, params) => {
         try {
           return (await client.query(sql, params)).rows;

@@ -57,9 +57,11 @@ export async function* keysetRead(dialect: SqlDialect, source: KeysetSource, opt
   const typeOf = (c: string) => source.columnTypes.get(c)!;
   const columns = [...source.columnTypes.keys()];
   const select = `SELECT ${columns.map(q).join(', ')} FROM ${source.table}`;
+  // Per column, resolved once: the column's type (the dialect's conversion of a value depends on it).
+  const types = columns.map(typeOf);
   const toRecord = (row: Record<string, unknown>): Record<string, unknown> => {
     const data: Record<string, unknown> = {};
-    for (const c of columns) data[c] = dialect.toRecordValue(row[c], typeOf(c));
+    for (let i = 0; i < columns.length; i++) data[columns[i]!] = dialect.toRecordValue(row[columns[i]!], types[i]!);
     return data;
   };
   const record = (row: Record<string, unknown>): ReadMessage => ({ type: 'record', stream: stream.name, data: toRecord(row) });
@@ -79,16 +81,24 @@ export async function* keysetRead(dialect: SqlDialect, source: KeysetSource, opt
       const rows = await dialect.query(`SELECT MAX(${q(stream.cursorField)}) AS m FROM ${source.table}`, []);
       mark = rows[0]?.m ?? null;
     }
-    let last: unknown[] | null = null;
-    for (;;) {
-      options.signal?.throwIfAborted();
+    const page = (last: unknown[] | null) => {
       const params: unknown[] = [];
       const where = last ? ` WHERE ${after(pk, last, params)}` : '';
-      const rows = await dialect.query(`${select}${where} ORDER BY ${pk.map(q).join(', ')} LIMIT ${source.pageSize}`, params);
+      return dialect.query(`${select}${where} ORDER BY ${pk.map(q).join(', ')} LIMIT ${source.pageSize}`, params);
+    };
+    options.signal?.throwIfAborted();
+    let pending: Promise<Record<string, unknown>[]> | null = page(null);
+    while (pending) {
+      const rows: Record<string, unknown>[] = await pending;
+      pending = null;
+      // The next page is asked for before this one is handed out: the source reads it while the consumer
+      // maps these rows (keyset: its start is this page's last key, known now).
+      if (rows.length >= source.pageSize) {
+        options.signal?.throwIfAborted();
+        const lastRow = rows[rows.length - 1]!;
+        pending = prefetched(page(pk.map((c) => lastRow[c])));
+      }
       for (const row of rows) yield record(row);
-      if (rows.length < source.pageSize) break;
-      const lastRow = rows[rows.length - 1]!;
-      last = pk.map((c) => lastRow[c]);
     }
     if (stream.cursorField && mark !== null) yield { type: 'state', stream: stream.name, state: { cursor: mark, key: null } satisfies SqlCursorState };
     return;
@@ -107,10 +117,7 @@ export async function* keysetRead(dialect: SqlDialect, source: KeysetSource, opt
   }
 
   // The first page: from the saved state (stepping back the look-back window), or from the start.
-  let position: unknown[] | null = null;
-  let first = true;
-  for (;;) {
-    options.signal?.throwIfAborted();
+  const page = (position: unknown[] | null, first: boolean) => {
     const params: unknown[] = [];
     let where = `${q(cursor)} IS NOT NULL`;
     if (position) {
@@ -127,13 +134,29 @@ export async function* keysetRead(dialect: SqlDialect, source: KeysetSource, opt
         where += ` AND ${q(cursor)} >= ${dialect.param(1, typeOf(cursor))}`;
       }
     }
-    first = false;
-    const rows = await dialect.query(`${select} WHERE ${where} ORDER BY ${order.map(q).join(', ')} LIMIT ${source.pageSize}`, params);
-    for (const row of rows) yield record(row);
+    return dialect.query(`${select} WHERE ${where} ORDER BY ${order.map(q).join(', ')} LIMIT ${source.pageSize}`, params);
+  };
+  options.signal?.throwIfAborted();
+  let pending: Promise<Record<string, unknown>[]> | null = page(null, true);
+  while (pending) {
+    const rows: Record<string, unknown>[] = await pending;
+    pending = null;
     if (rows.length === 0) break;
     const lastRow = rows[rows.length - 1]!;
-    position = order.map((c) => lastRow[c]);
+    const position = order.map((c) => lastRow[c]);
+    // The next page is asked for before this one is handed out (its start, this page's last key, is known):
+    // the source reads it while the consumer maps these rows. The checkpoint still follows the page's rows.
+    if (rows.length >= source.pageSize) {
+      options.signal?.throwIfAborted();
+      pending = prefetched(page(position, false));
+    }
+    for (const row of rows) yield record(row);
     yield { type: 'state', stream: stream.name, state: { cursor: position[0], key: position.slice(1) } satisfies SqlCursorState };
-    if (rows.length < source.pageSize) break;
   }
+}
+
+/** A page asked for ahead: marked handled now, so a consumer that stops early leaves no unhandled rejection (awaiting it still throws). */
+function prefetched<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }

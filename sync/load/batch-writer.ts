@@ -84,8 +84,8 @@ export async function copyRows(client: PoolClient, table: string, columns: strin
  * a transaction that rolled back is gone, and a pooled session must not believe it still has it.
  */
 async function stageTable(client: PoolClient, target: TargetTable, columns: string[], withEvent: boolean): Promise<string> {
-  const name = `tl_stage_${target.schema}_${target.table}_${columns.length}${withEvent ? 'e' : ''}_${hashOf(columns.join(','))}`;
-  const extra = withEvent ? `, ${EVENT_STAGE.map(([c, t]) => `NULL::${t} AS ${c}`).join(', ')}` : '';
+  const name = `tl_stage_${target.schema}_${target.table}_${columns.length}${withEvent ? 'e' : ''}n_${hashOf(columns.join(','))}`;
+  const extra = `, NULL::boolean AS st_new${withEvent ? `, ${EVENT_STAGE.map(([c, t]) => `NULL::${t} AS ${c}`).join(', ')}` : ''}`;
   await client.query(`SET LOCAL client_min_messages = warning;
     CREATE TEMP TABLE IF NOT EXISTS ${name} AS SELECT ${columns.map(quoteIdent).join(', ')}${extra} FROM ${quoteTable(target.name)} WITH NO DATA;
     TRUNCATE ${name}; SET LOCAL client_min_messages TO DEFAULT`);
@@ -143,7 +143,10 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
   for (const r of rows) {
     const e = existing.get(r.key);
     if (e && e.hash === r.hash && !e.deleted) continue;
-    changed.push({ ...r, id: e?.id ?? uuidv7(), eventId: hasEvent && r.event ? e?.eventId ?? uuidv7() : null, inserted: !e, eventExists: !!e?.eventId });
+    changed.push({
+      key: r.key, hash: r.hash, sourceUpdatedAt: r.sourceUpdatedAt, values: r.values, ...(r.event ? { event: r.event } : {}),
+      id: e?.id ?? uuidv7(), eventId: hasEvent && r.event ? e?.eventId ?? uuidv7() : null, inserted: !e, eventExists: !!e?.eventId,
+    });
   }
   const unchanged = rows.length - changed.length + duplicates;
   if (!changed.length) return { written: 0, unchanged };
@@ -204,9 +207,9 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
   const columns = ['id', '_record_key', '_row_hash', '_source_updated_at', ...ctx.columns, ...extraColumns, ...(hasEvent ? ['event_id'] : [])];
   const valueColumns = [...ctx.columns, ...extraColumns];
   const stage = await stageTable(client, target, columns, hasEvent);
-  await copyRows(client, stage, hasEvent ? [...columns, ...EVENT_STAGE.map(([c]) => c)] : columns, (function* () {
+  await copyRows(client, stage, hasEvent ? ['st_new', ...columns, ...EVENT_STAGE.map(([c]) => c)] : ['st_new', ...columns], (function* () {
     for (const r of changed) {
-      let line = `${r.id}\t${copyValue(r.key)}\t${copyValue(r.hash)}\t${copyValue(r.sourceUpdatedAt)}`;
+      let line = `${r.inserted ? 't' : 'f'}\t${r.id}\t${copyValue(r.key)}\t${copyValue(r.hash)}\t${copyValue(r.sourceUpdatedAt)}`;
       for (const c of valueColumns) line += `\t${copyValue(r.values[c])}`;
       if (hasEvent) {
         const e = r.eventId ? r.event : undefined;
@@ -222,26 +225,44 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
   // data-modifying CTEs of the same statement, the event projection and the events' outbox rows.
   const cols = columns.map(quoteIdent).join(', ');
   const updates = columns.filter((c) => c !== 'id' && c !== '_record_key').map((c) => `${quoteIdent(c)} = excluded.${quoteIdent(c)}`);
-  const merge = `INSERT INTO ${quoteTable(target.name)} AS t (${cols}, _connector_id, _synced_at, _deleted_at)
-     SELECT ${cols}, $1::uuid, now(), NULL FROM ${stage}
+  // Rows whose key the pre-read did not find (new ids, made above) are inserted plainly; the others go through
+  // ON CONFLICT … DO UPDATE. A plain insert skips the speculative-insertion protocol (an arbiter probe, a
+  // speculative token, its confirmation per row): ~30% of an insert's server time, measured. Nothing is weakened:
+  // the UNIQUE (_connector_id, _record_key) index still refuses a duplicate — a row of this connector written
+  // by anyone else since the pre-read (impossible under the run's connector lock) fails the batch, which rolls
+  // back whole and is retried, never merged twice.
+  const anyNew = changed.some((r) => r.inserted);
+  const anyKnown = changed.some((r) => !r.inserted);
+  const insertNew = `INSERT INTO ${quoteTable(target.name)} (${cols}, _connector_id, _synced_at, _deleted_at)
+     SELECT ${cols}, $1::uuid, now(), NULL FROM ${stage} WHERE st_new
+     RETURNING 1`;
+  const upsertKnown = `INSERT INTO ${quoteTable(target.name)} AS t (${cols}, _connector_id, _synced_at, _deleted_at)
+     SELECT ${cols}, $1::uuid, now(), NULL FROM ${stage} WHERE NOT st_new
      ON CONFLICT (_connector_id, _record_key) DO UPDATE SET ${updates.join(', ')}, _synced_at = now(), _deleted_at = NULL
      WHERE t._row_hash IS DISTINCT FROM excluded._row_hash OR t._deleted_at IS NOT NULL
      RETURNING 1`;
+  const merges = [...(anyNew ? [insertNew] : []), ...(anyKnown ? [upsertKnown] : [])];
   let written: number;
   if (hasEvent) {
-    const fresh = changed.some((r) => r.eventId && r.event && !r.eventExists);
+    const freshOfNew = changed.some((r) => r.eventId && r.event && !r.eventExists && r.inserted);
+    const freshOfKnown = changed.some((r) => r.eventId && r.event && !r.eventExists && !r.inserted);
     const known = changed.some((r) => r.eventId && r.event && r.eventExists);
-    const sql = eventStatement(merge, stage, {
+    const sql = eventStatement(merges, stage, {
       place: valueColumns.includes('place_id') && target.has('place_id'),
       grid: valueColumns.includes('grid_code') && target.has('grid_code'),
-      fresh, known,
+      freshOfNew, freshOfKnown, known,
     });
     // Index probes only: the statement joins the batch to core.events (known events) and core.places, tables
     // that grow during a run while their statistics lag (see withIndexProbes).
     const { rows: [res] } = await withIndexProbes(client, () => client.query<{ written: number }>(sql, [ctx.connectorId, target.name, ctx.department]));
     written = res?.written ?? 0;
   } else {
-    written = (await client.query(merge, [ctx.connectorId])).rowCount ?? 0;
+    if (merges.length === 1) written = (await client.query(merges[0]!, [ctx.connectorId])).rowCount ?? 0;
+    else {
+      const { rows: [res] } = await client.query<{ written: number }>(
+        `WITH m1 AS (${merges[0]}), m2 AS (${merges[1]}) SELECT ((SELECT count(*) FROM m1) + (SELECT count(*) FROM m2))::int AS written`, [ctx.connectorId]);
+      written = res?.written ?? 0;
+    }
   }
 
   // 5. Parties of the record (department table) and the events' participants.
@@ -308,27 +329,31 @@ const EVENT_STAGE: [string, string][] = [
  * The category tree, places and grids are referenced only where they exist (a source may name a code the hub
  * lacks: stored as null). $1 connector, $2 source table, $3 department. Returns `written` (merged rows).
  */
-function eventStatement(merge: string, stage: string, o: { place: boolean; grid: boolean; fresh: boolean; known: boolean }): string {
+function eventStatement(merges: string[], stage: string, o: { place: boolean; grid: boolean; freshOfNew: boolean; freshOfKnown: boolean; known: boolean }): string {
   const f = EVENT_FIELDS;
-  const ctes = [`m AS (${merge})`,
+  const ctes = [...merges.map((m, i) => `m${i} AS (${m})`),
     `v AS (
        SELECT s.event_id AS id, s.id AS source_id, s.ev_kind AS kind, c.code AS category_code, s.ev_title AS title, s.ev_occurred_at AS occurred_at,
               s.ev_status AS status, s.ev_level AS level, s.ev_severity AS severity, ${o.place ? 'p.id' : 'NULL::uuid'} AS place_id,
-              ${o.grid ? 'g.code' : 'NULL::text'} AS grid_code, s.ev_closed_at AS closed_at, s.ev_exists AS known
+              ${o.grid ? 'g.code' : 'NULL::text'} AS grid_code, s.ev_closed_at AS closed_at, s.ev_exists AS known, s.st_new AS new_row
          FROM ${stage} s
          LEFT JOIN core.event_categories c ON c.code = s.ev_category_code
          ${o.place ? 'LEFT JOIN core.places p ON p.id = s.place_id' : ''}
          ${o.grid ? 'LEFT JOIN core.grids g ON g.code = s.grid_code' : ''}
         WHERE s.ev_kind IS NOT NULL)`];
   const outbox: string[] = [];
-  if (o.fresh) {
-    ctes.push(`ins AS (
+  // New events of rows new in this batch: their source_id is the row's id, made by this batch, so no event can
+  // have it yet — a plain insert (the UNIQUE (source_table, source_id) index still guards it). Events of rows
+  // that existed but had none keep ON CONFLICT DO NOTHING.
+  const fresh: [string, boolean][] = [...(o.freshOfNew ? [['ins', true] as [string, boolean]] : []), ...(o.freshOfKnown ? [['ins2', false] as [string, boolean]] : [])];
+  for (const [name, ofNew] of fresh) {
+    ctes.push(`${name} AS (
        INSERT INTO core.events (id, source_table, source_id, department, ${f.join(', ')})
-       SELECT id, $2, source_id, $3, ${f.join(', ')} FROM v WHERE NOT v.known
-       ON CONFLICT (source_table, source_id) DO NOTHING
+       SELECT id, $2, source_id, $3, ${f.join(', ')} FROM v WHERE NOT v.known AND ${ofNew ? 'v.new_row' : 'NOT v.new_row'}
+       ${ofNew ? '' : 'ON CONFLICT (source_table, source_id) DO NOTHING'}
        RETURNING id, source_id, grid_code, kind, status)`);
     outbox.push(`SELECT 'Event', id, 'CREATE', $3, grid_code, ARRAY[${f.map((c) => `'${c}'`).join(', ')}]::text[],
-              jsonb_build_object('kind', kind, 'status', status, 'sourceTable', $2::text, 'sourceId', source_id) FROM ins`);
+              jsonb_build_object('kind', kind, 'status', status, 'sourceTable', $2::text, 'sourceId', source_id) FROM ${name}`);
   }
   if (o.known) {
     ctes.push(`old AS (
@@ -346,7 +371,8 @@ function eventStatement(merge: string, stage: string, o: { place: boolean; grid:
        INSERT INTO hub.outbox (entity_type, entity_id, op, department, grid_code, changed_fields, data)
        ${outbox.join('\n       UNION ALL ')})`);
   }
-  return `WITH ${ctes.join(',\n     ')}\n     SELECT count(*)::int AS written FROM m`;
+  const written = merges.map((_, i) => `(SELECT count(*) FROM m${i})`).join(' + ');
+  return `WITH ${ctes.join(',\n     ')}\n     SELECT (${written})::int AS written`;
 }
 
 async function personPlaceOutbox(client: PoolClient, ctx: StreamWriteContext, changed: Changed[], persons: Map<string, PersonLink>, places: Map<string, PlaceLink>): Promise<void> {

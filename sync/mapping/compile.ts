@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import { BUILTIN_CODE_TABLES, lookupCode, type CodeTable } from './code-tables';
-import { parseDateTime, type DateFormat } from './dates';
+import { compileDateParser, type DateFormat } from './dates';
 import { normaliseIdNumber } from './id-number';
 import { toHalfWidth, trimAll } from './text';
 import type { FieldError, FieldMapping, FieldSpec, Mapping, MappedRecord, StreamMapping } from './types';
@@ -59,9 +59,28 @@ function normaliseSpec(m: FieldMapping): FieldSpec {
 const NUMERIC_TYPES = new Set(['integer', 'bigint', 'smallint', 'numeric', 'double precision', 'real']);
 const SHORT_TYPES = new Set([...NUMERIC_TYPES, 'date', 'timestamp with time zone', 'timestamp without time zone', 'boolean', 'uuid']);
 
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** A reader of one source path, specialised at compile time (a plain column is one own-property read). */
+function pathReader(path: string): (record: Record<string, unknown>) => unknown {
+  if (!path.includes('.')) return (record) => (hasOwn.call(record, path) ? record[path] : undefined);
+  return (record) => getPath(record, path);
+}
+
+/** Returned by a type conversion that pushed an error: the field is not written. */
+const FAILED: unique symbol = Symbol('failed');
+type Conversion = (value: unknown, errors: FieldError[]) => unknown;
+
+const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * Compile one field. `type` is the PostgreSQL type of the target column ('jsonb-item' for a key inside a
  * jsonb array element, which is kept as text unless it is an ID number).
+ *
+ * Every decision that depends only on the mapping (where the value comes from, which clean-ups apply, the
+ * column type's conversion, the zone of a date) is taken here, once; the returned closure does only the
+ * steps this field has, in the same order and with the same reasons as the general rules of the DSL.
  */
 function compileField(field: string, spec: FieldSpec, type: string, mapping: Mapping, rawField: string | null): Converter {
   const sources = spec.from === undefined ? [] : Array.isArray(spec.from) ? spec.from : [spec.from];
@@ -83,11 +102,23 @@ function compileField(field: string, spec: FieldSpec, type: string, mapping: Map
     const s = normaliseSpec(m);
     return { key: k, constant: 'const' in s, convert: compileField(k, s, 'jsonb-item', mapping, s.idNumber ? (s.rawField ?? `${k}Raw`) : null) };
   })) : null;
+  const hasConst = 'const' in spec;
+  const constant = spec.const;
+  const fallback = spec.default ?? null;
+  const upper = spec.case === 'upper';
+  const lower = spec.case === 'lower';
+  const idNumber = spec.idNumber === true;
+  const invalidAsNull = spec.invalidIdNumber === 'null';
+  const required = !!spec.required;
+  const requiredReason = sources.length ? `required, but source ${sources.join(' / ')} is empty` : 'required, but empty';
+  const checks = enumSet !== null || pattern !== null || spec.maxLength !== undefined;
+  const enumReason = enumSet ? `not one of ${[...enumSet].join(', ')}` : '';
 
-  return (record, errors, out) => {
-    let value: unknown;
-    if ('const' in spec) value = spec.const;
-    else if (objects) {
+  // Where the value comes from.
+  let read: (record: Record<string, unknown>, errors: FieldError[]) => unknown;
+  if (hasConst) read = () => constant;
+  else if (objects) {
+    read = (record, errors) => {
       const list: Record<string, unknown>[] = [];
       objects.forEach((fields, i) => {
         const item: Record<string, unknown> = {};
@@ -97,30 +128,118 @@ function compileField(field: string, spec: FieldSpec, type: string, mapping: Map
         for (const e of itemErrors) errors.push({ ...e, field: `${field}[${i}].${e.field}` });
         list.push(item);
       });
-      value = list;
-    } else if (template) {
+      return list;
+    };
+  } else if (template) {
+    const parts = template.map((part) => (part.startsWith('{') && part.endsWith('}') ? pathReader(part.slice(1, -1)) : part));
+    read = (record) => {
       let s = '';
       let any = false;
-      for (const part of template) {
-        if (part.startsWith('{') && part.endsWith('}')) {
-          const v = getPath(record, part.slice(1, -1));
+      for (const part of parts) {
+        if (typeof part === 'string') s += part;
+        else {
+          const v = part(record);
           if (!isEmpty(v, true)) { s += String(v); any = true; }
-        } else s += part;
+        }
       }
-      value = any ? s : null;
-    } else {
-      for (const src of sources) {
-        value = getPath(record, src);
+      return any ? s : null;
+    };
+  } else if (sources.length === 1) {
+    const one = pathReader(sources[0]!);
+    read = (record) => one(record);
+  } else if (sources.length === 0) {
+    read = () => undefined;
+  } else {
+    const readers = sources.map(pathReader);
+    read = (record) => {
+      let value: unknown;
+      for (const r of readers) {
+        value = r(record);
         if (!isEmpty(value, emptyAsNull) && !(typeof value === 'string' && trim && trimAll(value) === '' && emptyAsNull)) break;
       }
+      return value;
+    };
+  }
+
+  // Conversion to the column's type.
+  let convert: Conversion | null;
+  switch (type) {
+    case 'date':
+    case 'timestamp with time zone':
+    case 'timestamp without time zone': {
+      const parse = compileDateParser(formats, zone, type === 'date' ? 'date' : 'timestamp');
+      const reason = `not a date/time in format ${formats.join(' or ')}`;
+      convert = (value, errors) => {
+        const t = parse(value);
+        if (t === null) { errors.push({ field, reason, value }); return FAILED; }
+        return t;
+      };
+      break;
     }
+    case 'integer': case 'bigint': case 'smallint': case 'numeric': case 'double precision': case 'real': {
+      const fractional = type === 'numeric' || type === 'double precision' || type === 'real';
+      const reason = `not ${fractional ? 'a number' : 'an integer'}`;
+      const min = spec.min;
+      const max = spec.max;
+      convert = (value, errors) => {
+        const n = typeof value === 'number' ? value : typeof value === 'string' && NUMBER_TEXT.test(value.replace(/,/g, '')) ? Number(value.replace(/,/g, '')) : NaN;
+        if (!Number.isFinite(n) || (!fractional && !Number.isInteger(n))) { errors.push({ field, reason, value }); return FAILED; }
+        if (min !== undefined && n < min) { errors.push({ field, reason: `below the minimum ${min}`, value: n }); return FAILED; }
+        if (max !== undefined && n > max) { errors.push({ field, reason: `above the maximum ${max}`, value: n }); return FAILED; }
+        return n;
+      };
+      break;
+    }
+    case 'boolean':
+      convert = (value, errors) => {
+        const b = typeof value === 'boolean' ? value : lookupCode(BUILTIN_CODE_TABLES.yes_no!, String(value));
+        if (b === undefined || b === null) { errors.push({ field, reason: 'not a yes/no value', value }); return FAILED; }
+        return b === true || b === 'true';
+      };
+      break;
+    case 'jsonb': case 'json':
+      convert = (value, errors) => {
+        let v = value;
+        if (typeof v === 'string') {
+          try { v = JSON.parse(v); } catch { errors.push({ field, reason: 'not valid JSON', value }); return FAILED; }
+        }
+        if (items) {
+          if (!Array.isArray(v)) { errors.push({ field, reason: 'expected an array', value }); return FAILED; }
+          const mappedItems: Record<string, unknown>[] = [];
+          for (let i = 0; i < v.length; i++) {
+            if (!(i in v)) continue; // as forEach: a hole is no element
+            const el: unknown = v[i];
+            const itemErrors: FieldError[] = [];
+            const item: Record<string, unknown> = {};
+            const src = el !== null && typeof el === 'object' ? el as Record<string, unknown> : {};
+            for (const c of items) c(src, itemErrors, item);
+            for (const e of itemErrors) errors.push({ ...e, field: `${field}[${i}].${e.field}` });
+            mappedItems.push(item);
+          }
+          v = mappedItems;
+        }
+        return v;
+      };
+      break;
+    case 'uuid':
+      convert = (value, errors) => {
+        if (typeof value !== 'string' || !UUID_TEXT.test(value)) { errors.push({ field, reason: 'not a UUID', value }); return FAILED; }
+        return value;
+      };
+      break;
+    default:
+      convert = null; // text: below
+  }
+
+  return (record, errors, out) => {
+    let value = read(record, errors);
     if (typeof value === 'string') {
       if (trim) value = trimAll(value);
       if (halfWidth) value = toHalfWidth(value as string);
-      if (spec.case === 'upper') value = (value as string).toUpperCase();
-      else if (spec.case === 'lower') value = (value as string).toLowerCase();
+      if (upper) value = (value as string).toUpperCase();
+      else if (lower) value = (value as string).toLowerCase();
     }
-    if (isEmpty(value, emptyAsNull)) value = spec.default ?? null;
+    if (value === undefined || value === null || (emptyAsNull && value === '')) value = fallback;
 
     if (value !== null && table) {
       const code = typeof value === 'string' ? value : String(value);
@@ -134,89 +253,35 @@ function compileField(field: string, spec: FieldSpec, type: string, mapping: Map
       } else value = hit;
     }
 
-    if (value !== null && spec.idNumber) {
-      const raw = String(value);
-      if (rawField) out[rawField] = raw;
-      const r = normaliseIdNumber(raw);
-      if (r.ok) value = r.value;
-      else if (spec.invalidIdNumber === 'null') value = null;
-      else {
-        errors.push({ field, reason: `invalid ID number: ${r.reason}`, value: raw });
-        return;
-      }
-    } else if (spec.idNumber && rawField) out[rawField] = null;
+    if (idNumber) {
+      if (value !== null) {
+        const raw = String(value);
+        if (rawField) out[rawField] = raw;
+        const r = normaliseIdNumber(raw);
+        if (r.ok) value = r.value;
+        else if (invalidAsNull) value = null;
+        else {
+          errors.push({ field, reason: `invalid ID number: ${r.reason}`, value: raw });
+          return;
+        }
+      } else if (rawField) out[rawField] = null;
+    }
 
     if (value === null) {
-      if (spec.required) errors.push({ field, reason: sources.length ? `required, but source ${sources.join(' / ')} is empty` : 'required, but empty' });
+      if (required) errors.push({ field, reason: requiredReason });
       out[field] = null;
       return;
     }
 
-    // Conversion to the column's type.
-    switch (type) {
-      case 'date':
-      case 'timestamp with time zone':
-      case 'timestamp without time zone': {
-        const t = parseDateTime(value, formats, zone);
-        if (!t) {
-          errors.push({ field, reason: `not a date/time in format ${formats.join(' or ')}`, value });
-          return;
-        }
-        value = type === 'date' ? t.date : t.timestamp;
-        break;
-      }
-      case 'integer': case 'bigint': case 'smallint': case 'numeric': case 'double precision': case 'real': {
-        const n = typeof value === 'number' ? value : typeof value === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value.replace(/,/g, '')) ? Number(value.replace(/,/g, '')) : NaN;
-        if (!Number.isFinite(n) || (type !== 'numeric' && type !== 'double precision' && type !== 'real' && !Number.isInteger(n))) {
-          errors.push({ field, reason: `not ${type === 'numeric' || type === 'double precision' || type === 'real' ? 'a number' : 'an integer'}`, value });
-          return;
-        }
-        if (spec.min !== undefined && n < spec.min) { errors.push({ field, reason: `below the minimum ${spec.min}`, value: n }); return; }
-        if (spec.max !== undefined && n > spec.max) { errors.push({ field, reason: `above the maximum ${spec.max}`, value: n }); return; }
-        value = n;
-        break;
-      }
-      case 'boolean': {
-        const b = typeof value === 'boolean' ? value : lookupCode(BUILTIN_CODE_TABLES.yes_no!, String(value));
-        if (b === undefined || b === null) { errors.push({ field, reason: 'not a yes/no value', value }); return; }
-        value = b === true || b === 'true';
-        break;
-      }
-      case 'jsonb': case 'json': {
-        let v = value;
-        if (typeof v === 'string') {
-          try { v = JSON.parse(v); } catch { errors.push({ field, reason: 'not valid JSON', value }); return; }
-        }
-        if (items) {
-          if (!Array.isArray(v)) { errors.push({ field, reason: 'expected an array', value }); return; }
-          const mappedItems: Record<string, unknown>[] = [];
-          v.forEach((el, i) => {
-            const itemErrors: FieldError[] = [];
-            const item: Record<string, unknown> = {};
-            const src = el !== null && typeof el === 'object' ? el as Record<string, unknown> : {};
-            for (const c of items) c(src, itemErrors, item);
-            for (const e of itemErrors) errors.push({ ...e, field: `${field}[${i}].${e.field}` });
-            mappedItems.push(item);
-          });
-          v = mappedItems;
-        }
-        value = v;
-        break;
-      }
-      case 'uuid':
-        if (typeof value !== 'string' || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) {
-          errors.push({ field, reason: 'not a UUID', value });
-          return;
-        }
-        break;
-      default:
-        if (typeof value === 'object') {
-          if (value instanceof Date) value = value.toISOString();
-          else { errors.push({ field, reason: 'expected text, got an object', value }); return; }
-        } else value = String(value);
-    }
-    if (typeof value === 'string') {
-      if (enumSet && !enumSet.has(value)) { errors.push({ field, reason: `not one of ${[...enumSet].join(', ')}`, value }); return; }
+    if (convert) {
+      value = convert(value, errors);
+      if (value === FAILED) return;
+    } else if (typeof value === 'object') {
+      if (value instanceof Date) value = value.toISOString();
+      else { errors.push({ field, reason: 'expected text, got an object', value }); return; }
+    } else if (typeof value !== 'string') value = String(value);
+    if (checks && typeof value === 'string') {
+      if (enumSet && !enumSet.has(value)) { errors.push({ field, reason: enumReason, value }); return; }
       if (pattern && !pattern.test(value)) { errors.push({ field, reason: `does not match ${spec.pattern}`, value }); return; }
       if (spec.maxLength !== undefined && [...value].length > spec.maxLength) { errors.push({ field, reason: `longer than ${spec.maxLength} characters`, value }); return; }
     }
@@ -296,13 +361,21 @@ export function compileStream(mapping: Mapping, stream: string, columnTypes: Col
   };
 }
 
-/** The hash a merge compares to skip unchanged rows: over the mapped values in column order. */
+/**
+ * The hash a merge compares to skip unchanged rows: over the mapped values in column order. SHA-1 (base64) of
+ * the values joined as `value \u0001` (null as `\u0000`) — one string hashed in one call, the same digest as
+ * feeding the parts one by one, so hashes stored by earlier versions still match.
+ */
 export function rowHash(columns: readonly string[], values: Record<string, unknown>): string {
-  const h = createHash('sha1');
-  for (const c of columns) {
-    const v = values[c];
-    h.update(v === null || v === undefined ? '\u0000' : typeof v === 'object' ? JSON.stringify(v) : String(v));
-    h.update('\u0001');
+  let s = '';
+  for (let i = 0; i < columns.length; i++) {
+    const v = values[columns[i]!];
+    s += v === null || v === undefined ? '\u0000\u0001' : typeof v === 'object' ? `${JSON.stringify(v)}\u0001` : `${String(v)}\u0001`;
   }
-  return h.digest('base64');
+  return hashText(s);
+}
+
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
+function hashText(s: string): string {
+  return oneShot ? oneShot('sha1', s, 'base64') : crypto.createHash('sha1').update(s).digest('base64');
 }

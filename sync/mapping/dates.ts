@@ -22,10 +22,45 @@ interface Parts { y: number; mo: number; d: number; h: number; mi: number; s: nu
 
 const EXCEL_EPOCH_MS = Date.UTC(1899, 11, 30); // Excel's day 0 (with its 1900 leap-year bug absorbed)
 
+function daysInMonth(y: number, mo: number): number {
+  if (mo === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
+}
+
 function valid(p: Parts): boolean {
   if (p.y < 1000 || p.y > 9999 || p.mo < 1 || p.mo > 12 || p.d < 1 || p.h > 23 || p.mi > 59 || p.s > 60) return false;
-  const days = new Date(Date.UTC(p.y, p.mo, 0)).getUTCDate();
-  return p.d <= days;
+  return p.d <= daysInMonth(p.y, p.mo);
+}
+
+/** `n` ASCII digits of `s` from `at` as a number, or -1 when one of them is not a digit. */
+function digits(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/** YYYYMMDD (8) and YYYYMMDDHHmmss (14): fixed-width digits, read without a regular expression. */
+function fixedDigits(s: string, withTime: boolean): Parts | null {
+  if (s.length !== (withTime ? 14 : 8)) return null;
+  const y = digits(s, 0, 4);
+  const mo = digits(s, 4, 2);
+  const d = digits(s, 6, 2);
+  if (y < 0 || mo < 0 || d < 0) return null;
+  let h = 0;
+  let mi = 0;
+  let sec = 0;
+  if (withTime) {
+    h = digits(s, 8, 2);
+    mi = digits(s, 10, 2);
+    sec = digits(s, 12, 2);
+    if (h < 0 || mi < 0 || sec < 0) return null;
+  }
+  const p: Parts = { y, mo, d, h, mi, s: sec, ms: 0 };
+  return valid(p) ? p : null;
 }
 
 function fromEpoch(ms: number, offsetMin: number): Parts {
@@ -68,6 +103,7 @@ function parseWith(format: DateFormat, raw: unknown, zoneMin: number): Parts | n
     }
     return null;
   }
+  if (format === 'YYYYMMDD' || format === 'YYYYMMDDHHmmss') return fixedDigits(s, format === 'YYYYMMDDHHmmss');
   const m = RE[format]?.exec(s);
   if (!m) return null;
   const p: Parts = { y: +m[1]!, mo: +m[2]!, d: +m[3]!, h: +(m[4] ?? 0), mi: +(m[5] ?? 0), s: +(m[6] ?? 0), ms: 0 };
@@ -90,14 +126,42 @@ export interface ParsedTime { date: string; timestamp: string }
  */
 export function parseDateTime(raw: unknown, formats: readonly DateFormat[], zone = 'Asia/Shanghai'): ParsedTime | null {
   const zoneMin = zoneOffsetMinutes(zone) ?? 480;
+  const utc = parseInstant(raw, formats, zoneMin);
+  return utc === null ? null : { date: localDate(utc, zoneMin), timestamp: new Date(utc).toISOString() };
+}
+
+/** The instant (UTC milliseconds) `raw` names with the first of `formats` that fits, or null. */
+function parseInstant(raw: unknown, formats: readonly DateFormat[], zoneMin: number): number | null {
   for (const f of formats) {
     const p = parseWith(f, raw, zoneMin);
     if (!p) continue;
     const offset = p.offset ?? zoneMin;
-    const utc = Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s, p.ms) - offset * 60_000;
-    // The calendar date is the one in the mapping's zone.
-    const local = fromEpoch(utc, zoneMin);
-    return { date: `${pad(local.y, 4)}-${pad(local.mo)}-${pad(local.d)}`, timestamp: new Date(utc).toISOString() };
+    return Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s, p.ms) - offset * 60_000;
   }
   return null;
+}
+
+/** The calendar date (`YYYY-MM-DD`) of an instant in the zone `zoneMin`. */
+function localDate(utc: number, zoneMin: number): string {
+  const d = new Date(utc + zoneMin * 60_000);
+  return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+}
+
+/**
+ * parseDateTime compiled for one field: the zone resolved once, and only the form the column needs built —
+ * the calendar date (`date` columns) or the ISO 8601 UTC instant (timestamps). Same results as parseDateTime.
+ */
+export function compileDateParser(formats: readonly DateFormat[], zone: string, want: 'date' | 'timestamp'): (raw: unknown) => string | null {
+  const zoneMin = zoneOffsetMinutes(zone) ?? 480;
+  const list = [...formats];
+  if (want === 'date') {
+    return (raw) => {
+      const utc = parseInstant(raw, list, zoneMin);
+      return utc === null ? null : localDate(utc, zoneMin);
+    };
+  }
+  return (raw) => {
+    const utc = parseInstant(raw, list, zoneMin);
+    return utc === null ? null : new Date(utc).toISOString();
+  };
 }
