@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   let persons = 60_000;
   let batch = 5_000;
   let profile = false;
+  let prepareAhead = true;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => { const x = argv[++i]; if (x === undefined) throw new Error(`${a} needs a value`); return x; };
@@ -30,7 +31,8 @@ async function main(): Promise<void> {
     else if (a === '--persons') persons = Number(v());
     else if (a === '--batch') batch = Number(v());
     else if (a === '--profile') profile = true;
-    else throw new Error(`unknown argument ${a} (use [--data DIR] [--persons N] [--batch N] [--profile])`);
+    else if (a === '--no-prepare') prepareAhead = false;
+    else throw new Error(`unknown argument ${a} (use [--data DIR] [--persons N] [--batch N] [--profile] [--no-prepare])`);
   }
   if (!Number.isInteger(persons) || persons < 1) throw new Error('--persons must be a positive integer');
   if (!Number.isInteger(batch) || batch < 1) throw new Error('--batch must be a positive integer');
@@ -43,7 +45,7 @@ async function main(): Promise<void> {
   }
   const statements = profile ? profileStatements() : undefined;
   try {
-    const r = await runEvaluation({ dataDir: data, databaseUrl: databaseBaseUrl(), batchSize: batch, log: (l) => process.stderr.write(`${l}\n`) });
+    const r = await runEvaluation({ dataDir: data, databaseUrl: databaseBaseUrl(), batchSize: batch, prepareAhead, log: (l) => process.stderr.write(`${l}\n`) });
     printTable(`linking benchmark (${data}, batches of ${batch})`, r, (s) => process.stdout.write(`${s}\n`));
     const round = (x: number) => Math.round(x * 10000) / 10000;
     // Person linking alone (linkPersons: features, look-ups, scoring, writes), apart from place linking and the
@@ -51,9 +53,10 @@ async function main(): Promise<void> {
     const personSeconds = personLinkingStats.seconds;
     const personRecordsPerSecond = personSeconds ? personLinkingStats.mentions / personSeconds : 0;
     process.stdout.write(`  person linking alone                ${personSeconds.toFixed(2)} s, ${Math.round(personRecordsPerSecond)} /s\n`);
+    for (const [phase, sec] of Object.entries(personLinkingStats.phases)) process.stdout.write(`    ${phase.padEnd(32)} ${sec.toFixed(2)} s\n`);
     const load = loadavg().map((x) => Math.round(x * 100) / 100);
     process.stdout.write(`${JSON.stringify({
-      benchmark: 'linking', records: r.records, persons: r.truePersons, batch, seconds: round(r.seconds),
+      benchmark: 'linking', records: r.records, persons: r.truePersons, batch, prepareAhead, seconds: round(r.seconds),
       recordsPerSecond: Math.round(r.recordsPerSecond), personLinkingSeconds: round(personSeconds),
       personRecordsPerSecond: Math.round(personRecordsPerSecond), f1: round(r.f1), precision: round(r.precision), recall: round(r.recall),
       gridAccuracy: round(r.gridAccuracy), communityAccuracy: round(r.communityAccuracy),

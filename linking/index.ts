@@ -3,10 +3,10 @@
  * Called by the sync pipeline's merge step inside the batch's transaction. Method and figures: docs/linking.md.
  * The two are independent: call them in either order within the batch's transaction.
  */
-import type { PoolClient } from '../platform/db';
+import type { PoolClient, Queryable } from '../platform/db';
 import { loadGazetteer } from './gazetteer';
-import { linkPersons as linkPersonMentions } from './person-linking';
-import { linkPlaces as linkPlaceMentions, placeKeyFor, setResidences } from './place-linking';
+import { linkPersons as linkPersonMentions, prepareFeatures, type Residence } from './person-linking';
+import { linkPlaces as linkPlaceMentions, parseWithCache, placeKeyFor } from './place-linking';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from './types';
 
 export type { PersonLink, PersonMention, PlaceLink, PlaceMention } from './types';
@@ -14,15 +14,46 @@ export type { PersonLink, PersonMention, PlaceLink, PlaceMention } from './types
 export async function linkPersons(client: PoolClient, mentions: PersonMention[]): Promise<PersonLink[]> {
   if (!mentions.length) return [];
   const g = mentions.some((m) => m.address) ? await loadGazetteer(client) : undefined;
-  const links = await linkPersonMentions(client, mentions, { placeKeyOf: (address) => (g ? placeKeyFor(address, g) : null) });
-  // A person's residence: the place of an address their records give (persons are made without one).
-  if (g) {
-    const byRef = new Map(mentions.map((m) => [m.ref, m]));
-    await setResidences(client, links.map((l) => ({ personId: l.personId, address: byRef.get(l.ref)?.address })));
-  }
-  return links;
+  return linkPersonMentions(client, mentions, {
+    placeKeyOf: (address) => (g ? placeKeyFor(address, g) : null),
+    // A person's residence: the place of an address their records give (docs/linking.md, Residence). New persons
+    // are written with it; known persons without one are updated.
+    residencesOf: g ? async (addresses) => {
+      const places = await linkPlaceMentions(client, addresses.map((a) => ({ ref: a, address: a })), g);
+      const out = new Map<string, Residence>();
+      for (const p of places) if (p.placeId && p.status !== 'unparsed') out.set(p.ref, { placeId: p.placeId, gridCode: p.gridCode });
+      return out;
+    } : undefined,
+  });
 }
 
 export function linkPlaces(client: PoolClient, mentions: PlaceMention[]): Promise<PlaceLink[]> {
   return linkPlaceMentions(client, mentions);
+}
+
+/**
+ * Optional, for pipelines: normalises a coming batch's mentions (address parsing, ID numbers, pinyin, blocking
+ * keys) while the current batch's statements run, so that this process's work overlaps the database's. It only
+ * fills per-process caches that linkPersons / linkPlaces consult (keyed by everything the result is computed
+ * from), so calling it or not changes no link; it works in small slices and yields to the event loop between
+ * them, so the current batch's replies are not held up for long. Start it, unawaited, before linking the current
+ * batch, and await it before the next: `const ahead = prepareMentions(pool, next.persons, next.places); await
+ * link(current); await ahead;`. `db` is used for one query (whether core.grids changed), not inside a transaction.
+ */
+export async function prepareMentions(db: Queryable, persons: PersonMention[], places: PlaceMention[] = []): Promise<void> {
+  if (!persons.length && !places.length) return;
+  const g = await loadGazetteer(db);
+  const slice = 50;
+  for (let i = 0; i < places.length; i += slice) {
+    for (const p of places.slice(i, i + slice)) if (p.address != null && String(p.address).trim()) parseWithCache(String(p.address), g);
+    await nextTurn();
+  }
+  for (let i = 0; i < persons.length; i += slice) {
+    for (const m of persons.slice(i, i + slice)) prepareFeatures(m, m.address ? placeKeyFor(m.address, g) : null);
+    await nextTurn();
+  }
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -56,6 +56,8 @@ interface Item {
 
 interface CandidateRecord extends PersonFeatures {
   personId: string;
+  /** The person lacks a residence (as read with the candidates). */
+  openRes?: boolean;
 }
 
 interface ReviewEntry {
@@ -69,23 +71,46 @@ interface ReviewEntry {
 export interface PersonLinkOptions {
   /** Resolves an address to the norm key of its place (the place parser); null when it does not parse. */
   placeKeyOf?: (address: string) => string | null;
+  /**
+   * Links the given addresses as places (place linking) and returns, per address that resolved to a place, the
+   * place and its grid: a person without a residence gets the place of the first address the batch gives for
+   * them. New persons are written with it (no UPDATE of the row just inserted); known persons without one are
+   * updated. Without it, residences are left alone.
+   */
+  residencesOf?: (addresses: string[]) => Promise<Map<string, Residence>>;
 }
+
+export interface Residence { placeId: string; gridCode: string | null }
 
 /**
  * Time spent in linkPersons by this process (wall clock, statements included): what bench:linking reports as
  * person-linking throughput, apart from place linking.
  */
-export const personLinkingStats = { batches: 0, mentions: 0, seconds: 0 };
+export const personLinkingStats = { batches: 0, mentions: 0, seconds: 0, phases: {} as Record<string, number> };
+
+/**
+ * Wall-clock time per phase of a batch, added to personLinkingStats.phases (bench:linking prints them): each call
+ * charges the time since the previous one to `phase`. Approximate when batches of one process interleave.
+ */
+let lapAt = 0n;
+function lap(phase: string): void {
+  const now = process.hrtime.bigint();
+  if (lapAt) personLinkingStats.phases[phase] = (personLinkingStats.phases[phase] ?? 0) + Number(now - lapAt) / 1e9;
+  lapAt = now;
+}
 
 export async function linkPersons(client: PoolClient, mentions: PersonMention[], options: PersonLinkOptions = {}): Promise<PersonLink[]> {
   if (!mentions.length) return [];
   const started = process.hrtime.bigint();
+  lapAt = started;
   try {
     return await linkPersonsTimed(client, mentions, options);
   } finally {
     personLinkingStats.batches++;
     personLinkingStats.mentions += mentions.length;
     personLinkingStats.seconds += Number(process.hrtime.bigint() - started) / 1e9;
+    lap('other');
+    lapAt = 0n;
   }
 }
 
@@ -109,7 +134,9 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
     //    the database while this process normalises the mentions (pinyin, ID numbers, addresses).
     const existing = client.query<ExistingRow>(
       `SELECT pr.source_table AS st, pr.record_id AS rid, pr.mention_key AS mk,
-              coalesce(p.merged_into, pr.person_id) AS person_id, pr.method, pr.score, pr.evidence
+              coalesce(p.merged_into, pr.person_id) AS person_id, pr.method, pr.score, pr.evidence,
+              -- Whether the person still lacks a residence (null: merged, not known here).
+              CASE WHEN p.merged_into IS NULL THEN p.residence_place_id IS NULL END AS open_res
          -- The (source table, record, mention key) triples as one text: U+001F between mentions, U+001E within
          -- one (neither occurs in a table name, a UUID or a mention key). Thousands of array elements cost more
          -- to quote one by one than the look-up itself.
@@ -125,7 +152,10 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
       const { f, stored, lookup } = normalised(m, m.address ? placeKeyOf(m.address) : null);
       return { m, mentionKey: mentionKeys[i]!, f, stored, lookup };
     });
-    return await linkLocked(client, items, (await existing).rows);
+    lap('normalise');
+    const rows = (await existing).rows;
+    lap('existing links (wait)');
+    return await linkLocked(client, items, rows, options.residencesOf);
   } finally {
     await client.query(INDEX_PROBES_OFF).catch(() => undefined);
   }
@@ -151,7 +181,15 @@ function normalised(m: PersonMention, placeKey: string | null) {
   return v;
 }
 
-interface ExistingRow { st: string; rid: string; mk: string; person_id: string; method: string; score: number | null; evidence: Record<string, unknown> }
+/**
+ * Normalises a mention ahead of its batch (fills the per-process feature cache; nothing else): see
+ * prepareMentions in linking/index.ts.
+ */
+export function prepareFeatures(m: PersonMention, placeKey: string | null): void {
+  normalised(m, placeKey);
+}
+
+interface ExistingRow { st: string; rid: string; mk: string; person_id: string; method: string; score: number | null; evidence: Record<string, unknown>; open_res: boolean | null }
 
 /** The sentinel row of core.person_keys (migration 0312): present while the key tables are complete. */
 const KEYS_BUILT = '~built';
@@ -189,16 +227,18 @@ const INDEX_PROBES_OFF = `SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_
   SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_material TO DEFAULT; SET LOCAL max_parallel_workers_per_gather TO DEFAULT;
   SET LOCAL jit TO DEFAULT`;
 
-async function linkLocked(client: PoolClient, items: Item[], existing: ExistingRow[]): Promise<PersonLink[]> {
+async function linkLocked(client: PoolClient, items: Item[], existing: ExistingRow[], resolve?: PersonLinkOptions['residencesOf']): Promise<PersonLink[]> {
   const known = new Map(existing.map((r) => [`${r.st}\u0000${r.rid}\u0000${r.mk}`, r]));
   const pending: Item[] = [];
   const firstOfKey = new Map<string, Item>();
   const duplicates: Array<[Item, Item]> = [];
+  const res: ResidenceContext = { resolve, items, duplicates, open: new Map() };
   for (const item of items) {
     const key = `${item.m.sourceTable}\u0000${item.m.recordId}\u0000${item.mentionKey}`;
     const row = known.get(key);
     if (row) {
       item.link = { ref: item.m.ref, personId: row.person_id, method: row.method as PersonLink['method'], score: row.score ?? 1, evidence: row.evidence, created: false };
+      if (row.open_res !== null) res.open.set(row.person_id, row.open_res);
       continue;
     }
     const first = firstOfKey.get(key);
@@ -209,32 +249,94 @@ async function linkLocked(client: PoolClient, items: Item[], existing: ExistingR
 
   if (pending.length) {
     await ensureKeys(client);
-    await linkPending(client, pending);
+    lap('lock, key check');
+    await linkPending(client, pending, res);
+  } else {
+    await updateResidences(client, await planResidences(client, res, new Set()), new Set());
   }
+  // Again after the writes: a new person's COPY may have fallen back to another writer's person (insertPersons).
   for (const [dup, first] of duplicates) dup.link = { ...first.link!, ref: dup.m.ref, created: false };
   return items.map((i) => i.link!);
 }
 
-async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
+/**
+ * Residences of the batch's persons (docs/linking.md, Places → Residence): a person without one gets the place
+ * of the first address the batch gives for them. `open` holds what the batch's reads already told about each
+ * person (lacks a residence or not); persons it does not cover are asked.
+ */
+interface ResidenceContext {
+  resolve?: PersonLinkOptions['residencesOf'];
+  items: Item[];
+  duplicates: Array<[Item, Item]>;
+  open: Map<string, boolean>;
+}
+
+async function planResidences(client: PoolClient, ctx: ResidenceContext, created: Set<string>): Promise<Map<string, Residence>> {
+  for (const [dup, first] of ctx.duplicates) dup.link = { ...first.link!, ref: dup.m.ref, created: false };
+  const out = new Map<string, Residence>();
+  if (!ctx.resolve) return out;
+  const first = new Map<string, string>();
+  for (const item of ctx.items) {
+    const a = item.m.address;
+    if (a && String(a).trim() && !first.has(item.link!.personId)) first.set(item.link!.personId, String(a));
+  }
+  if (!first.size) return out;
+  const unknown = [...first.keys()].filter((id) => !created.has(id) && !ctx.open.has(id));
+  if (unknown.length) {
+    const r = await client.query<{ id: string }>('SELECT id FROM core.persons WHERE id = ANY($1::uuid[]) AND residence_place_id IS NULL', [unknown]);
+    for (const id of unknown) ctx.open.set(id, false);
+    for (const row of r.rows) ctx.open.set(row.id, true);
+  }
+  const need = [...first].filter(([id]) => created.has(id) || ctx.open.get(id) === true);
+  if (!need.length) return out;
+  const places = await ctx.resolve([...new Set(need.map(([, a]) => a))]);
+  for (const [id, a] of need) { const p = places.get(a); if (p) out.set(id, p); }
+  return out;
+}
+
+/** Known persons without a residence get theirs (and their grid when they have none); new ones were written with it. */
+async function updateResidences(client: PoolClient, residences: Map<string, Residence>, inserted: Set<string>): Promise<void> {
+  // In person-id order: concurrent batches lock persons in one order.
+  const set = [...residences].filter(([id]) => !inserted.has(id)).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  if (!set.length) return;
+  await client.query(
+    `UPDATE core.persons p SET residence_place_id = x.place_id, grid_code = coalesce(p.grid_code, x.grid_code), updated_at = now()
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS x(person_id, place_id, grid_code)
+      WHERE p.id = x.person_id AND p.residence_place_id IS NULL`,
+    [set.map(([id]) => id), set.map(([, r]) => r.placeId), set.map(([, r]) => r.gridCode)]);
+}
+
+async function linkPending(client: PoolClient, pending: Item[], res: ResidenceContext): Promise<void> {
   // 2. Persons by valid ID number.
   const ids = [...new Set(pending.map((i) => i.f.idNumber).filter((v): v is string => !!v))];
   const byId = new Map<string, string>();
   if (ids.length) {
-    const r = await client.query<{ id: string; id_number: string }>(
+    const r = await client.query<{ id: string; id_number: string; open_res: boolean | null }>(
       // Canonical 18-character numbers as one text (see fetchCandidates).
-      `SELECT coalesce(merged_into, id) AS id, id_number FROM core.persons WHERE id_number = ANY(string_to_array($1, chr(31)))`,
+      `SELECT coalesce(merged_into, id) AS id, id_number,
+              CASE WHEN merged_into IS NULL THEN residence_place_id IS NULL END AS open_res
+         FROM core.persons WHERE id_number = ANY(string_to_array($1, chr(31)))`,
       [ids.join('\u001f')]);
-    for (const row of r.rows) byId.set(row.id_number, row.id);
+    for (const row of r.rows) {
+      byId.set(row.id_number, row.id);
+      if (row.open_res !== null) res.open.set(row.id, row.open_res);
+    }
   }
 
-  // 3. Candidates by blocking keys: for the mentions their ID number does not settle, and for those it does
-  //    (step 5 looks for persons without a number that the mention now recognises).
-  const records = await fetchCandidates(client, pending, (i) => !!i.f.idNumber && byId.has(i.f.idNumber));
+  // 3. Candidates by blocking keys. A mention with a valid ID number is never scored against persons holding a
+  //    number: the holder of its own number is its person (above), any other number is a different person
+  //    (CONFLICT, skipped in bestCandidates). So it looks only among persons without a number: one it may join
+  //    and give the number to (a number no one holds yet), or one it recognises and absorbs (step 5). Only
+  //    mentions without a valid number look among all persons.
+  lap('ID numbers');
+  const records = await fetchCandidates(client, pending, (i) => !!i.f.idNumber);
+  lap('candidates');
   const index = new CandidateIndex();
   const personIdNumber = new Map<string, string>();
   for (const r of records) {
     index.add(r, storedKeys(r));
     if (r.idNumber) personIdNumber.set(r.personId, r.idNumber);
+    if (r.openRes !== undefined) res.open.set(r.personId, r.openRes);
   }
   // A name-only mention (perhaps with its source group) may join a person only if no other person bears the
   // name: two 刘秀淑 served by one care station are two persons. Counted for weak mentions and for candidate
@@ -244,6 +346,7 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
     ...records.filter((r) => !personIdNumber.has(r.personId) && r.name).map((r) => r.name!),
   ]);
   const sharedName = (name: string | null, allowed: number) => !!name && (counted.get(name) ?? 0) > allowed;
+  lap('name counts');
 
   const newPersons: Array<{ id: string; f: PersonFeatures; m: PersonMention }> = [];
   const adopted: Array<{ id: string; idNumber: string }> = [];
@@ -312,8 +415,13 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
   const keptNew = newPersons.filter((n) => !absorbed.has(n.id));
   const keptReviews = reviews.filter((r) => !absorbed.has(r.personId) && !absorbed.has(r.candidateId));
 
-  // 4. Writes.
-  if (keptNew.length) await insertPersons(client, keptNew, pending);
+  // 4. Writes. Residences first: new persons are written with theirs.
+  const keptIds = new Set(keptNew.map((n) => n.id));
+  lap('decide (scoring, absorption)');
+  const residences = await planResidences(client, res, keptIds);
+  lap('residences (place linking)');
+  if (keptNew.length) await insertPersons(client, keptNew, pending, residences);
+  lap('write persons');
   if (adopted.length) {
     await client.query(
       `UPDATE core.persons p SET id_number = a.id_number, updated_at = now()
@@ -321,9 +429,12 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
       [adopted.map((a) => a.id), adopted.map((a) => a.idNumber)]);
   }
   await insertRecords(client, pending);
+  lap('write links');
   // Persons this batch created (and kept: one whose ID number someone outside the lock took meanwhile was
   // remapped to that holder by insertPersons, and is not in this set).
-  await insertKeys(client, pending, personIdNumber, new Set(keptNew.map((n) => n.id)));
+  await insertKeys(client, pending, personIdNumber, keptIds);
+  lap('write keys');
+  await updateResidences(client, residences, keptIds);
   if (keptReviews.length) await insertReviews(client, keptReviews);
   // Only persons still without a number are absorbed (the candidates were read before this batch's writes).
   const stillOrphans = mergeLater.length
@@ -337,8 +448,8 @@ async function linkPending(client: PoolClient, pending: Item[]): Promise<void> {
 }
 
 async function fetchCandidates(client: PoolClient, items: Item[], settled: (item: Item) => boolean): Promise<CandidateRecord[]> {
-  // Mentions their ID number settles look only for persons without a number (absorption, step 5): the
-  // persons holding numbers are not candidates for them, which keeps this query small when most do.
+  // Mentions with a valid ID number look only for persons without a number (adoption, absorption): the
+  // persons holding numbers are not candidates for them, which keeps this query small when most have one.
   const open = new Set<string>();
   const orphansOnly = new Set<string>();
   for (const item of items) for (const k of item.lookup) (settled(item) ? orphansOnly : open).add(k);
@@ -352,7 +463,8 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
         WHERE k.key = ANY(string_to_array($2, chr(31))))
      -- A person's records, each distinct set of features once (twenty care visits written alike are one).
      SELECT DISTINCT pr.person_id, pr.name, pr.name_pinyin, pr.sex, pr.birth_date, pr.phone,
-            coalesce(pr.id_number, p.id_number) AS id_number, pr.id_number_raw, pr.place_key, pr.group_key
+            coalesce(pr.id_number, p.id_number) AS id_number, pr.id_number_raw, pr.place_key, pr.group_key,
+            p.residence_place_id IS NULL AS open_res
        FROM hit JOIN core.persons p ON p.id = hit.person_id AND p.merged_into IS NULL
        JOIN core.person_records pr ON pr.person_id = hit.person_id`,
     // Keys as one text each, separated by U+001F (no key contains it): tens of thousands of array elements
@@ -361,6 +473,7 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
   return r.rows.map((row) => ({
     personId: row.person_id, name: row.name, pinyin: row.name_pinyin, sex: row.sex, birthDate: row.birth_date,
     phone: row.phone, idNumber: row.id_number, idNumberRaw: row.id_number_raw, placeKey: row.place_key, groupKey: row.group_key,
+    openRes: row.open_res,
   }));
 }
 
@@ -471,11 +584,15 @@ function bestCandidates(index: CandidateIndex, f: PersonFeatures, lookup: string
  * lock, so only a writer outside linking can have taken one meanwhile. Then the COPY fails inside a savepoint
  * and the batch falls back to INSERT … ON CONFLICT (id_number) DO NOTHING, joining that writer's person.
  */
-async function insertPersons(client: PoolClient, rows: Array<{ id: string; f: PersonFeatures; m: PersonMention }>, pending: Item[]): Promise<void> {
+async function insertPersons(client: PoolClient, rows: Array<{ id: string; f: PersonFeatures; m: PersonMention }>, pending: Item[],
+  residences: Map<string, Residence>): Promise<void> {
   await client.query('SAVEPOINT tl_persons');
   try {
-    await copyRows(client, 'core.persons', ['id', 'id_number', 'name', 'sex', 'birth_date', 'phone'],
-      rows.map((r) => [r.id, r.f.idNumber, r.f.name ?? r.m.name ?? '(unknown)', r.f.sex, r.f.birthDate, r.f.phone]));
+    await copyRows(client, 'core.persons', ['id', 'id_number', 'name', 'sex', 'birth_date', 'phone', 'residence_place_id', 'grid_code'],
+      rows.map((r) => {
+        const home = residences.get(r.id);
+        return [r.id, r.f.idNumber, r.f.name ?? r.m.name ?? '(unknown)', r.f.sex, r.f.birthDate, r.f.phone, home?.placeId, home?.gridCode];
+      }));
     await client.query('RELEASE SAVEPOINT tl_persons');
     return;
   } catch (err) {
@@ -485,13 +602,14 @@ async function insertPersons(client: PoolClient, rows: Array<{ id: string; f: Pe
   }
   const r = await client.query<{ id: string }>(
     `INSERT INTO core.persons (id, id_number, name, sex, birth_date, phone, residence_place_id, grid_code)
-     SELECT n.id, n.id_number, n.name, n.sex, n.birth_date, n.phone, NULL, NULL
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[], $6::text[])
-            AS n(id, id_number, name, sex, birth_date, phone)
+     SELECT n.id, n.id_number, n.name, n.sex, n.birth_date, n.phone, n.residence_place_id, n.grid_code
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[], $6::text[], $7::uuid[], $8::text[])
+            AS n(id, id_number, name, sex, birth_date, phone, residence_place_id, grid_code)
      ON CONFLICT (id_number) DO NOTHING
      RETURNING id`,
     [rows.map((r) => r.id), rows.map((r) => r.f.idNumber), rows.map((r) => r.f.name ?? r.m.name ?? '(unknown)'),
-      rows.map((r) => r.f.sex), rows.map((r) => r.f.birthDate), rows.map((r) => r.f.phone)]);
+      rows.map((r) => r.f.sex), rows.map((r) => r.f.birthDate), rows.map((r) => r.f.phone),
+      rows.map((r) => residences.get(r.id)?.placeId ?? null), rows.map((r) => residences.get(r.id)?.gridCode ?? null)]);
   if (r.rowCount === rows.length) return;
   // Someone outside the linking lock created a person with one of these ID numbers: join that person instead.
   const made = new Set(r.rows.map((row) => row.id));
@@ -504,6 +622,11 @@ async function insertPersons(client: PoolClient, rows: Array<{ id: string; f: Pe
   for (const item of pending) {
     const to = item.link && remap.get(item.link.personId);
     if (to) item.link = { ...item.link!, personId: to, method: 'id_number', score: 1, created: false };
+  }
+  // The residence meant for the lost person goes to its holder (when it has none: updateResidences checks).
+  for (const [lostId, to] of remap) {
+    const home = residences.get(lostId);
+    if (home && !residences.has(to)) residences.set(to, home);
   }
 }
 

@@ -33,6 +33,8 @@ export function parseWithCache(address: string, g: Gazetteer): ParsedAddress {
   return p;
 }
 
+interface StoredPlace { id: string; grid_code: string | null; parse_status: PlaceLink['status']; parse_error: string | null }
+
 interface PlaceRow {
   key: string;
   parsed: ParsedAddress;
@@ -49,9 +51,9 @@ interface PlaceRow {
   registerNote?: string;
 }
 
-export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): Promise<PlaceLink[]> {
+export async function linkPlaces(client: PoolClient, mentions: PlaceMention[], gazetteer?: Gazetteer): Promise<PlaceLink[]> {
   if (!mentions.length) return [];
-  const g = await loadGazetteer(client);
+  const g = gazetteer ?? await loadGazetteer(client);
   const rows = new Map<string, PlaceRow>();
   const keyOf: Array<string | null> = mentions.map((m, i) => {
     if (!m.ref) throw new HubError('TL_ERR_BAD_USER_INPUT', `place mention ${i} needs a ref`, { index: i });
@@ -120,37 +122,61 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): 
   }
 
   const list = [...rows.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const byKey = new Map<string, { id: string; grid_code: string | null; parse_status: PlaceLink['status']; parse_error: string | null }>();
+  const byKey = new Map<string, StoredPlace>();
   if (list.length) {
-    const col = <T>(fn: (r: PlaceRow) => T) => list.map(fn);
-    await client.query(
-      `INSERT INTO core.places (address, norm_key, district, street, community, road, number, building, unit, room,
-          division_code, grid_code, lon, lat, parse_status, parse_error, building_key, house_key, building_id)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-          $9::text[], $10::text[], $11::text[], $12::text[], $13::float8[], $14::float8[], $15::text[], $16::text[], $17::text[],
-          $18::text[], $19::uuid[])
-       ON CONFLICT (norm_key) DO UPDATE SET
-         grid_code = CASE WHEN EXCLUDED.building_id IS NOT NULL AND core.places.building_id IS NULL AND length(EXCLUDED.grid_code) = 15
-                          THEN EXCLUDED.grid_code
-                          WHEN length(coalesce(EXCLUDED.grid_code, '')) > length(coalesce(core.places.grid_code, ''))
-                          THEN EXCLUDED.grid_code ELSE core.places.grid_code END,
-         building_id = coalesce(core.places.building_id, EXCLUDED.building_id),
-         parse_error = CASE WHEN core.places.building_id IS NULL AND EXCLUDED.building_id IS NOT NULL
-                            THEN EXCLUDED.parse_error ELSE core.places.parse_error END,
-         lon = coalesce(EXCLUDED.lon, core.places.lon), lat = coalesce(EXCLUDED.lat, core.places.lat), updated_at = now()
-       WHERE (EXCLUDED.grid_code IS NOT NULL AND length(EXCLUDED.grid_code) > length(coalesce(core.places.grid_code, '')))
-          OR (core.places.lon IS NULL AND EXCLUDED.lon IS NOT NULL)
-          OR (core.places.building_id IS NULL AND EXCLUDED.building_id IS NOT NULL)`,
-      [col((r) => r.address), col((r) => r.key), col((r) => r.parsed.district ?? null), col((r) => r.parsed.street ?? null),
-        col((r) => r.parsed.community ?? null), col((r) => r.parsed.road ?? null),
-        col((r) => (r.parsed.group !== undefined ? `${r.parsed.group}组${r.parsed.number ?? ''}` : r.parsed.number ?? null)),
-        col((r) => r.parsed.building ?? null), col((r) => r.parsed.unit ?? null), col((r) => r.parsed.room ?? null),
-        col((r) => r.parsed.communityCode ?? (r.gridCode && r.gridCode.length >= 12 ? r.gridCode.slice(0, 12) : null) ?? r.parsed.streetCode ?? r.parsed.districtCode ?? null),
-        col((r) => r.gridCode),
-        col((r) => r.lon), col((r) => r.lat), col((r) => r.parsed.status), col((r) => storedReason(r, g, hasRegister)),
-        col((r) => r.parsed.buildingKey), col((r) => r.parsed.houseKey), col((r) => r.buildingId)]);
-    const found = await client.query('SELECT id, norm_key, grid_code, parse_status, parse_error FROM core.places WHERE norm_key = ANY($1::text[])', [list.map((r) => r.key)]);
-    for (const row of found.rows) byKey.set(row.norm_key, row);
+    // What is stored already, read first: most addresses of a batch were seen before (a person's other records,
+    // the rooms of one building), and a place the batch would not change is not written at all (an upsert that
+    // changes nothing still locks and dirties its row).
+    const stored = await client.query<StoredPlace & { norm_key: string; lon: number | null; building_id: string | null }>(
+      'SELECT id, norm_key, grid_code, parse_status, parse_error, lon, building_id FROM core.places WHERE norm_key = ANY($1::text[])',
+      [list.map((r) => r.key)]);
+    const current = new Map(stored.rows.map((row) => [row.norm_key, row]));
+    for (const row of stored.rows) byKey.set(row.norm_key, row);
+    // The upsert's own condition (its WHERE below), for the rows read: a longer grid, a first point, a register building.
+    const write = list.filter((r) => {
+      const c = current.get(r.key);
+      return !c || (!!r.gridCode && r.gridCode.length > (c.grid_code ?? '').length) || (c.lon === null && r.lon !== null)
+        || (c.building_id === null && r.buildingId !== null);
+    });
+    if (write.length) {
+      const col = <T>(fn: (r: PlaceRow) => T) => write.map(fn);
+      const upserted = await client.query<StoredPlace & { norm_key: string }>(
+        `INSERT INTO core.places (address, norm_key, district, street, community, road, number, building, unit, room,
+            division_code, grid_code, lon, lat, parse_status, parse_error, building_key, house_key, building_id)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::text[], $10::text[], $11::text[], $12::text[], $13::float8[], $14::float8[], $15::text[], $16::text[], $17::text[],
+            $18::text[], $19::uuid[])
+         ON CONFLICT (norm_key) DO UPDATE SET
+           grid_code = CASE WHEN EXCLUDED.building_id IS NOT NULL AND core.places.building_id IS NULL AND length(EXCLUDED.grid_code) = 15
+                            THEN EXCLUDED.grid_code
+                            WHEN length(coalesce(EXCLUDED.grid_code, '')) > length(coalesce(core.places.grid_code, ''))
+                            THEN EXCLUDED.grid_code ELSE core.places.grid_code END,
+           building_id = coalesce(core.places.building_id, EXCLUDED.building_id),
+           parse_error = CASE WHEN core.places.building_id IS NULL AND EXCLUDED.building_id IS NOT NULL
+                              THEN EXCLUDED.parse_error ELSE core.places.parse_error END,
+           lon = coalesce(EXCLUDED.lon, core.places.lon), lat = coalesce(EXCLUDED.lat, core.places.lat), updated_at = now()
+         WHERE (EXCLUDED.grid_code IS NOT NULL AND length(EXCLUDED.grid_code) > length(coalesce(core.places.grid_code, '')))
+            OR (core.places.lon IS NULL AND EXCLUDED.lon IS NOT NULL)
+            OR (core.places.building_id IS NULL AND EXCLUDED.building_id IS NOT NULL)
+         RETURNING id, norm_key, grid_code, parse_status, parse_error`,
+        [col((r) => r.address), col((r) => r.key), col((r) => r.parsed.district ?? null), col((r) => r.parsed.street ?? null),
+          col((r) => r.parsed.community ?? null), col((r) => r.parsed.road ?? null),
+          col((r) => (r.parsed.group !== undefined ? `${r.parsed.group}组${r.parsed.number ?? ''}` : r.parsed.number ?? null)),
+          col((r) => r.parsed.building ?? null), col((r) => r.parsed.unit ?? null), col((r) => r.parsed.room ?? null),
+          col((r) => r.parsed.communityCode ?? (r.gridCode && r.gridCode.length >= 12 ? r.gridCode.slice(0, 12) : null) ?? r.parsed.streetCode ?? r.parsed.districtCode ?? null),
+          col((r) => r.gridCode),
+          col((r) => r.lon), col((r) => r.lat), col((r) => r.parsed.status), col((r) => storedReason(r, g, hasRegister)),
+          col((r) => r.parsed.buildingKey), col((r) => r.parsed.houseKey), col((r) => r.buildingId)]);
+      const written = new Set<string>();
+      for (const row of upserted.rows) { byKey.set(row.norm_key, row); written.add(row.norm_key); }
+      // A row another transaction stored meanwhile that this one did not change is not returned: read it.
+      const unseen = write.filter((r) => !written.has(r.key) && !current.has(r.key)).map((r) => r.key);
+      if (unseen.length) {
+        const found = await client.query<StoredPlace & { norm_key: string }>(
+          'SELECT id, norm_key, grid_code, parse_status, parse_error FROM core.places WHERE norm_key = ANY($1::text[])', [unseen]);
+        for (const row of found.rows) byKey.set(row.norm_key, row);
+      }
+    }
     // Coordinates placed a building in a grid: its other rooms, stored earlier without a grid, follow.
     const located = list.filter((r) => r.gridSource === 'polygon' && r.parsed.buildingKey);
     if (located.length) {
