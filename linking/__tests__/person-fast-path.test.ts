@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { generateIdNumber } from '../../domain/id-number';
+import { withTransaction } from '../../platform/db';
+import { createTestDatabase, type TestDatabase } from '../../test/support/db';
+import { linkPersons, linkPlaces, prepareMentions } from '../index';
+import { loadAddressRegister } from '../place-linking';
+import type { PersonMention } from '../types';
+import { GRID_A, GRID_B, loadTestGrids } from './fixtures';
+
+/**
+ * Round 6 of linking throughput (docs/linking.md): mentions with a valid ID number look only among persons
+ * without a number; residences are written with new persons and set on known ones; places a batch does not
+ * change are not written; prepareMentions normalises a coming batch ahead and changes no link.
+ */
+const CONNECTOR = randomUUID();
+
+function mention(over: Partial<PersonMention> & { name: string }): PersonMention {
+  const recordId = over.recordId ?? randomUUID();
+  return {
+    ref: over.ref ?? recordId, department: 'CIVIL_AFFAIRS', sourceTable: 'civil.subsidies', recordId,
+    recordKey: recordId.slice(0, 8), connectorId: CONNECTOR, ...over,
+  };
+}
+
+describe('person linking: valid ID numbers, residences, preparing ahead', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('linkfast');
+    await loadTestGrids(db.pool);
+    await withTransaction(db.pool, (c) => loadAddressRegister(c, [
+      { sourceId: 'B1', address: '成都市锦江区东湖街道河滨社区永丰街38号1栋', gridCode: GRID_A },
+      { sourceId: 'B2', address: '成都市锦江区东湖街道河滨社区永丰街38号2栋', gridCode: GRID_B },
+    ]));
+  });
+  afterAll(async () => { await db.drop(); });
+
+  const link = (ms: PersonMention[]) => withTransaction(db.pool, (c) => linkPersons(c, ms));
+  const person = async (id: string) => (await db.pool.query(
+    'SELECT id_number, residence_place_id, grid_code, merged_into FROM core.persons WHERE id = $1', [id])).rows[0];
+
+  it('gives a new number to the person without one that the evidence names, and never joins a holder of another number', async () => {
+    // A registered person with a number ...
+    const other = generateIdNumber('510104', '1971-05-06', 70, 'F');
+    const [holder] = await link([mention({ name: '唐丽华', idNumber: other, phone: '13688880009', sourceTable: 'police.household_registrations', department: 'POLICE' })]);
+    // ... and a namesake born the same day, known without a number, with another phone (grey band: kept apart).
+    const [early] = await link([mention({ name: '唐丽华', birthDate: '1971-05-06', sex: 'F', phone: '13688880001' })]);
+    expect(early!.personId).not.toBe(holder!.personId);
+    // A record with a number no one holds yet: it joins the person without a number, who takes the number ...
+    const id = generateIdNumber('510104', '1971-05-06', 72, 'F');
+    const [l] = await link([mention({ name: '唐丽华', idNumber: id, phone: '13688880001', sourceTable: 'petition.petitions', department: 'PETITION' })]);
+    expect(l!.personId).toBe(early!.personId);
+    expect(l!.method).toBe('scored');
+    expect((await person(early!.personId)).id_number).toBe(id);
+    // ... never the holder of the other number, however well the rest agrees.
+    expect(l!.personId).not.toBe(holder!.personId);
+    expect((await person(holder!.personId)).id_number).toBe(other);
+  });
+
+  it('a valid number held by a known person links by number and still absorbs a person without one it recognises', async () => {
+    const id = generateIdNumber('510104', '1955-12-01', 33, 'M');
+    const [registered] = await link([mention({ name: '邓建平', idNumber: id, sourceTable: 'police.household_registrations', department: 'POLICE' })]);
+    // Written down without the number (name, birth date, phone): too little against the register's person alone.
+    const [visit] = await link([mention({ name: '邓建平', birthDate: '1955-12-01', phone: '13500002222', sourceTable: 'civil.care_services' })]);
+    expect(visit!.personId).not.toBe(registered!.personId);
+    // A record with the number, the birth date and the phone: linked by number, and the visit's person is absorbed.
+    const [later] = await link([mention({ name: '邓建平', idNumber: id, phone: '13500002222' })]);
+    expect(later!.personId).toBe(registered!.personId);
+    expect(later!.method).toBe('id_number');
+    expect((await person(visit!.personId)).merged_into).toBe(registered!.personId);
+    // The same record again: the same person, nothing new.
+    const [replayed] = await link([mention({ name: '邓建平', birthDate: '1955-12-01', phone: '13500002222', sourceTable: 'civil.care_services', recordId: (await db.pool.query(
+      `SELECT record_id FROM core.person_records WHERE source_table = 'civil.care_services' AND name = '邓建平'`)).rows[0].record_id })]);
+    expect(replayed!.personId).toBe(registered!.personId);
+    expect(replayed!.created).toBe(false);
+  });
+
+  it('writes a new person with the residence of the first address the batch gives, and sets it once on a known person without one', async () => {
+    const id = generateIdNumber('510104', '1988-08-18', 44, 'M');
+    const [a, b] = await link([
+      mention({ name: '龙飞', idNumber: id, address: '锦江区永丰街38号2栋1单元101室' }),
+      mention({ name: '龙飞', idNumber: id, address: '锦江区永丰街38号1栋1单元101室', sourceTable: 'civil.care_services' }),
+    ]);
+    expect(b!.personId).toBe(a!.personId);
+    const first = await person(a!.personId);
+    expect(first.grid_code).toBe(GRID_B);
+    const [place] = await withTransaction(db.pool, (c) => linkPlaces(c, [{ ref: 'p', address: '锦江区永丰街38号2栋1单元101室' }]));
+    expect(first.residence_place_id).toBe(place!.placeId);
+
+    // Known without an address, then a record with one: the UPDATE path.
+    const id2 = generateIdNumber('510104', '1990-09-19', 46, 'F');
+    const [c] = await link([mention({ name: '龙霞', idNumber: id2 })]);
+    expect((await person(c!.personId)).residence_place_id).toBeNull();
+    await link([mention({ name: '龙霞', idNumber: id2, address: '锦江区永丰街38号1栋2单元202室' })]);
+    const set = await person(c!.personId);
+    expect(set.residence_place_id).not.toBeNull();
+    expect(set.grid_code).toBe(GRID_A);
+    // A later address does not move it.
+    await link([mention({ name: '龙霞', idNumber: id2, address: '锦江区永丰街38号2栋2单元202室' })]);
+    expect(await person(c!.personId)).toEqual(set);
+  });
+
+  it('links the same whether the batch was prepared ahead or not', async () => {
+    // Two batches alike in shape, unrelated to each other (other names, dates, phones, addresses).
+    const batch = (name: string, year: string, d: string) => [
+      mention({ name, idNumber: generateIdNumber('510104', `${year}-01-02`, 50, 'F'), address: `锦江区永丰街38号1栋3单元30${d}室` }),
+      mention({ name, birthDate: `${year}-02-01`, phone: `1390000000${d}`, sourceTable: 'petition.petitions', department: 'PETITION' }),
+      mention({ name, phone: `1390000000${d}`, groupKey: `CIVIL_AFFAIRS:household:${d}` }),
+    ];
+    const plainBatch = batch('钟秀兰', '1961', '1');
+    const plain = await link(plainBatch);
+    const preparedBatch = batch('蒋国华', '1972', '2');
+    await prepareMentions(db.pool, preparedBatch, preparedBatch.filter((m) => m.address).map((m) => ({ ref: m.ref, address: m.address! })));
+    const ahead = await link(preparedBatch);
+    // Persons by their position in the batch (the ids differ between the two batches).
+    const at = (ls: typeof plain, id: unknown) => ls.findIndex((x) => x.personId === id);
+    const shape = (ls: typeof plain) => ls.map((l) => [at(ls, l.personId), l.method, l.score,
+      { ...l.evidence, ...('candidate' in l.evidence ? { candidate: at(ls, l.evidence.candidate) } : {}) }, l.created]);
+    expect(shape(ahead)).toEqual(shape(plain));
+    // The features stored with each link are those of an unprepared batch.
+    const stored = async (ms: PersonMention[]) => (await db.pool.query(
+      `SELECT sex, phone IS NOT NULL AS phone, name_pinyin IS NOT NULL AS pinyin, id_number IS NOT NULL AS id, place_key IS NOT NULL AS place, method
+         FROM core.person_records WHERE record_id = ANY($1::uuid[]) ORDER BY array_position($1::uuid[], record_id)`,
+      [ms.map((m) => m.recordId)])).rows;
+    expect(await stored(preparedBatch)).toEqual(await stored(plainBatch));
+  });
+
+  it('does not write a place a batch does not change, and still writes one it does', async () => {
+    const address = '锦江区永丰街38号2栋3单元303室';
+    const [first] = await withTransaction(db.pool, (c) => linkPlaces(c, [{ ref: 'a', address }]));
+    const version = async () => (await db.pool.query('SELECT xmin::text AS v, xmax::text AS locked_by, lon FROM core.places WHERE id = $1', [first!.placeId])).rows[0];
+    const before = await version();
+    const [again] = await withTransaction(db.pool, (c) => linkPlaces(c, [{ ref: 'b', address: ` ${address} ` }, { ref: 'c', address: '锦江区永丰街38号1栋3单元303室' }]));
+    expect(again).toEqual({ ...first, ref: 'b' });
+    // Not even locked (an upsert that changes nothing still locks its row: xmax).
+    expect(await version()).toEqual({ ...before, locked_by: '0' });
+    // A first point for the place: written.
+    const [located] = await withTransaction(db.pool, (c) => linkPlaces(c, [{ ref: 'd', address, lon: 104.015, lat: 30.605 }]));
+    expect(located!.placeId).toBe(first!.placeId);
+    const after = await version();
+    expect(after.v).not.toBe(before.v);
+    expect(after.lon).toBe(104.015);
+  });
+});
