@@ -5,7 +5,7 @@ import type { Logger } from '../platform/logger';
 import { getConnectorKind } from '../connectors/registry';
 import type { ConnectorKind, ReadMessage, StreamConfig } from '../connectors/contract';
 import { compileEventProjection, compileStream, rowHash, type CompiledStream, type EventProjector, type Mapping } from './mapping';
-import { copyRows, softDeleteMissing, writeRows, type MappedRow, type StreamWriteContext } from './load/batch-writer';
+import { copyRows, rowCopyTail, softDeleteMissing, stagesEvent, writeRows, type MappedRow, type StreamWriteContext } from './load/batch-writer';
 import { readStreamState, writeStreamState, type StreamState } from './load/connector-state';
 import { copyLine } from './load/copy-text';
 import { hubLinker, type Linker } from './load/linker';
@@ -69,6 +69,9 @@ export interface StreamRun {
   stream: StreamConfig;
   state: StreamState | null;
   known: Set<string> | null;
+  /** Encode each row's staging line while mapping (the stream loads without linking). */
+  encodeAhead: boolean;
+  stagesEvent: boolean;
 }
 
 /** Map one read message: a row for the loader, or a quarantine entry with every reason. */
@@ -94,7 +97,12 @@ export function mapMessage(run: StreamRun, msg: Extract<ReadMessage, { type: 're
     if (p.errors) return { bad: { recordKey: r.key, payload: data, errors: p.errors } };
     event = p.event;
   }
-  return { row: { key: r.key, hash: rowHash(run.compiled.columns, r.values), sourceUpdatedAt: r.sourceUpdatedAt, values: r.values, ...(event ? { event } : {}) } };
+  const row: MappedRow = { key: r.key, hash: rowHash(run.compiled.columns, r.values), sourceUpdatedAt: r.sourceUpdatedAt, values: r.values };
+  if (event) row.event = event;
+  // Without linking nothing changes the mapped values any more: the row's staging line is encoded now, while
+  // the batch before is in the database, instead of inside this batch's transaction.
+  if (run.encodeAhead) row.copyTail = rowCopyTail(row, run.ctx.columns, run.stagesEvent);
+  return { row };
 }
 
 /**
@@ -127,10 +135,11 @@ export async function prepareStream(client: PoolClient, record: ConnectorRecord,
   }
   const projector = sm.event ? compileEventProjection(mapping, sm.event) : null;
   const state = await readStreamState(client, record.id, stream.name);
+  const ctx: StreamWriteContext = { connectorId: record.id, department: record.department, target, mapping: sm, columns: compiled.columns, linker };
   return {
-    ctx: { connectorId: record.id, department: record.department, target, mapping: sm, columns: compiled.columns, linker },
-    compiled, projector, stream, state,
+    ctx, compiled, projector, stream, state,
     known: state?.columns ? new Set([...state.columns, ...compiled.sourceColumns]) : null,
+    encodeAhead: !linker, stagesEvent: stagesEvent(ctx),
   };
 }
 
@@ -262,6 +271,7 @@ async function fullRefresh(client: PoolClient, run: StreamRun, read: AsyncIterab
   await client.query(`CREATE UNLOGGED TABLE ${shadow} (seq bigserial PRIMARY KEY, record_key text, row_hash text, source_updated_at timestamptz,
     vals jsonb, event jsonb, errors jsonb, payload jsonb)`);
   const changes: SchemaChange[] = [];
+  run.encodeAhead = false; // the shadow keeps mapped values as JSON; the swap encodes its staging lines itself
   try {
     let lines: string[] = [];
     let state: unknown = undefined;

@@ -26,6 +26,8 @@ export interface MappedRow {
   sourceUpdatedAt: string | null;
   values: Record<string, unknown>;
   event?: EventDraft;
+  /** rowCopyTail of this row, made ahead (used when the stream loads without linking). */
+  copyTail?: string;
 }
 
 export interface StreamWriteContext {
@@ -54,6 +56,32 @@ function text(v: unknown): string | null {
 
 function sexOf(v: unknown): 'M' | 'F' | null {
   return v === 'M' || v === 'F' ? v : null;
+}
+
+/** The staging columns every row carries before its mapped values (see rowCopyTail). */
+const TAIL_COLUMNS = ['_record_key', '_row_hash', '_source_updated_at'];
+
+/**
+ * The part of a row's staging line that depends only on the mapped row: record key, hash, source time, the
+ * mapped values in `columns` order and (`withEvent`) the event projection's columns — COPY text, without the
+ * trailing newline. The pipeline computes it while mapping (MappedRow.copyTail), so the batch's transaction
+ * does not wait for the encoding; writeRows computes it itself when it is absent.
+ */
+export function rowCopyTail(r: Pick<MappedRow, 'key' | 'hash' | 'sourceUpdatedAt' | 'values' | 'event'>, columns: readonly string[], withEvent: boolean): string {
+  let line = `${copyValue(r.key)}\t${copyValue(r.hash)}\t${copyValue(r.sourceUpdatedAt)}`;
+  for (let i = 0; i < columns.length; i++) line += `\t${copyValue(r.values[columns[i]!])}`;
+  if (withEvent) {
+    const e = r.event;
+    line += e
+      ? `\t${copyValue(e.kind)}\t${copyValue(e.category_code)}\t${copyValue(e.title)}\t${copyValue(e.occurred_at)}\t${copyValue(e.status)}\t${copyValue(e.level)}\t${copyValue(e.severity)}\t${copyValue(e.closed_at)}`
+      : '\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N';
+  }
+  return line;
+}
+
+/** Whether a stream's rows carry an event projection into the staging table (writeRows' `hasEvent`). */
+export function stagesEvent(ctx: Pick<StreamWriteContext, 'mapping' | 'target'>): boolean {
+  return !!ctx.mapping.event && ctx.target.has('event_id');
 }
 
 /** Lines gathered into chunks of about 256 KB: one CopyData message per line would cost a write each. */
@@ -127,7 +155,7 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
   const duplicates = input.length - rows.length;
 
   // 1. What the table holds for these keys.
-  const hasEvent = !!mapping.event && target.has('event_id');
+  const hasEvent = stagesEvent(ctx);
   // One probe of the UNIQUE (_connector_id, _record_key) index per key of the batch, never a scan of the
   // table: during a run the table grows from (nearly) empty while its statistics still say it is tiny, so the
   // planner hashed (or bitmap-scanned) every row of the connector for each batch — a cost growing with the table
@@ -144,7 +172,7 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
     const e = existing.get(r.key);
     if (e && e.hash === r.hash && !e.deleted) continue;
     changed.push({
-      key: r.key, hash: r.hash, sourceUpdatedAt: r.sourceUpdatedAt, values: r.values, ...(r.event ? { event: r.event } : {}),
+      key: r.key, hash: r.hash, sourceUpdatedAt: r.sourceUpdatedAt, values: r.values, ...(r.event ? { event: r.event } : {}), ...(r.copyTail !== undefined ? { copyTail: r.copyTail } : {}),
       id: e?.id ?? uuidv7(), eventId: hasEvent && r.event ? e?.eventId ?? uuidv7() : null, inserted: !e, eventExists: !!e?.eventId,
     });
   }
@@ -207,17 +235,17 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
   const columns = ['id', '_record_key', '_row_hash', '_source_updated_at', ...ctx.columns, ...extraColumns, ...(hasEvent ? ['event_id'] : [])];
   const valueColumns = [...ctx.columns, ...extraColumns];
   const stage = await stageTable(client, target, columns, hasEvent);
-  await copyRows(client, stage, hasEvent ? ['st_new', ...columns, ...EVENT_STAGE.map(([c]) => c)] : ['st_new', ...columns], (function* () {
+  // Column order of the COPY: what this batch decides (new or not, ids, links) first, then the row's own
+  // encoding (rowCopyTail), which the pipeline prepares while the batch before is being written.
+  const copyColumns = ['st_new', 'id', ...(hasEvent ? ['event_id', 'ev_exists'] : []), ...extraColumns, ...TAIL_COLUMNS, ...ctx.columns,
+    ...(hasEvent ? EVENT_STAGE.slice(1).map(([c]) => c) : [])];
+  const usePrepared = !ctx.linker; // linking may change mapped values (grid_code, a person column): encode them now
+  await copyRows(client, stage, copyColumns, (function* () {
     for (const r of changed) {
-      let line = `${r.inserted ? 't' : 'f'}\t${r.id}\t${copyValue(r.key)}\t${copyValue(r.hash)}\t${copyValue(r.sourceUpdatedAt)}`;
-      for (const c of valueColumns) line += `\t${copyValue(r.values[c])}`;
-      if (hasEvent) {
-        const e = r.eventId ? r.event : undefined;
-        line += e
-          ? `\t${r.eventId}\t${r.eventExists ? 't' : 'f'}\t${copyValue(e.kind)}\t${copyValue(e.category_code)}\t${copyValue(e.title)}\t${copyValue(e.occurred_at)}\t${copyValue(e.status)}\t${copyValue(e.level)}\t${copyValue(e.severity)}\t${copyValue(e.closed_at)}`
-          : '\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N';
-      }
-      yield `${line}\n`;
+      let line = `${r.inserted ? 't' : 'f'}\t${r.id}`;
+      if (hasEvent) line += r.eventId ? `\t${r.eventId}\t${r.eventExists ? 't' : 'f'}` : '\t\\N\t\\N';
+      for (const c of extraColumns) line += `\t${copyValue(r.values[c])}`;
+      yield `${line}\t${(usePrepared ? r.copyTail : undefined) ?? rowCopyTail(r, ctx.columns, hasEvent)}\n`;
     }
   })());
 
