@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import {
   GraphQLError, defaultFieldResolver, getOperationAST, parse, validate, type DocumentNode, type ExecutionArgs, type GraphQLFieldResolver,
@@ -20,6 +21,7 @@ import { ChangeStream } from './change-stream';
 import { EntityEnricher, type ExecuteAs } from './entity-enricher';
 import { entitySelection } from './entity-query';
 import { SharedResults } from './shared-results';
+import { createRedisSubscriptionCap } from './subscription-cap';
 import { buildSubscriptionSchema } from './subscription-schema';
 
 export interface SubscriptionDeps {
@@ -48,8 +50,13 @@ export interface SubscriptionDeps {
   limits?: QueryLimits;
   /** The gateway's per-identity rate guard: one request taken from the bucket per operation started. */
   rateGuard?: RateLimitGuard | null;
-  /** Subscriptions one identity (its subject) may hold open at once in this process (default 200). */
+  /**
+   * Subscriptions one identity (its subject) may hold open at once, across every gateway process sharing the
+   * Redis (leases in Redis, subscription-cap.ts), and in this process alone when Redis does not answer (default 200).
+   */
   maxSubscriptionsPerIdentity?: number;
+  /** How long a process's subscription leases live in Redis without renewal (default 60 s; a crashed process's lapse then). */
+  subscriptionLeaseMs?: number;
   /**
    * PERSISTED_OPERATIONS=safelist: only operations of the safelist start on a socket, exactly as on the HTTP
    * path — sent whole (the server hashes the text itself) or by hash alone (`query: ""` with
@@ -68,6 +75,8 @@ export interface AttachedSubscriptions {
   connections(): number;
   /** Open subscriptions of an identity (its subject) in this process. */
   openSubscriptions(sub: string): number;
+  /** Open subscriptions of an identity across every gateway process (the leases in Redis). */
+  openSubscriptionsEverywhere(sub: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -164,6 +173,16 @@ export function attachSubscriptions(server: http.Server, deps: SubscriptionDeps)
   const maxPerIdentity = deps.maxSubscriptionsPerIdentity ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_IDENTITY;
   const openBy = new Map<string, number>();
   const held = new WeakMap<object, Map<string, string>>();
+  // Across processes: a lease per open subscription in Redis (its own command connection: `subscriber` only listens).
+  const commands = createRedis(deps.redisUrl);
+  commands.on('error', (err) => log.warn({ err: err.message }, 'Redis command connection error'));
+  const cap = createRedisSubscriptionCap({ redis: commands, prefix: deps.prefix, max: maxPerIdentity, log, ...(deps.subscriptionLeaseMs ? { leaseMs: deps.subscriptionLeaseMs } : {}) });
+  const socketIds = new WeakMap<object, string>();
+  const holderOf = (ctx: object, id: string) => {
+    let socket = socketIds.get(ctx);
+    if (!socket) socketIds.set(ctx, (socket = randomUUID()));
+    return `${socket}:${id}`;
+  };
   const release = (ctx: object, id: string) => {
     const mine = held.get(ctx);
     const who = mine?.get(id);
@@ -172,7 +191,11 @@ export function attachSubscriptions(server: http.Server, deps: SubscriptionDeps)
     const n = (openBy.get(who) ?? 1) - 1;
     if (n > 0) openBy.set(who, n);
     else openBy.delete(who);
+    void cap.release(who, holderOf(ctx, id));
   };
+  const tooMany = (who: string, open: number) => new GraphQLError(`Too many subscriptions: ${who} has ${open} open, at most ${maxPerIdentity} per identity; close one first`, {
+    extensions: { code: 'TL_ERR_RATE_LIMITED', limit: 'subscriptions', value: open, max: maxPerIdentity },
+  });
 
   const disposable = useServer<Record<string, unknown>, Extra>({
     schema: () => schemaOf(),
@@ -220,15 +243,23 @@ export function attachSubscriptions(server: http.Server, deps: SubscriptionDeps)
         const who = identity?.sub ?? 'anonymous';
         const open = openBy.get(who) ?? 0;
         if (open >= maxPerIdentity) {
-          log.info({ sub: who, open }, 'subscription refused: too many open subscriptions');
-          return [new GraphQLError(`Too many subscriptions: ${who} has ${open} open, at most ${maxPerIdentity} per identity; close one first`, {
-            extensions: { code: 'TL_ERR_RATE_LIMITED', limit: 'subscriptions', value: open, max: maxPerIdentity },
-          })];
+          log.info({ sub: who, open }, 'subscription refused: too many open subscriptions in this process');
+          return [tooMany(who, open)];
         }
+        // Counted here before the Redis round trip, so two subscribes of one socket cannot both pass the local check.
         openBy.set(who, open + 1);
         let mine = held.get(ctx);
         if (!mine) held.set(ctx, (mine = new Map()));
         mine.set(id, who);
+        const lease = await cap.acquire(who, holderOf(ctx, id));
+        if (!lease.ok) {
+          mine.delete(id);
+          const n = (openBy.get(who) ?? 1) - 1;
+          if (n > 0) openBy.set(who, n);
+          else openBy.delete(who);
+          log.info({ sub: who, open: lease.open }, 'subscription refused: too many open subscriptions across the gateways');
+          return [tooMany(who, lease.open)];
+        }
       }
       return { schema, document, operationName: payload.operationName, variableValues: variables, contextValue: { identity } };
     },
@@ -262,13 +293,16 @@ export function attachSubscriptions(server: http.Server, deps: SubscriptionDeps)
     enricher,
     connections: () => wss.clients.size,
     openSubscriptions: (sub) => openBy.get(sub) ?? 0,
+    openSubscriptionsEverywhere: (sub) => cap.count(sub),
     async close() {
       server.off('upgrade', onUpgrade);
       for (const client of wss.clients) client.close(1001, 'Going away');
       await disposable.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await feed.stop();
+      await cap.close();
       subscriber.disconnect();
+      await commands.quit().catch(() => commands.disconnect()); // after the releases in flight are answered
     },
   };
 }

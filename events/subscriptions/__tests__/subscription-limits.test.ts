@@ -134,6 +134,59 @@ describe('subscription server: query limits, rate guard, open subscriptions per 
     expect(second.errors).toEqual([]);
   });
 
+  test('the cap holds across gateway processes sharing Redis; a lease of a process that died lapses', async () => {
+    const otherServer = http.createServer((_req, res) => res.writeHead(404).end());
+    const other = attachSubscriptions(otherServer, {
+      pool: db.pool, redisUrl: TEST_REDIS_URL, prefix, schema: graph.schema, execute: graph.execute,
+      authenticate: (a) => authenticate(a), log, pollIntervalMs: 200, maxSubscriptionsPerIdentity: 2,
+    });
+    await other.feed.start();
+    await new Promise<void>((resolve) => otherServer.listen(0, '127.0.0.1', resolve));
+    const otherUrl = `ws://127.0.0.1:${(otherServer.address() as AddressInfo).port}/graphql`;
+    const sub = `everywhere-${randomUUID()}`;
+    const mine = await bearer({ role: 'integrator', sub });
+    const q = `subscription { changes { id } }`;
+    const onOther = (query: string) => {
+      const s = subscribeChanges(otherUrl, mine, query);
+      open.push(s);
+      return s;
+    };
+    try {
+      const here = subscribe(mine, q);
+      await waitFor(() => subs.openSubscriptions(sub) === 1, 'one subscription here');
+      const there = onOther(q);
+      await waitFor(() => other.openSubscriptions(sub) === 1, 'one on the other gateway');
+      expect(await subs.openSubscriptionsEverywhere(sub)).toBe(2);
+      // Each process holds only one, yet the identity is at its cap of 2 on both.
+      const thirdHere = subscribe(mine, q);
+      const thirdThere = onOther(q);
+      await waitFor(() => received(thirdHere) && received(thirdThere), 'the refusals');
+      for (const s of [thirdHere, thirdThere]) {
+        expect(codes(s)).toEqual([{ code: 'TL_ERR_RATE_LIMITED', limit: 'subscriptions', message: expect.stringMatching(/has 2 open, at most 2 per identity/) }]);
+      }
+      expect(here.errors).toEqual([]);
+      expect(there.errors).toEqual([]);
+
+      await there.stop();
+      await waitFor(async () => (await subs.openSubscriptionsEverywhere(sub)) === 1, 'the lease released');
+      const again = subscribe(mine, q);
+      await waitFor(() => subs.openSubscriptions(sub) === 2, 'a new one in its place');
+      expect(again.errors).toEqual([]);
+
+      // A lease whose process stopped renewing it (its end already past) no longer counts.
+      await redis.zadd(`${prefix}:subs:${sub}`, 1, 'dead-process:socket:1');
+      expect(await subs.openSubscriptionsEverywhere(sub)).toBe(2);
+      await again.stop();
+      await waitFor(async () => (await subs.openSubscriptionsEverywhere(sub)) === 1, 'the lease released');
+      const afterDead = subscribe(mine, q);
+      await waitFor(() => subs.openSubscriptions(sub) === 2, 'a place despite the dead lease');
+      expect(afterDead.errors).toEqual([]);
+    } finally {
+      await other.close();
+      await new Promise((resolve) => otherServer.close(resolve));
+    }
+  });
+
   test('with a safelist only its operations start on the socket, sent whole or by hash; queries cannot go around it', async () => {
     const listed = `subscription Listed { changes(filter: { gridCode: "5101" }) { id op entity { ... on Event { title } } } }`;
     const listedQuery = `query Listed($id: ID!) { event(id: $id) { title } }`;
