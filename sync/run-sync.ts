@@ -74,6 +74,9 @@ export interface StreamRun {
   stagesEvent: boolean;
 }
 
+/** The values of a row whose staging line is encoded (MappedRow.copyTail): not needed any more. */
+const ENCODED: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
 /** Map one read message: a row for the loader, or a quarantine entry with every reason. */
 export function mapMessage(run: StreamRun, msg: Extract<ReadMessage, { type: 'record' }>, changes: SchemaChange[]): { row?: MappedRow; bad?: QuarantineEntry } {
   const data = msg.data;
@@ -101,7 +104,12 @@ export function mapMessage(run: StreamRun, msg: Extract<ReadMessage, { type: 're
   if (event) row.event = event;
   // Without linking nothing changes the mapped values any more: the row's staging line is encoded now, while
   // the batch before is in the database, instead of inside this batch's transaction.
-  if (run.encodeAhead) row.copyTail = rowCopyTail(row, run.ctx.columns, run.stagesEvent);
+  // The batch then keeps only the line (and the event, whose presence decides the event's id): the mapped
+  // values die young instead of being held — and promoted to the old generation — until the batch commits.
+  if (run.encodeAhead) {
+    row.copyTail = rowCopyTail(row, run.ctx.columns, run.stagesEvent);
+    row.values = ENCODED;
+  }
   return { row };
 }
 

@@ -4,6 +4,7 @@ import { createConnector } from '../connector-store';
 import { executeRun } from '../run-sync';
 import { enqueueRun } from '../runs';
 import { writeRows, type MappedRow } from '../load/batch-writer';
+import { loadTarget } from '../load/targets';
 import { createSourceDb, insertJq, jqRow, policeConnectorInput, type SourceDb } from './fixtures';
 
 /**
@@ -80,7 +81,6 @@ describe('load without linking (rows encoded while mapping, new rows inserted pl
           event: { kind: e.kind, title: e.title, occurred_at: e.occurred_at, closed_at: null, category_code: e.category_code, status: e.status, level: e.level, severity: e.severity },
         };
       });
-      const { loadTarget } = await import('../load/targets');
       const target = await loadTarget(client, 'police.incidents', 'POLICE');
       const columns = ['incident_no', 'source_category', 'category_code', 'summary', 'reported_at', 'address', 'status', 'parties'];
       const connector = (await hub.pool.query('SELECT mapping FROM hub.connectors WHERE id = $1', [b])).rows[0].mapping;
