@@ -106,7 +106,7 @@ const unknownQueries = QUERIES?.filter((q) => !ALL_OPERATIONS.some((op) => op.na
 if (unknownQueries.length) throw new Error(`BENCH_QUERIES: unknown ${unknownQueries.join(', ')} (known: ${ALL_OPERATIONS.map((op) => op.name).join(', ')})`);
 const OPERATIONS = QUERIES ? ALL_OPERATIONS.filter((op) => QUERIES.includes(op.name)) : ALL_OPERATIONS;
 
-interface Cell { rps: number[]; p50: number[]; p99: number[]; rss: number[]; cpuMsPerRequest: number[]; failures: number }
+interface Cell { rps: number[]; p50: number[]; p99: number[]; rss: number[]; cpuMsPerRequest: number[]; subgraphCpuMsPerRequest: number[]; failures: number }
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -196,15 +196,19 @@ async function main(): Promise<void> {
             // Without dedupe at 20 connections is enough to show what the sharing of fetches does.
             if (t === 'ours-nodedupe' && connections !== 20) continue;
             const key = `${op.name}|${connections}|${t}`;
-            const cell = cells.get(key) ?? { rps: [], p50: [], p99: [], rss: [], cpuMsPerRequest: [], failures: 0 };
+            const cell = cells.get(key) ?? { rps: [], p50: [], p99: [], rss: [], cpuMsPerRequest: [], subgraphCpuMsPerRequest: [], failures: 0 };
             const sampler = sampleProcess(endpoints[t]!.pid);
+            // The subgraphs' CPU per answer too: where a target's requests cost (for `direct` the same process).
+            const subgraphSampler = t === 'direct' ? null : sampleProcess(subgraphs.pid);
             const r: LoadResult = await runLoad({ url: endpoints[t]!.url, headers: headersOf(t), body: bodies.get(op.name)![t], bodies: variedBodies.get(op.name)?.[t], connections, seconds: SECONDS, requests: REQUESTS });
             const s = sampler.stop();
+            const sg = subgraphSampler?.stop() ?? s;
             cell.rps.push(r.requestsPerSecond);
             cell.p50.push(r.p50Ms);
             cell.p99.push(r.p99Ms);
             cell.rss.push(s.peakRssMiB);
             if (r.requests) cell.cpuMsPerRequest.push((s.cpuSeconds * 1000) / r.requests);
+            if (r.requests) cell.subgraphCpuMsPerRequest.push((sg.cpuSeconds * 1000) / r.requests);
             cell.failures += r.failures;
             cells.set(key, cell);
           }
@@ -228,7 +232,7 @@ async function main(): Promise<void> {
       for (const connections of CONNECTIONS) {
         const med = (t: Target) => {
           const c = cells.get(`${op.name}|${connections}|${t}`);
-          return c ? { rps: round(median(c.rps), 0), p50: round(median(c.p50), 1), p99: round(median(c.p99), 1), rss: round(median(c.rss), 0), cpuMsPerRequest: round(median(c.cpuMsPerRequest), 2), noise: round(spread(c.rps), 2), failures: c.failures } : null;
+          return c ? { rps: round(median(c.rps), 0), p50: round(median(c.p50), 1), p99: round(median(c.p99), 1), rss: round(median(c.rss), 0), cpuMsPerRequest: round(median(c.cpuMsPerRequest), 2), subgraphCpuMsPerRequest: round(median(c.subgraphCpuMsPerRequest), 2), noise: round(spread(c.rps), 2), failures: c.failures } : null;
         };
         const entry: Record<string, unknown> = {};
         for (const t of TARGETS) {
@@ -237,7 +241,7 @@ async function main(): Promise<void> {
           entry[t] = m;
           if (connections === 20) (p99At20[t] ??= []).push(m.p99);
           rows.push({ query: op.label, conns: connections, target: t, 'req/s': m.rps, 'p50 ms': m.p50, 'p99 ms': m.p99,
-            'CPU ms/req': m.cpuMsPerRequest, 'RSS MiB': t === 'direct' ? `${m.rss} (5 subgraphs)` : m.rss, 'spread': `${Math.round(m.noise * 100)}%`, failures: m.failures });
+            'CPU ms/req': m.cpuMsPerRequest, 'subgraphs CPU ms/req': m.subgraphCpuMsPerRequest, 'RSS MiB': t === 'direct' ? `${m.rss} (5 subgraphs)` : m.rss, 'spread': `${Math.round(m.noise * 100)}%`, failures: m.failures });
         }
         const ours = med('ours'), nocache = med('ours-nocache'), stock = med('stock'), hive = med('hive'), direct = med('direct');
         const ratios: Record<string, number> = {};
