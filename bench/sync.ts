@@ -51,6 +51,8 @@ const PROFILE = process.env.BENCH_PROFILE === '1';
 /** BENCH_CPU_PROFILE=<file>: a V8 CPU profile of the first pipeline run (only the run: not the set-up). */
 const CPU_PROFILE = process.env.BENCH_CPU_PROFILE;
 let profiled = false;
+/** BENCH_FLOOR_CPU_PROFILE=<file>: a V8 CPU profile of the write-path measure (its mapping included). */
+const FLOOR_CPU_PROFILE = process.env.BENCH_FLOOR_CPU_PROFILE;
 const PG_LOG = process.env.BENCH_PG_LOG ?? '/var/log/postgresql/postgresql-15-main.log';
 const log = partLogger('bench-sync');
 log.level = 'warn';
@@ -155,7 +157,7 @@ async function pipelineRate(hub: Pool, sourceName: string, linking: boolean): Pr
   }
   const seconds = (performance.now() - t) / 1000;
   const used = process.cpuUsage(cpu);
-  console.log(`  ${linking ? 'linked' : 'unlinked'} run: ${round(seconds, 2)} s wall, Node CPU ${round((used.user + used.system) / 1e6, 2)} s (${Math.round(((used.user + used.system) / 1e6 / seconds) * 100)}%)`);
+  console.log(`  ${linking ? 'linked' : 'unlinked'} run: ${round(seconds, 2)} s wall, Node CPU ${round((used.user + used.system) / 1e6, 2)} s (${Math.round(((used.user + used.system) / 1e6 / seconds) * 100)}%; all threads)`);
   if (PROFILE) printStatementProfile(logStart, seconds);
   if (result.read !== ROWS || result.written !== ROWS) throw new Error(`pipeline read ${result.read} and wrote ${result.written} of ${ROWS} rows`);
   return { rowsPerSecond: ROWS / seconds, written: result.written };
@@ -184,6 +186,12 @@ async function writePathFloor(hub: Pool, sourceName: string): Promise<{ rowsPerS
     const sr = await prepareStream(client, record, stream, null);
     const read = getConnectorKind(record.kind).read(config, { stream, mode: 'INCREMENTAL', state: null, log, context: { connectorId: connector.id, pool: hub } });
     const changes: SchemaChange[] = [];
+    const session = FLOOR_CPU_PROFILE ? new inspector.Session() : null;
+    if (session) {
+      session.connect();
+      await post(session, 'Profiler.enable');
+      await post(session, 'Profiler.start');
+    }
     let batch: PendingBatch = { rows: [] as MappedRow[], bad: [] as QuarantineEntry[], count: 0, state: undefined, stateChanged: false, columns: [] };
     const flush = async () => {
       if (!batch.count) return;
@@ -207,12 +215,17 @@ async function writePathFloor(hub: Pool, sourceName: string): Promise<{ rowsPerS
       if (batch.count >= BATCH) await flush();
     }
     await flush();
+    if (session) {
+      const { profile } = await post(session, 'Profiler.stop') as { profile: unknown };
+      fs.writeFileSync(FLOOR_CPU_PROFILE!, JSON.stringify(profile));
+      session.disconnect();
+    }
   } finally {
     client.release();
   }
   if (written !== ROWS) throw new Error(`write-path floor wrote ${written} of ${ROWS} rows`);
   const seconds = timed / 1000;
-  console.log(`  write path alone: ${round(seconds, 2)} s timed, Node CPU inside it ${round(cpuMicros / 1e6, 2)} s (${Math.round((cpuMicros / 1e6 / seconds) * 100)}%)`);
+  console.log(`  write path alone: ${round(seconds, 2)} s timed, Node CPU inside it ${round(cpuMicros / 1e6, 2)} s (${Math.round((cpuMicros / 1e6 / seconds) * 100)}%; all threads)`);
   return { rowsPerSecond: ROWS / seconds, nodeCpuShare: cpuMicros / 1e6 / seconds };
 }
 
