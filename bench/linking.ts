@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     // evaluation's own statements, which the end-to-end figure includes.
     const personSeconds = personLinkingStats.seconds;
     const personRecordsPerSecond = personSeconds ? personLinkingStats.mentions / personSeconds : 0;
+    process.stdout.write(`  CPU over the linking                ${r.cpuSeconds.process.toFixed(2)} s this process, ${r.cpuSeconds.database?.toFixed(2) ?? '?'} s database backends\n`);
     process.stdout.write(`  person linking alone                ${personSeconds.toFixed(2)} s, ${Math.round(personRecordsPerSecond)} /s\n`);
     for (const [phase, sec] of Object.entries(personLinkingStats.phases)) process.stdout.write(`    ${phase.padEnd(32)} ${sec.toFixed(2)} s\n`);
     const load = loadavg().map((x) => Math.round(x * 100) / 100);
@@ -61,7 +62,8 @@ async function main(): Promise<void> {
       personRecordsPerSecond: Math.round(personRecordsPerSecond), f1: round(r.f1), precision: round(r.precision), recall: round(r.recall),
       gridAccuracy: round(r.gridAccuracy), communityAccuracy: round(r.communityAccuracy),
       targetRecordsPerSecond: TARGET_RECORDS_PER_SECOND, throughputRatio: round(r.recordsPerSecond / TARGET_RECORDS_PER_SECOND),
-      personThroughputRatio: round(personRecordsPerSecond / TARGET_RECORDS_PER_SECOND), loadAverage: load,
+      personThroughputRatio: round(personRecordsPerSecond / TARGET_RECORDS_PER_SECOND),
+      cpuSeconds: { process: round(r.cpuSeconds.process), database: r.cpuSeconds.database === null ? null : round(r.cpuSeconds.database) }, loadAverage: load,
     })}\n`);
     if (statements) {
       const top = [...statements.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25);

@@ -2,6 +2,7 @@ import type { PoolClient, Queryable } from '../platform/db';
 import { HubError } from '../platform/errors';
 import { cleanAddress, parseAddress, type ParsedAddress } from './address-parser';
 import { gridAt, loadGazetteer, type Gazetteer } from './gazetteer';
+import { timeOrderedUuid } from './person-linking';
 import type { PlaceLink, PlaceMention } from './types';
 
 /**
@@ -142,10 +143,10 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[], g
       const col = <T>(fn: (r: PlaceRow) => T) => write.map(fn);
       const upserted = await client.query<StoredPlace & { norm_key: string }>(
         `INSERT INTO core.places (address, norm_key, district, street, community, road, number, building, unit, room,
-            division_code, grid_code, lon, lat, parse_status, parse_error, building_key, house_key, building_id)
+            division_code, grid_code, lon, lat, parse_status, parse_error, building_key, house_key, building_id, id)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
             $9::text[], $10::text[], $11::text[], $12::text[], $13::float8[], $14::float8[], $15::text[], $16::text[], $17::text[],
-            $18::text[], $19::uuid[])
+            $18::text[], $19::uuid[], $20::uuid[])
          ON CONFLICT (norm_key) DO UPDATE SET
            grid_code = CASE WHEN EXCLUDED.building_id IS NOT NULL AND core.places.building_id IS NULL AND length(EXCLUDED.grid_code) = 15
                             THEN EXCLUDED.grid_code
@@ -166,7 +167,9 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[], g
           col((r) => r.parsed.communityCode ?? (r.gridCode && r.gridCode.length >= 12 ? r.gridCode.slice(0, 12) : null) ?? r.parsed.streetCode ?? r.parsed.districtCode ?? null),
           col((r) => r.gridCode),
           col((r) => r.lon), col((r) => r.lat), col((r) => r.parsed.status), col((r) => storedReason(r, g, hasRegister)),
-          col((r) => r.parsed.buildingKey), col((r) => r.parsed.houseKey), col((r) => r.buildingId)]);
+          col((r) => r.parsed.buildingKey), col((r) => r.parsed.houseKey), col((r) => r.buildingId),
+          // Time-ordered ids (as persons'): a batch's new places land on neighbouring pages of the primary key.
+          col(() => timeOrderedUuid())]);
       const written = new Set<string>();
       for (const row of upserted.rows) { byKey.set(row.norm_key, row); written.add(row.norm_key); }
       // A row another transaction stored meanwhile that this one did not change is not returned: read it.

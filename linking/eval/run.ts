@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildGeography } from '../../demo/geography';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadGeographyIntoHub, loadRegisterIntoHub } from '../../demo/hub-grids';
 import { readRegisterFile } from '../../demo/register';
 import { createPool, dropDatabase, ensureDatabase, withDatabase, withTransaction } from '../../platform/db';
@@ -35,6 +35,8 @@ export interface EvalResult extends PairwiseFigures {
   persons: number;
   truePersons: number;
   seconds: number;
+  /** CPU seconds over the linking: this process, and the database backends of its pool (null when unreadable). */
+  cpuSeconds: { process: number; database: number | null };
   recordsPerSecond: number;
   gridAccuracy: number;
   communityAccuracy: number;
@@ -104,6 +106,13 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     await loadGazetteer(pool);
     const placeOf = new Map<string, string | null>();
     const plan = batches(source.mentions, source.scenes, options.batchSize ?? 2000);
+    // CPU time of this process and of the database backends serving it, over the linking alone: on a shared
+    // machine wall-clock time swings with other work, CPU time much less.
+    const clients = await Promise.all([pool.connect(), pool.connect()]);
+    const backends = (await clients[0]!.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).rows.map((r) => r.pid);
+    for (const c of clients) c.release();
+    const backendCpu0 = backendCpuSeconds(backends);
+    const cpu0 = process.cpuUsage();
     const started = process.hrtime.bigint();
     for (let i = 0; i < plan.length; i++) {
       const b = plan[i]!;
@@ -119,6 +128,12 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
       await ahead;
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = process.cpuUsage(cpu0);
+    const backendCpu1 = backendCpuSeconds(backends);
+    const cpuSeconds = {
+      process: (cpu.user + cpu.system) / 1e6,
+      database: backendCpu1.size ? [...backendCpu1].reduce((sum, [pid, t]) => sum + (backendCpu0.has(pid) ? t - backendCpu0.get(pid)! : 0), 0) : null,
+    };
     log(`linked in ${seconds.toFixed(2)} s (${plan.length} batches)`);
 
     // Final state: merges and later grid propagation count, as a client of the hub would see them.
@@ -189,6 +204,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
       persons: new Set(predicted.values()).size,
       truePersons,
       seconds,
+      cpuSeconds,
       recordsPerSecond: source.mentions.length / seconds,
       gridAccuracy: addresses ? gridRight / addresses : 1,
       communityAccuracy: addresses ? communityRight / addresses : 1,
@@ -206,4 +222,20 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     await pool.end();
     if (!options.keepDatabase) await dropDatabase(url);
   }
+}
+
+/** CPU seconds (user + system) of the given server processes, from /proc (the database on this machine). */
+function backendCpuSeconds(pids: number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  const tick = 100; // USER_HZ on Linux
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(pid, (Number(fields[11]) + Number(fields[12])) / tick);
+    } catch {
+      // not on this machine, or gone
+    }
+  }
+  return out;
 }
