@@ -28,16 +28,20 @@ import { median, ratio, round, spread } from './lib/stats';
  * hash-guarded merge, event projection, outbox, cursor — with the hub's linking (persons of every party,
  * places of every address) and without it. Beside it, on the same hub database: the raw `COPY` rate into an
  * unlogged table and the raw `INSERT … SELECT … ON CONFLICT DO UPDATE` rate into a table shaped like the
- * target. Each figure is the median of BENCH_RUNS (default 3) runs after one warm-up; the hub's tables are
- * emptied between runs so every run loads the same rows from scratch.
+ * target. And the floor of the write path in the same run: the per-batch transaction the pipeline commits
+ * (key pre-read, staging COPY, the merge + core.events + outbox statement, quarantine, cursor, counts), fed
+ * batches read and mapped beforehand and written one after another with nothing else running — the rate this
+ * design gets from this database on this machine; the table and the JSON line give the pipeline's ratio to it
+ * and to the 50,000 rows/s target. Each figure is the median of BENCH_RUNS (default 3) runs after one warm-up;
+ * the hub's tables are emptied between runs so every run loads the same rows from scratch.
  *
  * Options (environment): BENCH_ROWS, BENCH_RUNS, BENCH_BATCH (rows per batch, default 10000),
  * BENCH_LINKING=0 (skip the linked runs), BENCH_WARMUP=0 (no warm-up run), BENCH_DATABASE_URL (server, default
  * the local one). Profiling: BENCH_PROFILE=1 logs every statement of the hub database on the server
  * (log_min_duration_statement = 0, read back from BENCH_PG_LOG) and prints the server time per statement shape;
  * with BENCH_EXPLAIN=<ms> also auto_explain plans (actual times, trigger times) of statements slower than that;
- * BENCH_CPU_PROFILE=<file> writes a V8 CPU profile of the first pipeline run. Each pipeline run prints its
- * wall time and the Node process's CPU time.
+ * BENCH_CPU_PROFILE=<file> writes a V8 CPU profile of the first pipeline run, BENCH_FLOOR_CPU_PROFILE=<file> one
+ * of the write-path measure. Each pipeline run prints its wall time and the Node process's CPU time (all threads).
  */
 const PG = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
