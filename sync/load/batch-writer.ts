@@ -82,6 +82,43 @@ export function rowCopyTail(r: Pick<MappedRow, 'key' | 'hash' | 'sourceUpdatedAt
   return line;
 }
 
+/**
+ * The person and place mentions of a batch's rows, as linking receives them: a mention per mapped person
+ * (`mapping.persons`, ref `<row id>#p<i>`) and per party of the parties field (`<row id>#party<j>`) that has an
+ * ID number or a name, and the row's address (`mapping.place`, ref `<row id>`). writeRows links the changed
+ * rows' mentions; the pipeline hands the next batch's to the linker's `prepare` ahead of time.
+ */
+export function linkingMentions(ctx: Pick<StreamWriteContext, 'department' | 'target' | 'connectorId' | 'mapping'>,
+  rows: readonly { id: string; key: string; values: Record<string, unknown> }[]): { persons: PersonMention[]; places: PlaceMention[] } {
+  const { mapping, target } = ctx;
+  const persons: PersonMention[] = [];
+  const places: PlaceMention[] = [];
+  for (const r of rows) {
+    const base = { department: ctx.department, sourceTable: target.name, recordId: r.id, recordKey: r.key, connectorId: ctx.connectorId };
+    mapping.persons?.forEach((p, i) => {
+      const m: PersonMention = { ref: `${r.id}#p${i}`, ...base };
+      for (const k of PERSON_KEYS) {
+        const f = p[k];
+        if (f) (m as unknown as Record<string, unknown>)[k] = k === 'sex' ? sexOf(r.values[f]) : text(r.values[f]);
+      }
+      if (m.idNumber || m.name) persons.push(m);
+    });
+    const parties = mapping.parties ? r.values[mapping.parties.field] : null;
+    if (Array.isArray(parties)) {
+      parties.forEach((party: Record<string, unknown>, j) => {
+        const m: PersonMention = {
+          ref: `${r.id}#party${j}`, ...base, idNumber: text(party.idNumber), name: text(party.name), sex: sexOf(party.sex),
+          birthDate: text(party.birthDate), phone: text(party.phone), address: text(party.address),
+        };
+        if (m.idNumber || m.name) persons.push(m);
+      });
+    }
+    const address = mapping.place ? text(r.values[mapping.place.address]) : null;
+    if (address) places.push({ ref: r.id, address });
+  }
+  return { persons, places };
+}
+
 /** Whether a stream's rows carry an event projection into the staging table (writeRows' `hasEvent`). */
 export function stagesEvent(ctx: Pick<StreamWriteContext, 'mapping' | 'target'>): boolean {
   return !!ctx.mapping.event && ctx.target.has('event_id');
@@ -210,31 +247,7 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
   const personLinks = new Map<string, PersonLink>();
   const placeLinks = new Map<string, PlaceLink>();
   if (ctx.linker) {
-    const personMentions: PersonMention[] = [];
-    const placeMentions: PlaceMention[] = [];
-    for (const r of changed) {
-      const base = { department: ctx.department, sourceTable: target.name, recordId: r.id, recordKey: r.key, connectorId: ctx.connectorId };
-      mapping.persons?.forEach((p, i) => {
-        const m: PersonMention = { ref: `${r.id}#p${i}`, ...base };
-        for (const k of PERSON_KEYS) {
-          const f = p[k];
-          if (f) (m as unknown as Record<string, unknown>)[k] = k === 'sex' ? sexOf(r.values[f]) : text(r.values[f]);
-        }
-        if (m.idNumber || m.name) personMentions.push(m);
-      });
-      const parties = mapping.parties ? r.values[mapping.parties.field] : null;
-      if (Array.isArray(parties)) {
-        parties.forEach((party: Record<string, unknown>, j) => {
-          const m: PersonMention = {
-            ref: `${r.id}#party${j}`, ...base, idNumber: text(party.idNumber), name: text(party.name), sex: sexOf(party.sex),
-            birthDate: text(party.birthDate), phone: text(party.phone), address: text(party.address),
-          };
-          if (m.idNumber || m.name) personMentions.push(m);
-        });
-      }
-      const address = mapping.place ? text(r.values[mapping.place.address]) : null;
-      if (address) placeMentions.push({ ref: r.id, address });
-    }
+    const { persons: personMentions, places: placeMentions } = linkingMentions(ctx, changed);
     if (personMentions.length) for (const l of await ctx.linker.linkPersons(client, personMentions)) personLinks.set(l.ref, l);
     if (placeMentions.length) for (const l of await ctx.linker.linkPlaces(client, placeMentions)) placeLinks.set(l.ref, l);
     for (const p of mapping.persons ?? []) {
