@@ -5,7 +5,7 @@ import { createConnector } from '../connector-store';
 import { hubLinker, type Linker } from '../load/linker';
 import { executeRun } from '../run-sync';
 import { enqueueRun } from '../runs';
-import { createSourceDb, insertJq, jqRow, policeConnectorInput, type SourceDb } from './fixtures';
+import { createSourceDb, idNumber, insertJq, jqRow, policeConnectorInput, type SourceDb } from './fixtures';
 
 /**
  * The pipeline hands each batch's mentions to the linker's `prepare` before it waits for the batch in flight
@@ -22,8 +22,8 @@ beforeAll(async () => {
   source = await createSourceDb('prepare');
   // Persons recur across batches (i % 70), some parties without an ID number (linked by name and more).
   const rows = Array.from({ length: 150 }, (_, i) => jqRow(i, i % 9 === 0
-    ? { dsr: [{ xm: `王${'伟芳娜'[i % 3]}`, js: '2' }, { xm: `张伟${i % 70}`, sfzh: jqRow(i % 70).dsr[0]!.sfzh, js: '1' }] }
-    : { dsr: [{ xm: `张伟${i % 70}`, sfzh: jqRow(i % 70).dsr[0]!.sfzh, js: '1' }] }));
+    ? { dsr: [{ xm: `王${'伟芳娜'[i % 3]}`, js: '2' }, { xm: `张伟${i % 70}`, sfzh: idNumber(i % 70), js: '1' }] }
+    : { dsr: [{ xm: `张伟${i % 70}`, sfzh: idNumber(i % 70), js: '1' }] }));
   await insertJq(source.client, rows);
 });
 
@@ -68,7 +68,7 @@ test('every batch is prepared before the batch in flight is awaited, and prepari
   expect(prepared.reduce((n, b) => n + b.persons.length, 0)).toBe(150 + 17);
   expect(prepared[0]!.persons.slice(0, 2)).toEqual([
     expect.objectContaining({ name: '王伟', idNumber: null, department: 'POLICE', sourceTable: 'police.incidents' }),
-    expect.objectContaining({ name: '张伟0', idNumber: jqRow(0).dsr[0]!.sfzh }),
+    expect.objectContaining({ name: '张伟0', idNumber: idNumber(0) }),
   ]);
 
   expect(withPrepare.links.length).toBe(150 + 17);
