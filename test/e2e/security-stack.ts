@@ -59,7 +59,8 @@ export async function startSecurityStack(label = 'security'): Promise<SecuritySt
     await gateway?.stop().catch(() => undefined);
     for (const s of subgraphs) await s.close().catch(() => undefined);
     await queues?.close().catch(() => undefined);
-    if (redis) { await cleanPrefix(redis, prefix).catch(() => undefined); redis.disconnect(); }
+    // The sync queues use `prefix`; the gateway (its queue board, limits) the same with ':' made '_' (REDIS_PREFIX).
+    if (redis) { for (const p of [prefix, prefix.replace(/:/g, '_')]) await cleanPrefix(redis, p).catch(() => undefined); redis.disconnect(); }
     await syncPool?.end().catch(() => undefined);
     await authPool?.end().catch(() => undefined);
     await db.drop().catch(() => undefined);
