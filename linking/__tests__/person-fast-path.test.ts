@@ -1,26 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import { generateIdNumber } from '../../domain/id-number';
 import { withTransaction } from '../../platform/db';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { linkPersons, linkPlaces, prepareMentions } from '../index';
 import { loadAddressRegister } from '../place-linking';
 import type { PersonMention } from '../types';
-import { GRID_A, GRID_B, loadTestGrids } from './fixtures';
+import { GRID_A, GRID_B, loadTestGrids, mentionsOf } from './fixtures';
 
 /**
  * Round 6 of linking throughput (docs/linking.md): mentions with a valid ID number look only among persons
  * without a number; residences are written with new persons and set on known ones; places a batch does not
  * change are not written; prepareMentions normalises a coming batch ahead and changes no link.
  */
-const CONNECTOR = randomUUID();
-
-function mention(over: Partial<PersonMention> & { name: string }): PersonMention {
-  const recordId = over.recordId ?? randomUUID();
-  return {
-    ref: over.ref ?? recordId, department: 'CIVIL_AFFAIRS', sourceTable: 'civil.subsidies', recordId,
-    recordKey: recordId.slice(0, 8), connectorId: CONNECTOR, ...over,
-  };
-}
+const mention = mentionsOf('CIVIL_AFFAIRS', 'civil.subsidies');
 
 describe('person linking: valid ID numbers, residences, preparing ahead', () => {
   let db: TestDatabase;

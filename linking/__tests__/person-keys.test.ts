@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { generateIdNumber } from '../../domain/id-number';
 import { withTransaction } from '../../platform/db';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
@@ -6,21 +5,14 @@ import { linkPersons } from '../index';
 import { personFeatures } from '../person-features';
 import { storedKeys, timeOrderedUuid } from '../person-linking';
 import type { PersonMention } from '../types';
+import { mentionsOf } from './fixtures';
 
 /**
  * The write path of person linking (docs/linking.md, "Throughput"): the key tables are derived data (unlogged,
  * rebuilt from core.person_records after a crash), links are COPYed with a fallback when someone outside
  * linking wrote the record first, new persons get time-ordered ids.
  */
-const CONNECTOR = randomUUID();
-
-function mention(over: Partial<PersonMention> & { name: string }): PersonMention {
-  const recordId = over.recordId ?? randomUUID();
-  return {
-    ref: over.ref ?? recordId, department: 'CIVIL_AFFAIRS', sourceTable: 'civil.subsidies', recordId,
-    recordKey: recordId.slice(0, 8), connectorId: CONNECTOR, ...over,
-  };
-}
+const mention = mentionsOf('CIVIL_AFFAIRS', 'civil.subsidies');
 
 describe('person linking: keys and writes', () => {
   let db: TestDatabase;

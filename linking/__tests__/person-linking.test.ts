@@ -4,16 +4,9 @@ import { withTransaction } from '../../platform/db';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { linkPersons } from '../index';
 import type { PersonMention } from '../types';
+import { mentionsOf } from './fixtures';
 
-const CONNECTOR = randomUUID();
-
-function mention(over: Partial<PersonMention> & { name: string }): PersonMention {
-  const recordId = over.recordId ?? randomUUID();
-  return {
-    ref: over.ref ?? recordId, department: 'POLICE', sourceTable: 'police.household_registrations', recordId,
-    recordKey: recordId.slice(0, 8), connectorId: CONNECTOR, ...over,
-  };
-}
+const mention = mentionsOf('POLICE', 'police.household_registrations');
 
 describe('person linking', () => {
   let db: TestDatabase;
