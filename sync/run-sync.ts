@@ -5,7 +5,7 @@ import type { Logger } from '../platform/logger';
 import { getConnectorKind } from '../connectors/registry';
 import type { ConnectorKind, ReadMessage, StreamConfig } from '../connectors/contract';
 import { compileEventProjection, compileStream, rowHash, type CompiledStream, type EventProjector, type Mapping } from './mapping';
-import { copyRows, linkingMentions, rowCopyTail, softDeleteMissing, stagesEvent, writeRows, type MappedRow, type StreamWriteContext } from './load/batch-writer';
+import { copyRows, rowCopyTail, softDeleteMissing, stagesEvent, writeRows, type MappedRow, type StreamWriteContext } from './load/batch-writer';
 import { readStreamState, writeStreamState, type StreamState } from './load/connector-state';
 import { copyLine } from './load/copy-text';
 import { hubLinker, type Linker } from './load/linker';
@@ -171,7 +171,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
         ...(signal ? { signal } : {}), context: { connectorId, pool },
       });
       if (mode === 'FULL_REFRESH') await fullRefresh(client, run, read, runId, batchSize, result, log, signal);
-      else await incremental(client, run, read, runId, batchSize, result, signal, pool);
+      else await incremental(client, run, read, runId, batchSize, result, signal);
     }
     await finishRun(client, runId, 'succeeded', result.schemaChanges);
   } catch (err) {
@@ -217,7 +217,7 @@ export async function commitBatch(client: PoolClient, run: StreamRun, runId: str
   });
 }
 
-async function incremental(client: PoolClient, run: StreamRun, read: AsyncIterable<ReadMessage>, runId: string, batchSize: number, result: RunResult, signal?: AbortSignal, pool?: Pool): Promise<void> {
+async function incremental(client: PoolClient, run: StreamRun, read: AsyncIterable<ReadMessage>, runId: string, batchSize: number, result: RunResult, signal?: AbortSignal): Promise<void> {
   let rows: MappedRow[] = [];
   let bad: QuarantineEntry[] = [];
   let count = 0;
@@ -235,18 +235,8 @@ async function incremental(client: PoolClient, run: StreamRun, read: AsyncIterab
     result.unchanged += c.unchanged;
     result.quarantined += c.quarantined;
   };
-  // Linking's own work on the next batch (address parsing, ID checks, pinyin, keys) while the batch in flight
-  // is in the database: only caches are filled, so a failure here is ignored (linking then does the work itself).
-  const linker = run.ctx.linker;
-  const prepareAhead = (next: MappedRow[]): Promise<void> | null => {
-    if (!linker?.prepare || !pool || !next.length) return null;
-    const { persons, places } = linkingMentions(run.ctx, next.map((r) => ({ id: r.key, key: r.key, values: r.values })));
-    return linker.prepare(pool, persons, places).catch(() => undefined);
-  };
   const flush = async () => {
-    const ahead = prepareAhead(rows);
     if (inFlight) await inFlight;
-    if (ahead) await ahead;
     if (failure) throw failure;
     if (signal?.aborted) throw new Cancelled();
     if (!count && !stateChanged) return;

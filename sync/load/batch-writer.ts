@@ -86,9 +86,9 @@ export function rowCopyTail(r: Pick<MappedRow, 'key' | 'hash' | 'sourceUpdatedAt
  * The person and place mentions of a batch's rows, as linking receives them: a mention per mapped person
  * (`mapping.persons`, ref `<row id>#p<i>`) and per party of the parties field (`<row id>#party<j>`) that has an
  * ID number or a name, and the row's address (`mapping.place`, ref `<row id>`). writeRows links the changed
- * rows' mentions; the pipeline hands the next batch's to the linker's `prepare` ahead of time.
+ * rows' mentions.
  */
-export function linkingMentions(ctx: Pick<StreamWriteContext, 'department' | 'target' | 'connectorId' | 'mapping'>,
+function linkingMentions(ctx: Pick<StreamWriteContext, 'department' | 'target' | 'connectorId' | 'mapping'>,
   rows: readonly { id: string; key: string; values: Record<string, unknown> }[]): { persons: PersonMention[]; places: PlaceMention[] } {
   const { mapping, target } = ctx;
   const persons: PersonMention[] = [];

@@ -1,5 +1,5 @@
-import type { PoolClient, Queryable } from '../../platform/db';
-import { linkPersons, linkPlaces, prepareMentions } from '../../linking';
+import type { PoolClient } from '../../platform/db';
+import { linkPersons, linkPlaces } from '../../linking';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from '../../linking/types';
 
 /**
@@ -10,12 +10,6 @@ import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from '../../l
 export interface Linker {
   linkPersons(client: PoolClient, mentions: PersonMention[]): Promise<PersonLink[]>;
   linkPlaces(client: PoolClient, mentions: PlaceMention[]): Promise<PlaceLink[]>;
-  /**
-   * Optional: normalise a coming batch's mentions while the current batch is written (process-local caches
-   * only; it changes no link). `db` is outside the batch's transaction. The pipeline starts it for batch N+1
-   * before it waits for batch N, so the process works while the database does.
-   */
-  prepare?(db: Queryable, persons: PersonMention[], places: PlaceMention[]): Promise<void>;
 }
 
-export const hubLinker: Linker = { linkPersons, linkPlaces, prepare: prepareMentions };
+export const hubLinker: Linker = { linkPersons, linkPlaces };
