@@ -1,21 +1,13 @@
 import { pinyin } from 'pinyin-pro';
+import { toHalfWidth } from '../domain/half-width';
 
 /**
  * Text normalisation shared by person and place linking: full-width forms to ASCII, whitespace, pinyin.
  * Chinese text is data: nothing here changes a Han character, it only removes layout noise around it.
  */
 
-/** Full-width ASCII (ＡＢＣ１２３), the ideographic space and common full-width punctuation to half-width. */
-export function toHalfWidth(value: string): string {
-  let out = '';
-  for (const ch of value) {
-    const code = ch.charCodeAt(0);
-    if (code >= 0xff01 && code <= 0xff5e) out += String.fromCharCode(code - 0xfee0);
-    else if (code === 0x3000) out += ' ';
-    else out += ch;
-  }
-  return out;
-}
+/** Full-width forms to half-width: one implementation for sync's mapping and linking (domain/half-width.ts). */
+export { toHalfWidth };
 
 const HAN = /\p{Script=Han}/u;
 

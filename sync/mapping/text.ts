@@ -3,28 +3,11 @@
  * fields that should be plain ASCII (ID numbers, phones, codes); names and addresses must otherwise stay
  * exactly as written.
  *
- * Both functions run for most fields of every row, so they scan character codes and return the input itself
- * when there is nothing to change (no new string, no regular expression).
+ * Both functions (toHalfWidth lives in domain/, shared with linking) run for most fields of every row, so they scan
+ * character codes and return the input itself when there is nothing to change (no new string, no regular expression).
  */
 
-/** Full-width ASCII variants (U+FF01–U+FF5E) and the ideographic space (U+3000) → their half-width forms. */
-export function toHalfWidth(value: string): string {
-  let i = 0;
-  const n = value.length;
-  for (; i < n; i++) {
-    const c = value.charCodeAt(i);
-    if ((c >= 0xff01 && c <= 0xff5e) || c === 0x3000) break;
-  }
-  if (i === n) return value;
-  let out = value.slice(0, i);
-  for (; i < n; i++) {
-    const c = value.charCodeAt(i);
-    if (c >= 0xff01 && c <= 0xff5e) out += String.fromCharCode(c - 0xfee0);
-    else if (c === 0x3000) out += ' ';
-    else out += value[i];
-  }
-  return out;
-}
+export { toHalfWidth } from '../../domain/half-width';
 
 /**
  * The characters trimAll removes: JavaScript's `\s` (white space and line terminators: TAB, LF, VT, FF, CR,
