@@ -79,10 +79,10 @@ export function clearGazetteerCache(): void {
 const MAX_AGE_MS = 5 * 60_000;
 
 export async function loadGazetteer(client: Queryable): Promise<Gazetteer> {
-  // Every batch checks whether core.grids changed (a count, a few milliseconds): grids loaded a moment ago
-  // are always seen.
+  // Every batch checks whether core.grids changed: a primary-key probe of the stamp every statement that changes
+  // core.grids renews (migration 0350), so grids loaded a moment ago are always seen.
   const s = await client.query<{ db: string; stamp: string }>(
-    `SELECT current_database() AS db, count(*)::text || ':' || coalesce(max(code), '') AS stamp FROM core.grids`);
+    'SELECT current_database() AS db, version AS stamp FROM core.grids_version WHERE id');
   const { db, stamp } = s.rows[0]!;
   const key = db;
   const hit = cache.get(key);
