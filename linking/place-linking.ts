@@ -1,6 +1,7 @@
 import type { PoolClient, Queryable } from '../platform/db';
 import { HubError } from '../platform/errors';
 import { cleanAddress, parseAddress, type ParsedAddress } from './address-parser';
+import { copyRows } from './copy-rows';
 import { gridAt, loadGazetteer, type Gazetteer } from './gazetteer';
 import { timeOrderedUuid } from './person-linking';
 import type { PlaceLink, PlaceMention } from './types';
@@ -94,13 +95,18 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[], g
     if (r.gridSource === 'polygon') buildingGrid.set(r.parsed.buildingKey, r.gridCode!);
     if (r.parsed.communityCode) buildingCommunity.set(r.parsed.buildingKey, r.parsed.communityCode);
   }
-  const unknownBuildings = [...new Set([...rows.values()].filter((r) => r.gridSource !== 'polygon' && r.parsed.buildingKey && !buildingGrid.has(r.parsed.buildingKey)).map((r) => r.parsed.buildingKey!))];
+  // Only buildings of rows that need them: a row the register resolved takes the register's grid, and every row of a
+  // register building is resolved (all rows with its building key find it), so its stored places are not read.
+  const unknownBuildings = [...new Set([...rows.values()]
+    .filter((r) => r.gridSource !== 'polygon' && !r.registerGrid && r.parsed.buildingKey && !buildingGrid.has(r.parsed.buildingKey))
+    .map((r) => r.parsed.buildingKey!))];
   if (unknownBuildings.length) {
+    const keys = keyList(unknownBuildings);
     const known = await client.query<{ building_key: string; code: string; n: number }>(
       `SELECT building_key, code, count(*)::int AS n FROM (
          SELECT building_key, CASE WHEN length(grid_code) = 15 THEN grid_code ELSE division_code END AS code
-           FROM core.places WHERE building_key = ANY($1::text[])) t
-        WHERE length(code) IN (12, 15) GROUP BY 1, 2 ORDER BY building_key, n DESC, code`, [unknownBuildings]);
+           FROM core.places WHERE building_key = ANY(${keys.sql(1)})) t
+        WHERE length(code) IN (12, 15) GROUP BY 1, 2 ORDER BY building_key, n DESC, code`, [keys.value]);
     for (const k of known.rows) {
       // Most frequent first: a grid (15 digits) or, failing that, a community (12).
       if (k.code.length === 15 && !buildingGrid.has(k.building_key)) buildingGrid.set(k.building_key, k.code);
@@ -128,9 +134,10 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[], g
     // What is stored already, read first: most addresses of a batch were seen before (a person's other records,
     // the rooms of one building), and a place the batch would not change is not written at all (an upsert that
     // changes nothing still locks and dirties its row).
+    const keys = keyList(list.map((r) => r.key));
     const stored = await client.query<StoredPlace & { norm_key: string; lon: number | null; building_id: string | null }>(
-      'SELECT id, norm_key, grid_code, parse_status, parse_error, lon, building_id FROM core.places WHERE norm_key = ANY($1::text[])',
-      [list.map((r) => r.key)]);
+      `SELECT id, norm_key, grid_code, parse_status, parse_error, lon, building_id FROM core.places WHERE norm_key = ANY(${keys.sql(1)})`,
+      [keys.value]);
     const current = new Map(stored.rows.map((row) => [row.norm_key, row]));
     for (const row of stored.rows) byKey.set(row.norm_key, row);
     // The upsert's own condition (its WHERE below), for the rows read: a longer grid, a first point, a register building.
@@ -139,8 +146,16 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[], g
       return !c || (!!r.gridCode && r.gridCode.length > (c.grid_code ?? '').length) || (c.lon === null && r.lon !== null)
         || (c.building_id === null && r.buildingId !== null);
     });
-    if (write.length) {
-      const col = <T>(fn: (r: PlaceRow) => T) => write.map(fn);
+    // New places only (the common case: a batch's unknown addresses): COPYed, with ids made here, inside a savepoint.
+    // Another transaction may have inserted one of the keys since the read: the COPY then fails (23505, after
+    // waiting for that transaction to commit, as the upsert's insert would) and the batch falls back to the upsert,
+    // which meets that row. A batch that also changes stored places uses the upsert for all of them, one statement
+    // taking its row locks in key order, as before.
+    const copied = write.length > 0 && write.every((r) => !current.has(r.key)) && await copyNewPlaces(client, write, g, hasRegister);
+    if (copied) {
+      for (const r of copied) byKey.set(r.norm_key, r);
+    } else if (write.length) {
+      const values = write.map((r) => placeRow(r, g, hasRegister));
       const upserted = await client.query<StoredPlace & { norm_key: string }>(
         `INSERT INTO core.places (address, norm_key, district, street, community, road, number, building, unit, room,
             division_code, grid_code, lon, lat, parse_status, parse_error, building_key, house_key, building_id, id)
@@ -160,16 +175,7 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[], g
             OR (core.places.lon IS NULL AND EXCLUDED.lon IS NOT NULL)
             OR (core.places.building_id IS NULL AND EXCLUDED.building_id IS NOT NULL)
          RETURNING id, norm_key, grid_code, parse_status, parse_error`,
-        [col((r) => r.address), col((r) => r.key), col((r) => r.parsed.district ?? null), col((r) => r.parsed.street ?? null),
-          col((r) => r.parsed.community ?? null), col((r) => r.parsed.road ?? null),
-          col((r) => (r.parsed.group !== undefined ? `${r.parsed.group}组${r.parsed.number ?? ''}` : r.parsed.number ?? null)),
-          col((r) => r.parsed.building ?? null), col((r) => r.parsed.unit ?? null), col((r) => r.parsed.room ?? null),
-          col((r) => r.parsed.communityCode ?? (r.gridCode && r.gridCode.length >= 12 ? r.gridCode.slice(0, 12) : null) ?? r.parsed.streetCode ?? r.parsed.districtCode ?? null),
-          col((r) => r.gridCode),
-          col((r) => r.lon), col((r) => r.lat), col((r) => r.parsed.status), col((r) => storedReason(r, g, hasRegister)),
-          col((r) => r.parsed.buildingKey), col((r) => r.parsed.houseKey), col((r) => r.buildingId),
-          // Time-ordered ids (as persons'): a batch's new places land on neighbouring pages of the primary key.
-          col(() => timeOrderedUuid())]);
+        PLACE_COLUMNS.map((_, i) => values.map((v) => v[i])));
       const written = new Set<string>();
       for (const row of upserted.rows) { byKey.set(row.norm_key, row); written.add(row.norm_key); }
       // A row another transaction stored meanwhile that this one did not change is not returned: read it.
@@ -201,6 +207,59 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[], g
     const reason = row.parse_error ?? (row.grid_code?.length === 15 ? undefined : gridReason(r, g));
     return { ref: m.ref, placeId: row.id, gridCode: row.grid_code, status: row.parse_status, ...(reason ? { reason } : {}) };
   });
+}
+
+/** The columns a place is written with, in the order of placeRow's values (the upsert's arrays, the COPY's fields). */
+const PLACE_COLUMNS = ['address', 'norm_key', 'district', 'street', 'community', 'road', 'number', 'building', 'unit', 'room',
+  'division_code', 'grid_code', 'lon', 'lat', 'parse_status', 'parse_error', 'building_key', 'house_key', 'building_id', 'id'] as const;
+
+function placeRow(r: PlaceRow, g: Gazetteer, hasRegister: boolean): Array<string | number | null> {
+  const p = r.parsed;
+  return [r.address, r.key, p.district ?? null, p.street ?? null, p.community ?? null, p.road ?? null,
+    p.group !== undefined ? `${p.group}组${p.number ?? ''}` : p.number ?? null,
+    p.building ?? null, p.unit ?? null, p.room ?? null,
+    p.communityCode ?? (r.gridCode && r.gridCode.length >= 12 ? r.gridCode.slice(0, 12) : null) ?? p.streetCode ?? p.districtCode ?? null,
+    r.gridCode, r.lon, r.lat, p.status, storedReason(r, g, hasRegister), p.buildingKey, p.houseKey, r.buildingId,
+    // Time-ordered ids (as persons'): a batch's new places land on neighbouring pages of the primary key.
+    timeOrderedUuid()];
+}
+
+/**
+ * New places by COPY inside a savepoint. Returns what the upsert would have returned for them (they are all new:
+ * the row as written), or null when the upsert must do it instead: another transaction inserted one of the keys
+ * since they were read (23505; the savepoint is rolled back), or there is no transaction block to make a savepoint in.
+ */
+async function copyNewPlaces(client: PoolClient, write: PlaceRow[], g: Gazetteer, hasRegister: boolean): Promise<Array<StoredPlace & { norm_key: string }> | null> {
+  try {
+    await client.query('SAVEPOINT tl_places');
+  } catch (err) {
+    if ((err as { code?: string }).code === '25P01') return null; // SAVEPOINT outside a transaction block
+    throw err;
+  }
+  const values = write.map((r) => placeRow(r, g, hasRegister));
+  try {
+    await copyRows(client, 'core.places', PLACE_COLUMNS, values);
+    await client.query('RELEASE SAVEPOINT tl_places');
+  } catch (err) {
+    if ((err as { code?: string }).code !== '23505') throw err;
+    await client.query('ROLLBACK TO SAVEPOINT tl_places');
+    await client.query('RELEASE SAVEPOINT tl_places');
+    return null;
+  }
+  return write.map((r, i) => {
+    const v = values[i]!;
+    return { id: v[19] as string, norm_key: r.key, grid_code: r.gridCode, parse_status: r.parsed.status, parse_error: v[15] as string | null };
+  });
+}
+
+/**
+ * A list of keys as one query parameter: one text split in SQL (`string_to_array`, chr(31) between keys) rather
+ * than an array node-postgres quotes element by element; the array form when a key holds U+001F (an address as
+ * written may hold anything; an empty key, which a joined text could not tell from no key at all).
+ */
+export function keyList(keys: string[]): { sql: (n: number) => string; value: string | string[] } {
+  if (keys.some((k) => k === '' || k.includes('\u001f'))) return { sql: (n) => `$${n}::text[]`, value: keys };
+  return { sql: (n) => `string_to_array($${n}, chr(31))`, value: keys.join('\u001f') };
 }
 
 /** What parse_error holds: the parser's reason, else (with a register loaded) why the register did not resolve it. */
@@ -245,10 +304,11 @@ async function resolveDistricts(client: PoolClient, rows: Map<string, PlaceRow>,
       set.add(r.parsed.districtCode);
     }
   }
+  const keys = keyList([...new Set(orphans.map((o) => o.parsed.houseKey!))]);
   const stored = await client.query<{ house_key: string; district: string }>(
     `SELECT DISTINCT house_key, left(building_key, 6) AS district FROM core.places
-      WHERE house_key = ANY($1::text[]) AND building_key IS NOT NULL`,
-    [[...new Set(orphans.map((o) => o.parsed.houseKey!))]]);
+      WHERE house_key = ANY(${keys.sql(1)}) AND building_key IS NOT NULL`,
+    [keys.value]);
   for (const s of stored.rows) {
     let set = districts.get(s.house_key);
     if (!set) districts.set(s.house_key, (set = new Set()));
@@ -299,12 +359,13 @@ async function resolveRegister(
     else if (p.houseKey && !p.districtCode) byHouse.add(p.houseKey);
     else if (p.compoundKey) byCompound.add(p.compoundKey);
   }
+  const [bk, hk, ck] = [keyList([...byBuilding]), keyList([...byHouse]), keyList([...byCompound])];
   const { rows: found } = await client.query<RegisterHit & { any: boolean }>(
     `SELECT id, building_key, house_key, compound_key, grid_code, community_code, true AS any FROM core.buildings
-      WHERE building_key = ANY($1::text[]) OR house_key = ANY($2::text[]) OR compound_key = ANY($3::text[])
+      WHERE building_key = ANY(${bk.sql(1)}) OR house_key = ANY(${hk.sql(2)}) OR compound_key = ANY(${ck.sql(3)})
      UNION ALL
      SELECT NULL, NULL, NULL, NULL, NULL, NULL, EXISTS (SELECT 1 FROM core.buildings)`,
-    [[...byBuilding], [...byHouse], [...byCompound]]);
+    [bk.value, hk.value, ck.value]);
   const hasRegister = found[found.length - 1]!.any;
   if (!hasRegister) return false;
   const building = new Map<string, RegisterHit>();

@@ -1,0 +1,100 @@
+import { createTestDatabase, type TestDatabase } from '../../test/support/db';
+import { linkPlaces } from '../index';
+import { keyList } from '../place-linking';
+import { GRID_B, loadTestGrids } from './fixtures';
+
+/**
+ * New places are COPYed inside a savepoint (linking/place-linking.ts, copyNewPlaces); when another transaction
+ * inserted one of the keys after this batch read them, the COPY fails and the batch falls back to the upsert,
+ * which meets that transaction's row. Two real connections: the second batch's COPY waits on the first's
+ * uncommitted row, then fails when it commits.
+ */
+describe('place linking: new places by COPY', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('placecopy');
+    await loadTestGrids(db.pool);
+  });
+  afterAll(async () => { await db.drop(); });
+
+  it('writes a batch of new places with COPY, each as the upsert would have', async () => {
+    const c = await db.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const links = await linkPlaces(c, [
+        { ref: 'a', address: '锦江区河滨社区永丰街70号1栋1单元101室', lon: 104.015, lat: 30.605 },
+        { ref: 'b', address: '锦江区永丰街70号1幢1单元102' },
+        { ref: 'u', address: '火车站对面\t小卖部' },
+      ]);
+      await c.query('COMMIT');
+      expect(links.map((l) => l.gridCode)).toEqual([GRID_B, GRID_B, null]);
+      const { rows } = await db.pool.query(
+        `SELECT id, address, room, grid_code, lon, lat, parse_status, parse_error, building_key, division_code FROM core.places
+          WHERE id = ANY($1::uuid[]) ORDER BY address`, [links.map((l) => l.placeId)]);
+      expect(rows).toEqual([
+        { id: links[2]!.placeId, address: '火车站对面\t小卖部', room: null, grid_code: null, lon: null, lat: null, parse_status: 'unparsed',
+          parse_error: 'no division, road or house number recognised', building_key: null, division_code: null },
+        { id: links[0]!.placeId, address: '锦江区东湖街道河滨社区永丰街70号1栋1单元101室', room: '101', grid_code: GRID_B, lon: 104.015, lat: 30.605,
+          parse_status: 'parsed', parse_error: null, building_key: '510104|永丰街|70|1', division_code: '510104018005' },
+        { id: links[1]!.placeId, address: '锦江区永丰街70号1栋1单元102室', room: '102', grid_code: GRID_B, lon: null, lat: null,
+          parse_status: 'parsed', parse_error: null, building_key: '510104|永丰街|70|1', division_code: '510104018005' },
+      ]);
+    } finally {
+      c.release();
+    }
+  });
+
+  it('falls back to the upsert when another transaction inserted the same address first, and meets its row', async () => {
+    const first = await db.pool.connect();
+    const second = await db.pool.connect();
+    try {
+      const address = '锦江区河滨社区永丰街80号2栋1单元301室';
+      await first.query('BEGIN');
+      const [mine] = await linkPlaces(first, [{ ref: 'x', address }]);
+      // The second batch reads before the first commits: the address is new to it, so its COPY inserts it too and
+      // waits on the first transaction's uncommitted row; its other address is new to both.
+      const pid = (await second.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      await second.query('BEGIN');
+      const pending = linkPlaces(second, [{ ref: 'y', address: `成都市${address}` }, { ref: 'z', address: '锦江区永丰街80号2栋1单元302室' }]);
+      for (let i = 0; i < 200; i++) {
+        const { rows } = await db.pool.query(`SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1`, [pid]);
+        if (rows[0]?.wait_event_type === 'Lock') break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const { rows: waiting } = await db.pool.query(`SELECT wait_event_type, left(query, 4) AS q FROM pg_stat_activity WHERE pid = $1`, [pid]);
+      expect(waiting[0]).toEqual({ wait_event_type: 'Lock', q: 'COPY' });
+      await first.query('COMMIT');
+      const [theirs, other] = await pending;
+      await second.query('COMMIT');
+      expect(theirs!.placeId).toBe(mine!.placeId);
+      expect(other!.placeId).not.toBe(mine!.placeId);
+      const { rows } = await db.pool.query(`SELECT norm_key FROM core.places WHERE road = '永丰街' AND number = '80' ORDER BY room`);
+      expect(rows.map((r) => r.norm_key)).toEqual(['U|510104|永丰街|80|2|1|301', 'U|510104|永丰街|80|2|1|302']);
+    } finally {
+      await first.query('ROLLBACK').catch(() => undefined);
+      await second.query('ROLLBACK').catch(() => undefined);
+      first.release();
+      second.release();
+    }
+  });
+
+  it('links outside a transaction block too (no savepoint there: the upsert writes)', async () => {
+    const c = await db.pool.connect();
+    try {
+      const [a] = await linkPlaces(c, [{ ref: 'a', address: '锦江区永丰街90号1栋1单元101室' }]);
+      const [b] = await linkPlaces(c, [{ ref: 'b', address: '锦江区永丰街90号1幢1单元101' }]);
+      expect(a!.placeId).not.toBeNull();
+      expect(b!.placeId).toBe(a!.placeId);
+    } finally {
+      c.release();
+    }
+  });
+
+  it('sends keys as one joined text, or as an array when a key could not be told apart in it', () => {
+    expect(keyList(['U|1', 'U|2'])).toMatchObject({ value: 'U|1\u001fU|2' });
+    expect(keyList(['U|1', 'U|2']).sql(1)).toBe('string_to_array($1, chr(31))');
+    expect(keyList([])).toMatchObject({ value: '' });
+    expect(keyList(['raw|a\u001fb', 'U|2'])).toMatchObject({ value: ['raw|a\u001fb', 'U|2'] });
+    expect(keyList(['']).sql(2)).toBe('$2::text[]');
+  });
+});
