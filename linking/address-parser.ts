@@ -91,6 +91,8 @@ const VILLAGE = new RegExp(`^(?<road>.*?${ROAD_END})?(?<group>\\d+)(?:组|社|�
 const LEVEL_DEPTH: Record<NameEntry['level'], number> = { province: 0, city: 1, district: 2, street: 3, community: 4 };
 const ROAD_OR_NUMBER_NEXT = /^(\d|号|路|街|大道|大街|巷|道|胡同|[一二三四五六七八九十东西南北中]段)/;
 
+const NO_LENGTHS: number[] = [];
+
 interface Found { level: NameEntry['level']; entries: NameEntry[]; form: string }
 
 function stripNumberZeros(v: string | undefined): string | undefined {
@@ -107,7 +109,9 @@ export function parseAddress(raw: string | null | undefined, g: Gazetteer): Pars
   let depth = -1;
   while (pos < s.length && depth < LEVEL_DEPTH.community) {
     let match: Found | undefined;
-    for (let len = Math.min(g.maxNameLength, s.length - pos); len >= 2; len--) {
+    // Longest first, only the lengths some name form starting with this character has.
+    for (const len of g.nameLengths.get(s[pos]!) ?? NO_LENGTHS) {
+      if (len > s.length - pos || len < 2) continue;
       const form = s.slice(pos, pos + len);
       const entries = g.names.get(form);
       if (!entries) continue;
@@ -121,13 +125,18 @@ export function parseAddress(raw: string | null | undefined, g: Gazetteer): Pars
     }
     if (!match) break;
     found.push(match);
-    depth = Math.min(...match.entries.map((e) => LEVEL_DEPTH[e.level]));
+    depth = LEVEL_DEPTH.community;
+    for (const e of match.entries) depth = Math.min(depth, LEVEL_DEPTH[e.level]);
     pos += match.form.length;
   }
   const rest = s.slice(pos);
 
   // 2. Resolve the divisions consistently: community within street within district.
-  const pick = (level: NameEntry['level']) => found.flatMap((f) => f.entries.filter((e) => e.level === level));
+  const pick = (level: NameEntry['level']) => {
+    const out: NameEntry[] = [];
+    for (const f of found) for (const e of f.entries) if (e.level === level) out.push(e);
+    return out;
+  };
   let districtCode: string | undefined;
   let streetCode: string | undefined;
   let communityCode: string | undefined;
@@ -205,11 +214,14 @@ export function parseAddress(raw: string | null | undefined, g: Gazetteer): Pars
     reason ??= 'road and house number missing';
     normKey = `C|${communityCode ?? '?'}|${building ?? ''}|${unit ?? ''}|${room ?? ''}`;
   }
-  const standard = [
-    district ?? '', street ?? '', community ?? '',
+  const standard = (district ?? '') + (street ?? '') + (community ?? '') + (
     group !== undefined ? `${group}组${number}号` : m
       ? `${compound ?? ''}${road ?? ''}${number ? `${number}号` : ''}${building ? `${building}栋` : ''}${unit ? `${unit}单元` : ''}${room ? `${room}室` : ''}`
-      : rest,
-  ].join('');
-  return { status: reason ? 'partial' : 'parsed', ...(reason ? { reason } : {}), ...base, normKey, buildingKey, houseKey, compoundKey, personKey, standard };
+      : rest);
+  // The same properties in the same order as `{ status, reason?, ...base, normKey, … }`, written out (a literal is
+  // built much faster than spreads; addresses naming a compound, a few, keep the spread).
+  if (compound) return { status: reason ? 'partial' : 'parsed', ...(reason ? { reason } : {}), ...base, normKey, buildingKey, houseKey, compoundKey, personKey, standard };
+  return reason
+    ? { status: 'partial', reason, districtCode, streetCode, communityCode, district, street, community, road, number, building, unit, room, group, normKey, buildingKey, houseKey, compoundKey, personKey, standard }
+    : { status: 'parsed', districtCode, streetCode, communityCode, district, street, community, road, number, building, unit, room, group, normKey, buildingKey, houseKey, compoundKey, personKey, standard };
 }

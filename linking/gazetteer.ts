@@ -35,6 +35,8 @@ export interface CommunityInfo {
 export interface Gazetteer {
   names: Map<string, NameEntry[]>;
   maxNameLength: number;
+  /** First character of a name form → the lengths of the forms starting with it, longest first (the parser tries only those). */
+  nameLengths: Map<string, number[]>;
   districtName: Map<string, string>;
   streetName: Map<string, string>;
   /** street code → its district code */
@@ -95,7 +97,7 @@ export async function loadGazetteer(client: Queryable): Promise<Gazetteer> {
 
 export function buildGazetteer(rows: GridRow[]): Gazetteer {
   const g: Gazetteer = {
-    names: new Map(), maxNameLength: 0, districtName: new Map(), streetName: new Map(), streetDistrict: new Map(),
+    names: new Map(), maxNameLength: 0, nameLengths: new Map(), districtName: new Map(), streetName: new Map(), streetDistrict: new Map(),
     communities: new Map(), grids: new Map(), cells: new Map(),
   };
   const addName = (name: string, level: DivisionLevel, code: string) => {
@@ -104,6 +106,10 @@ export function buildGazetteer(rows: GridRow[]): Gazetteer {
       if (!list) g.names.set(v.form, (list = []));
       if (!list.some((e) => e.code === code && e.level === level)) list.push({ level, code, abbreviated: v.abbreviated });
       g.maxNameLength = Math.max(g.maxNameLength, v.form.length);
+      const first = v.form[0]!;
+      let lengths = g.nameLengths.get(first);
+      if (!lengths) g.nameLengths.set(first, (lengths = []));
+      if (!lengths.includes(v.form.length)) { lengths.push(v.form.length); lengths.sort((a, b) => b - a); }
     }
   };
   const provinces = new Set<string>();
