@@ -58,6 +58,8 @@ interface CandidateRecord extends PersonFeatures {
   personId: string;
   /** The person lacks a residence (as read with the candidates). */
   openRes?: boolean;
+  /** CandidateIndex's stamp of the last look-up that met this record. */
+  seen?: number;
 }
 
 interface ReviewEntry {
@@ -161,32 +163,51 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
   }
 }
 
-/**
- * A mention's features and keys by what they are computed from: a person's records repeat across a city's
- * departments and visits (twenty care visits written alike), so most mentions are normalised once per process.
- * The cached objects are shared between items and never changed.
- */
-const featureCache = new Map<string, { f: PersonFeatures; stored: string[]; lookup: string[] }>();
+/** A mention's features and keys, with what they were computed from. Shared between items, never changed. */
+interface Normalised {
+  f: PersonFeatures;
+  /** storedKeys(f) and lookupKeys(f). */
+  stored: string[];
+  lookup: string[];
+  from: readonly [PersonMention['name'], PersonMention['sex'], PersonMention['birthDate'], PersonMention['idNumber'], PersonMention['phone'], string | null, PersonMention['groupKey']];
+}
 
-function normalised(m: PersonMention, placeKey: string | null) {
+/**
+ * Mentions normalised ahead of their batch (prepareFeatures), by the mention object: an entry is used only while
+ * the mention still holds what it was computed from, and goes with the mention. Nothing is kept per process
+ * beyond the batches in flight: a cache of every mention seen (tens of megabytes of features and keys) made the
+ * garbage collector copy and mark it again and again.
+ */
+const prepared = new WeakMap<PersonMention, Normalised>();
+
+/**
+ * Recent mentions by what they are computed from: a person's records repeat within a batch and the next (twenty
+ * care visits written alike). Bounded, emptied when full.
+ */
+const recent = new Map<string, Normalised>();
+const RECENT_MAX = 20_000;
+
+function normalised(m: PersonMention, placeKey: string | null): Normalised {
+  const p = prepared.get(m);
+  if (p && p.from[0] === m.name && p.from[1] === m.sex && p.from[2] === m.birthDate && p.from[3] === m.idNumber
+    && p.from[4] === m.phone && p.from[5] === placeKey && p.from[6] === m.groupKey) return p;
   const sig = `${m.name ?? ''}\u0000${m.sex ?? ''}\u0000${m.birthDate ?? ''}\u0000${m.idNumber ?? ''}\u0000${m.phone ?? ''}\u0000${placeKey ?? ''}\u0000${m.groupKey ?? ''}`;
-  let v = featureCache.get(sig);
-  if (!v) {
-    const f = personFeatures(m, placeKey);
-    const stored = storedKeys(f);
-    v = { f, stored, lookup: lookupKeysFrom(f, stored) };
-    if (featureCache.size >= 200_000) featureCache.clear();
-    featureCache.set(sig, v);
-  }
+  const r = recent.get(sig);
+  if (r) return r;
+  const f = personFeatures(m, placeKey);
+  const stored = storedKeys(f);
+  const v: Normalised = { f, stored, lookup: lookupKeysFrom(f, stored), from: [m.name, m.sex, m.birthDate, m.idNumber, m.phone, placeKey, m.groupKey] };
+  if (recent.size >= RECENT_MAX) recent.clear();
+  recent.set(sig, v);
   return v;
 }
 
 /**
- * Normalises a mention ahead of its batch (fills the per-process feature cache; nothing else): see
- * prepareMentions in linking/index.ts.
+ * Normalises a mention ahead of its batch (kept with the mention object; nothing else): see prepareMentions in
+ * linking/index.ts.
  */
 export function prepareFeatures(m: PersonMention, placeKey: string | null): void {
-  normalised(m, placeKey);
+  prepared.set(m, normalised(m, placeKey));
 }
 
 interface ExistingRow { st: string; rid: string; mk: string; person_id: string; method: string; score: number | null; evidence: Record<string, unknown>; open_res: boolean | null }
@@ -295,15 +316,21 @@ async function planResidences(client: PoolClient, ctx: ResidenceContext, created
 }
 
 /** Known persons without a residence get theirs (and their grid when they have none); new ones were written with it. */
-async function updateResidences(client: PoolClient, residences: Map<string, Residence>, inserted: Set<string>): Promise<void> {
+function residenceUpdate(residences: Map<string, Residence>, inserted: Set<string>): { text: string; values: unknown[] } | null {
   // In person-id order: concurrent batches lock persons in one order.
   const set = [...residences].filter(([id]) => !inserted.has(id)).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  if (!set.length) return;
-  await client.query(
-    `UPDATE core.persons p SET residence_place_id = x.place_id, grid_code = coalesce(p.grid_code, x.grid_code), updated_at = now()
-       FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS x(person_id, place_id, grid_code)
-      WHERE p.id = x.person_id AND p.residence_place_id IS NULL`,
-    [set.map(([id]) => id), set.map(([, r]) => r.placeId), set.map(([, r]) => r.gridCode)]);
+  if (!set.length) return null;
+  return {
+    text: `UPDATE core.persons p SET residence_place_id = x.place_id, grid_code = coalesce(p.grid_code, x.grid_code), updated_at = now()
+             FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS x(person_id, place_id, grid_code)
+            WHERE p.id = x.person_id AND p.residence_place_id IS NULL`,
+    values: [set.map(([id]) => id), set.map(([, r]) => r.placeId), set.map(([, r]) => r.gridCode)],
+  };
+}
+
+async function updateResidences(client: PoolClient, residences: Map<string, Residence>, inserted: Set<string>): Promise<void> {
+  const u = residenceUpdate(residences, inserted);
+  if (u) await client.query(u.text, u.values);
 }
 
 async function linkPending(client: PoolClient, pending: Item[], res: ResidenceContext): Promise<void> {
@@ -334,10 +361,10 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
   const index = new CandidateIndex();
   const personIdNumber = new Map<string, string>();
   for (const r of records) {
-    index.add(r, storedKeys(r));
     if (r.idNumber) personIdNumber.set(r.personId, r.idNumber);
     if (r.openRes !== undefined) res.open.set(r.personId, r.openRes);
   }
+  for (const r of records) index.add(r, storedKeys(r), !personIdNumber.has(r.personId));
   // A name-only mention (perhaps with its source group) may join a person only if no other person bears the
   // name: two 刘秀淑 served by one care station are two persons. Counted for weak mentions and for candidate
   // persons without a number (absorption), in one query.
@@ -359,7 +386,7 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
       if (holder) {
         item.link = { ref: m.ref, personId: holder, method: 'id_number', score: 1, evidence: { idNumber: 'same' }, created: false };
         personIdNumber.set(holder, f.idNumber);
-        index.add({ ...f, personId: holder }, item.stored);
+        index.add({ ...f, personId: holder }, item.stored, false);
         continue;
       }
     }
@@ -383,7 +410,7 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
         reviews.push({ item, personId: id, candidateId: best.personId, score: best.score, evidence: best.evidence });
       }
     }
-    index.add({ ...f, personId: item.link.personId }, item.stored);
+    index.add({ ...f, personId: item.link.personId }, item.stored, !personIdNumber.has(item.link.personId));
   }
 
   // 5. Records without an ID number may have arrived before any record carrying the number (an elderly-care
@@ -392,11 +419,10 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
   //    linking thus ends where linking the records in any other order would.
   const absorbed = new Map<string, { target: string; score: number; evidence: Evidence }>();
   // Only persons still without a number can be absorbed: most batches hold none, and skip the loop.
-  const anyOpen = index.someRecord((r) => !personIdNumber.has(r.personId));
-  for (const item of anyOpen ? pending : []) {
+  for (const item of index.hasOpen ? pending : []) {
     if (!item.f.idNumber) continue;
     const target = item.link!.personId;
-    for (const r of index.find(item.f, item.lookup)) {
+    for (const r of index.find(item.f, item.lookup, true)) {
       if (r.personId === target || personIdNumber.has(r.personId) || absorbed.has(r.personId)) continue;
       // A second registered bearer of the name makes a name-only orphan anyone's.
       if (weak(r) && !household(r.groupKey) && sharedName(r.name, 1)) continue;
@@ -420,22 +446,9 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
   lap('decide (scoring, absorption)');
   const residences = await planResidences(client, res, keptIds);
   lap('residences (place linking)');
-  if (keptNew.length) await insertPersons(client, keptNew, pending, residences);
-  lap('write persons');
-  if (adopted.length) {
-    await client.query(
-      `UPDATE core.persons p SET id_number = a.id_number, updated_at = now()
-         FROM unnest($1::uuid[], $2::text[]) AS a(id, id_number) WHERE p.id = a.id AND p.id_number IS NULL`,
-      [adopted.map((a) => a.id), adopted.map((a) => a.idNumber)]);
-  }
-  await insertRecords(client, pending);
-  lap('write links');
-  // Persons this batch created (and kept: one whose ID number someone outside the lock took meanwhile was
-  // remapped to that holder by insertPersons, and is not in this set).
-  await insertKeys(client, pending, personIdNumber, keptIds);
-  lap('write keys');
-  await updateResidences(client, residences, keptIds);
-  if (keptReviews.length) await insertReviews(client, keptReviews);
+  const writes: BatchWrites = { keptNew, adopted, pending, personIdNumber, keptIds, residences, reviews: keptReviews };
+  if (!await writeQueued(client, writes)) await writeOneByOne(client, writes);
+  lap('writes');
   // Only persons still without a number are absorbed (the candidates were read before this batch's writes).
   const stillOrphans = mergeLater.length
     ? new Set((await client.query<{ id: string }>('SELECT id FROM core.persons WHERE id = ANY($1::uuid[]) AND id_number IS NULL AND merged_into IS NULL',
@@ -529,38 +542,62 @@ function lookupKeysFrom(f: PersonFeatures, stored: string[]): string[] {
   return [...keys];
 }
 
-/** Candidate records in memory, found by the same blocking keys the SQL uses. */
+/**
+ * Candidate records in memory, found by the same blocking keys the SQL uses. Records of persons without an ID
+ * number (when added) are also kept apart: a mention with a valid number is only ever scored against those (a
+ * person holding another number is a different person, the holder of its own number was found by number), and
+ * absorption looks only there.
+ */
 class CandidateIndex {
   private readonly byKey = new Map<string, CandidateRecord[]>();
+  private readonly openByKey = new Map<string, CandidateRecord[]>();
+  /** Stamp of the current look-up on the records it has met (no Set per look-up). */
+  private generation = 0;
 
-  add(r: CandidateRecord, stored: string[]): void {
-    for (const k of stored) this.put(k, r);
-    if (r.idNumber) this.put(`id:${r.idNumber}`, r);
+  add(r: CandidateRecord, stored: string[], open: boolean): void {
+    for (const k of stored) {
+      put(this.byKey, k, r);
+      if (open) put(this.openByKey, k, r);
+    }
+    if (r.idNumber) put(this.byKey, `id:${r.idNumber}`, r);
   }
 
-  private put(k: string, r: CandidateRecord): void {
-    const list = this.byKey.get(k);
-    if (list) list.push(r); else this.byKey.set(k, [r]);
+  /** Whether any record of a person without a number was added. */
+  get hasOpen(): boolean {
+    return this.openByKey.size > 0;
   }
 
-  someRecord(test: (r: CandidateRecord) => boolean): boolean {
-    for (const list of this.byKey.values()) for (const r of list) if (test(r)) return true;
-    return false;
+  /**
+   * The records any of the look-up keys (and, for a mention with a valid number, that number) finds, each once,
+   * in the order the keys find them; `openOnly`: among records of persons without a number (when added).
+   */
+  find(f: PersonFeatures, lookup: string[], openOnly: boolean): CandidateRecord[] {
+    const map = openOnly ? this.openByKey : this.byKey;
+    const gen = ++this.generation;
+    const out: CandidateRecord[] = [];
+    for (const k of lookup) {
+      const list = map.get(k);
+      if (list) for (const r of list) if (r.seen !== gen) { r.seen = gen; out.push(r); }
+    }
+    if (f.idNumber && !openOnly) {
+      const list = this.byKey.get(`id:${f.idNumber}`);
+      if (list) for (const r of list) if (r.seen !== gen) { r.seen = gen; out.push(r); }
+    }
+    return out;
   }
+}
 
-  find(f: PersonFeatures, lookup: string[]): CandidateRecord[] {
-    const seen = new Set<CandidateRecord>();
-    for (const k of lookup) { const list = this.byKey.get(k); if (list) for (const r of list) seen.add(r); }
-    if (f.idNumber) { const list = this.byKey.get(`id:${f.idNumber}`); if (list) for (const r of list) seen.add(r); }
-    return [...seen];
-  }
+function put(map: Map<string, CandidateRecord[]>, k: string, r: CandidateRecord): void {
+  const list = map.get(k);
+  if (list) list.push(r); else map.set(k, [r]);
 }
 
 interface Scored { personId: string; score: number; evidence: Evidence }
 
 function bestCandidates(index: CandidateIndex, f: PersonFeatures, lookup: string[], personIdNumber: Map<string, string>): { best?: Scored; second?: Scored } {
   const perPerson = new Map<string, Scored>();
-  for (const r of index.find(f, lookup)) {
+  // A mention with a valid number meets only persons without one (see CandidateIndex).
+  for (const r of index.find(f, lookup, !!f.idNumber)) {
     // A person holding a different valid ID number is never the same person.
     const held = personIdNumber.get(r.personId);
     if (f.idNumber && held && held !== f.idNumber) continue;
@@ -588,11 +625,7 @@ async function insertPersons(client: PoolClient, rows: Array<{ id: string; f: Pe
   residences: Map<string, Residence>): Promise<void> {
   await client.query('SAVEPOINT tl_persons');
   try {
-    await copyRows(client, 'core.persons', ['id', 'id_number', 'name', 'sex', 'birth_date', 'phone', 'residence_place_id', 'grid_code'],
-      rows.map((r) => {
-        const home = residences.get(r.id);
-        return [r.id, r.f.idNumber, r.f.name ?? r.m.name ?? '(unknown)', r.f.sex, r.f.birthDate, r.f.phone, home?.placeId, home?.gridCode];
-      }));
+    await copyRows(client, 'core.persons', PERSON_COLUMNS, rows.map((r) => personRow(r, residences)));
     await client.query('RELEASE SAVEPOINT tl_persons');
     return;
   } catch (err) {
@@ -676,6 +709,45 @@ async function copyRows(client: PoolClient, table: string, columns: readonly str
   await pipeline(Readable.from(chunks), stream);
 }
 
+/** Bytes of COPY text per chunk: the database ingests one chunk while the next is made. */
+const COPY_CHUNK = 128 * 1024;
+
+/**
+ * A COPY … FROM STDIN queued on the connection now (behind the statements sent before it), its text made chunk by
+ * chunk with a turn of the event loop between chunks: the chunks made while earlier statements run wait in the
+ * stream, later ones go out as they are made. Settles when the COPY is done or has failed.
+ */
+function copyQueued<T>(client: PoolClient, table: string, columns: readonly string[], rows: readonly T[], row: (r: T) => unknown[]): Promise<void> {
+  const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+  const done = new Promise<void>((resolve, reject) => { stream.once('finish', resolve); stream.once('error', reject); });
+  void (async () => {
+    let parts: string[] = [];
+    let length = 0;
+    for (const r of rows) {
+      const values = row(r);
+      let line = '';
+      for (let c = 0; c < values.length; c++) line += (c ? '\t' : '') + copyValue(values[c]);
+      parts.push(line, '\n');
+      length += line.length;
+      if (length > COPY_CHUNK) {
+        if (stream.destroyed) return;
+        stream.write(Buffer.from(parts.join(''), 'utf8'));
+        parts = [];
+        length = 0;
+        await nextTurn();
+      }
+    }
+    if (stream.destroyed) return;
+    if (parts.length) stream.write(Buffer.from(parts.join(''), 'utf8'));
+    stream.end();
+  })().catch((err: unknown) => stream.destroy(err as Error));
+  return done;
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function copyValue(v: unknown): string {
   if (v === null || v === undefined) return '\\N';
   const s = typeof v === 'string' ? v : String(v);
@@ -712,53 +784,134 @@ async function upsertRecords(client: PoolClient, items: Item[]): Promise<void> {
 
 /**
  * The persons' blocking keys: each (key, person) once; most mentions of known persons add none. The keys of the
- * persons this batch created cannot be in the table yet (their ids are new), so they are COPYed straight into it;
- * the keys of persons that existed before go through a session-local staging table (COPY, then INSERT … ON
- * CONFLICT DO NOTHING). The keys of persons without an ID number go to core.person_open_keys as well: mentions
- * their number settles look only there (absorption).
+ * persons this batch created cannot be in the table yet (their ids are new), so they are COPYed straight into it
+ * (`fresh`); the keys of persons that existed before (`known`) go through a session-local staging table (COPY,
+ * then INSERT … ON CONFLICT DO NOTHING). The keys of persons without an ID number go to core.person_open_keys
+ * as well (`freshOpen`, `knownOpen`): mentions their number settles look only there (absorption).
+ * Not sorted: linking batches take the linking lock, so no two of them insert keys at the same time (sorting the
+ * pairs of a batch cost more than a second per 100,000 mentions).
  */
-async function insertKeys(client: PoolClient, items: Item[], personIdNumber: Map<string, string>, created: Set<string>): Promise<void> {
-  const seen = new Set<string>();
-  const fresh: Array<[string, string]> = [];
-  const pairs: Array<[string, string]> = [];
-  const open: Array<[string, string]> = [];
-  const freshOpen: Array<[string, string]> = [];
+interface KeyPlan { fresh: Array<[string, string]>; freshOpen: Array<[string, string]>; known: Array<[string, string]>; knownOpen: Array<[string, string]> }
+
+function planKeys(items: Item[], personIdNumber: Map<string, string>, created: Set<string>): KeyPlan {
+  const plan: KeyPlan = { fresh: [], freshOpen: [], known: [], knownOpen: [] };
+  // Per person the keys already planned: a few per person, compared in a short array (no string per pair).
+  const planned = new Map<string, string[]>();
   for (const item of items) {
     const personId = item.link!.personId;
+    let keys = planned.get(personId);
+    if (!keys) planned.set(personId, (keys = []));
     const numbered = personIdNumber.has(personId);
     const isNew = created.has(personId);
     for (const k of item.stored) {
-      const pair = `${k}\u0000${personId}`;
-      if (seen.has(pair)) continue;
-      seen.add(pair);
-      (isNew ? fresh : pairs).push([k, personId]);
-      if (!numbered) (isNew ? freshOpen : open).push([k, personId]);
+      if (keys.includes(k)) continue;
+      keys.push(k);
+      (isNew ? plan.fresh : plan.known).push([k, personId]);
+      if (!numbered) (isNew ? plan.freshOpen : plan.knownOpen).push([k, personId]);
     }
   }
-  // Not sorted: linking batches take the linking lock, so no two of them insert keys at the same time (sorting
-  // the pairs of a batch cost more than a second per 100,000 mentions).
-  if (fresh.length) await copyRows(client, 'core.person_keys', ['key', 'person_id'], fresh);
-  if (freshOpen.length) await copyRows(client, 'core.person_open_keys', ['key', 'person_id'], freshOpen);
-  if (pairs.length) {
-    await client.query('CREATE TEMP TABLE IF NOT EXISTS tl_person_keys_stage (key text COLLATE "C", person_id uuid) ON COMMIT DELETE ROWS');
-    await copyRows(client, 'tl_person_keys_stage', ['key', 'person_id'], pairs);
-    // Emptied by DELETE (a TRUNCATE makes a new file each time); ON COMMIT DELETE ROWS truncates it at commit.
-    await client.query(`INSERT INTO core.person_keys (key, person_id) SELECT key, person_id FROM tl_person_keys_stage ON CONFLICT DO NOTHING;
-      DELETE FROM tl_person_keys_stage`);
-  }
-  if (open.length) {
-    await client.query(
-      `INSERT INTO core.person_open_keys (key, person_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING`,
-      [open.map((o) => o[0]), open.map((o) => o[1])]);
-  }
+  return plan;
 }
 
-async function insertReviews(client: PoolClient, reviews: ReviewEntry[]): Promise<void> {
-  await client.query(
-    `INSERT INTO core.link_reviews (source_table, record_id, mention_key, person_id, candidate_person_id, score, evidence)
-     SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::float8[], $7::jsonb[])
-     ON CONFLICT DO NOTHING`,
-    [reviews.map((r) => r.item.m.sourceTable), reviews.map((r) => r.item.m.recordId), reviews.map((r) => r.item.mentionKey),
-      reviews.map((r) => r.personId), reviews.map((r) => r.candidateId), reviews.map((r) => r.score),
-      reviews.map((r) => JSON.stringify(r.evidence))]);
+const KEY_STAGE_TABLE = 'CREATE TEMP TABLE IF NOT EXISTS tl_person_keys_stage (key text COLLATE "C", person_id uuid) ON COMMIT DELETE ROWS';
+// Emptied by DELETE (a TRUNCATE makes a new file each time); ON COMMIT DELETE ROWS truncates it at commit.
+const KEY_STAGE_MERGE = `INSERT INTO core.person_keys (key, person_id) SELECT key, person_id FROM tl_person_keys_stage ON CONFLICT DO NOTHING;
+  DELETE FROM tl_person_keys_stage`;
+const OPEN_KEYS_INSERT = 'INSERT INTO core.person_open_keys (key, person_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING';
+const ADOPT_ID_NUMBERS = `UPDATE core.persons p SET id_number = a.id_number, updated_at = now()
+  FROM unnest($1::uuid[], $2::text[]) AS a(id, id_number) WHERE p.id = a.id AND p.id_number IS NULL`;
+
+async function insertKeys(client: PoolClient, items: Item[], personIdNumber: Map<string, string>, created: Set<string>): Promise<void> {
+  const plan = planKeys(items, personIdNumber, created);
+  if (plan.fresh.length) await copyRows(client, 'core.person_keys', ['key', 'person_id'], plan.fresh);
+  if (plan.freshOpen.length) await copyRows(client, 'core.person_open_keys', ['key', 'person_id'], plan.freshOpen);
+  if (plan.known.length) {
+    await client.query(KEY_STAGE_TABLE);
+    await copyRows(client, 'tl_person_keys_stage', ['key', 'person_id'], plan.known);
+    await client.query(KEY_STAGE_MERGE);
+  }
+  if (plan.knownOpen.length) await client.query(OPEN_KEYS_INSERT, [plan.knownOpen.map((o) => o[0]), plan.knownOpen.map((o) => o[1])]);
+}
+
+/** What a batch writes once its links are decided. */
+interface BatchWrites {
+  keptNew: NewPerson[];
+  adopted: Array<{ id: string; idNumber: string }>;
+  pending: Item[];
+  personIdNumber: Map<string, string>;
+  /** The persons this batch creates. */
+  keptIds: Set<string>;
+  residences: Map<string, Residence>;
+  reviews: ReviewEntry[];
+}
+
+type NewPerson = { id: string; f: PersonFeatures; m: PersonMention };
+
+const PERSON_COLUMNS = ['id', 'id_number', 'name', 'sex', 'birth_date', 'phone', 'residence_place_id', 'grid_code'] as const;
+
+function personRow(r: NewPerson, residences: Map<string, Residence>): unknown[] {
+  const home = residences.get(r.id);
+  return [r.id, r.f.idNumber, r.f.name ?? r.m.name ?? '(unknown)', r.f.sex, r.f.birthDate, r.f.phone, home?.placeId, home?.gridCode];
+}
+
+/**
+ * The batch's writes, all sent at once inside one savepoint: new persons, adopted numbers, links, keys,
+ * residences and review entries queue on the connection one behind the other, and each COPY's text is made
+ * while the statements before it run, so this process's encoding overlaps the database's work instead of
+ * alternating with it. Nothing but another writer can make them fail: the ID numbers and records were looked up
+ * under the linking lock, so only a writer outside linking can have taken one meanwhile (a unique violation).
+ * Then everything is rolled back to the savepoint and `false` returned: writeOneByOne does it again step by
+ * step, with the fall-backs that join that writer's person or record.
+ */
+async function writeQueued(client: PoolClient, w: BatchWrites): Promise<boolean> {
+  const steps: Array<Promise<unknown>> = [];
+  const send = (text: string, values?: unknown[]) => { steps.push(client.query(text, values)); };
+  send('SAVEPOINT tl_link_writes');
+  if (w.keptNew.length) steps.push(copyQueued(client, 'core.persons', PERSON_COLUMNS, w.keptNew, (r) => personRow(r, w.residences)));
+  if (w.adopted.length) send(ADOPT_ID_NUMBERS, [w.adopted.map((a) => a.id), w.adopted.map((a) => a.idNumber)]);
+  steps.push(copyQueued(client, 'core.person_records', RECORD_COLUMNS, w.pending, recordRow));
+  const keys = planKeys(w.pending, w.personIdNumber, w.keptIds);
+  const pair = (p: [string, string]) => p;
+  if (keys.fresh.length) steps.push(copyQueued(client, 'core.person_keys', ['key', 'person_id'], keys.fresh, pair));
+  if (keys.freshOpen.length) steps.push(copyQueued(client, 'core.person_open_keys', ['key', 'person_id'], keys.freshOpen, pair));
+  if (keys.known.length) {
+    send(KEY_STAGE_TABLE);
+    steps.push(copyQueued(client, 'tl_person_keys_stage', ['key', 'person_id'], keys.known, pair));
+    send(KEY_STAGE_MERGE);
+  }
+  if (keys.knownOpen.length) send(OPEN_KEYS_INSERT, [keys.knownOpen.map((o) => o[0]), keys.knownOpen.map((o) => o[1])]);
+  const residences = residenceUpdate(w.residences, w.keptIds);
+  if (residences) send(residences.text, residences.values);
+  if (w.reviews.length) send(REVIEWS_INSERT, reviewValues(w.reviews));
+  send('RELEASE SAVEPOINT tl_link_writes');
+  const settled = await Promise.allSettled(steps);
+  // The first failure is the cause; the statements behind it failed because the transaction was aborted.
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (!failed) return true;
+  if ((failed.reason as { code?: string }).code !== '23505') throw failed.reason;
+  await client.query('ROLLBACK TO SAVEPOINT tl_link_writes; RELEASE SAVEPOINT tl_link_writes');
+  return false;
+}
+
+/** The batch's writes one by one, each unique violation (another writer outside linking) joined where it fell. */
+async function writeOneByOne(client: PoolClient, w: BatchWrites): Promise<void> {
+  if (w.keptNew.length) await insertPersons(client, w.keptNew, w.pending, w.residences);
+  if (w.adopted.length) await client.query(ADOPT_ID_NUMBERS, [w.adopted.map((a) => a.id), w.adopted.map((a) => a.idNumber)]);
+  await insertRecords(client, w.pending);
+  // Persons this batch created (and kept: one whose ID number someone outside the lock took meanwhile was
+  // remapped to that holder by insertPersons; no mention links to it any more).
+  await insertKeys(client, w.pending, w.personIdNumber, w.keptIds);
+  const residences = residenceUpdate(w.residences, w.keptIds);
+  if (residences) await client.query(residences.text, residences.values);
+  if (w.reviews.length) await client.query(REVIEWS_INSERT, reviewValues(w.reviews));
+}
+
+const REVIEWS_INSERT = `INSERT INTO core.link_reviews (source_table, record_id, mention_key, person_id, candidate_person_id, score, evidence)
+  SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::float8[], $7::jsonb[])
+  ON CONFLICT DO NOTHING`;
+
+function reviewValues(reviews: ReviewEntry[]): unknown[] {
+  return [reviews.map((r) => r.item.m.sourceTable), reviews.map((r) => r.item.m.recordId), reviews.map((r) => r.item.mentionKey),
+    reviews.map((r) => r.personId), reviews.map((r) => r.candidateId), reviews.map((r) => r.score),
+    reviews.map((r) => JSON.stringify(r.evidence))];
 }
