@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { PoolClient } from '../platform/db';
 import { HubError } from '../platform/errors';
+import { copyRows, type CopyText } from './copy-text';
 import { personFeatures, recordKeysSql, type PersonFeatures } from './person-features';
 import {
   AMBIGUITY_MARGIN, CONFLICT, LINK_THRESHOLD, REVIEW_THRESHOLD, lookupBirthDates, scorePair, type Evidence,
@@ -625,7 +623,7 @@ async function insertPersons(client: PoolClient, rows: Array<{ id: string; f: Pe
   residences: Map<string, Residence>): Promise<void> {
   await client.query('SAVEPOINT tl_persons');
   try {
-    await copyRows(client, 'core.persons', PERSON_COLUMNS, rows.map((r) => personRow(r, residences)));
+    await copyRows(client, 'core.persons', PERSON_COLUMNS, rows, (r, out) => personRow(r, residences, out));
     await client.query('RELEASE SAVEPOINT tl_persons');
     return;
   } catch (err) {
@@ -667,10 +665,18 @@ const RECORD_COLUMNS = ['department', 'source_table', 'record_id', 'mention_key'
   'method', 'score', 'evidence', 'name', 'name_pinyin', 'sex', 'birth_date', 'phone', 'id_number', 'id_number_raw', 'place_key',
   'group_key'] as const;
 
-function recordRow(i: Item): unknown[] {
-  return [i.m.department, i.m.sourceTable, i.m.recordId, i.mentionKey, i.link!.personId, i.m.connectorId || null, i.m.recordKey ?? '',
-    i.link!.method, i.link!.score, JSON.stringify(i.link!.evidence), i.f.name, i.f.pinyin, i.f.sex, i.f.birthDate, i.f.phone,
-    i.f.idNumber, i.f.idNumberRaw, i.f.placeKey, i.f.groupKey];
+/** A link as a row of RECORD_COLUMNS. Plain: made here (UUIDs, method, score), or normalised to digits, dates, a-z. */
+function recordRow(i: Item, out: CopyText): void {
+  const link = i.link!;
+  out.text(i.m.department).text(i.m.sourceTable).text(i.m.recordId).text(i.mentionKey).plain(link.personId)
+    .text(i.m.connectorId || null).text(i.m.recordKey ?? '').plain(link.method).plain(link.score).text(JSON.stringify(link.evidence))
+    .text(i.f.name).plain(i.f.pinyin).plain(i.f.sex).plain(i.f.birthDate).plain(i.f.phone).plain(i.f.idNumber)
+    .text(i.f.idNumberRaw).text(i.f.placeKey).text(i.f.groupKey);
+}
+
+/** A (key, person) pair of the key tables. */
+function keyRow(p: [string, string], out: CopyText): void {
+  out.text(p[0]).plain(p[1]);
 }
 
 /**
@@ -682,7 +688,7 @@ function recordRow(i: Item): unknown[] {
 async function insertRecords(client: PoolClient, items: Item[]): Promise<void> {
   await client.query('SAVEPOINT tl_person_records');
   try {
-    await copyRows(client, 'core.person_records', RECORD_COLUMNS, items.map(recordRow));
+    await copyRows(client, 'core.person_records', RECORD_COLUMNS, items, recordRow);
     await client.query('RELEASE SAVEPOINT tl_person_records');
   } catch (err) {
     if ((err as { code?: string }).code !== '23505') throw err;
@@ -690,68 +696,6 @@ async function insertRecords(client: PoolClient, items: Item[]): Promise<void> {
     await client.query('RELEASE SAVEPOINT tl_person_records');
     await upsertRecords(client, items);
   }
-}
-
-/** COPY … FROM STDIN in text format (tab-separated, \\N for null): Chinese text goes through as UTF-8. */
-async function copyRows(client: PoolClient, table: string, columns: readonly string[], rows: unknown[][]): Promise<void> {
-  const chunks: Buffer[] = [];
-  let parts: string[] = [];
-  let length = 0;
-  for (const row of rows) {
-    let line = '';
-    for (let c = 0; c < row.length; c++) line += (c ? '\t' : '') + copyValue(row[c]);
-    parts.push(line, '\n');
-    length += line.length;
-    if (length > 256 * 1024) { chunks.push(Buffer.from(parts.join(''), 'utf8')); parts = []; length = 0; }
-  }
-  if (parts.length) chunks.push(Buffer.from(parts.join(''), 'utf8'));
-  const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
-  await pipeline(Readable.from(chunks), stream);
-}
-
-/** Bytes of COPY text per chunk: the database ingests one chunk while the next is made. */
-const COPY_CHUNK = 128 * 1024;
-
-/**
- * A COPY … FROM STDIN queued on the connection now (behind the statements sent before it), its text made chunk by
- * chunk with a turn of the event loop between chunks: the chunks made while earlier statements run wait in the
- * stream, later ones go out as they are made. Settles when the COPY is done or has failed.
- */
-function copyQueued<T>(client: PoolClient, table: string, columns: readonly string[], rows: readonly T[], row: (r: T) => unknown[]): Promise<void> {
-  const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
-  const done = new Promise<void>((resolve, reject) => { stream.once('finish', resolve); stream.once('error', reject); });
-  void (async () => {
-    let parts: string[] = [];
-    let length = 0;
-    for (const r of rows) {
-      const values = row(r);
-      let line = '';
-      for (let c = 0; c < values.length; c++) line += (c ? '\t' : '') + copyValue(values[c]);
-      parts.push(line, '\n');
-      length += line.length;
-      if (length > COPY_CHUNK) {
-        if (stream.destroyed) return;
-        stream.write(Buffer.from(parts.join(''), 'utf8'));
-        parts = [];
-        length = 0;
-        await nextTurn();
-      }
-    }
-    if (stream.destroyed) return;
-    if (parts.length) stream.write(Buffer.from(parts.join(''), 'utf8'));
-    stream.end();
-  })().catch((err: unknown) => stream.destroy(err as Error));
-  return done;
-}
-
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-function copyValue(v: unknown): string {
-  if (v === null || v === undefined) return '\\N';
-  const s = typeof v === 'string' ? v : String(v);
-  return /[\\\t\n\r]/.test(s) ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : s;
 }
 
 async function upsertRecords(client: PoolClient, items: Item[]): Promise<void> {
@@ -823,11 +767,11 @@ const ADOPT_ID_NUMBERS = `UPDATE core.persons p SET id_number = a.id_number, upd
 
 async function insertKeys(client: PoolClient, items: Item[], personIdNumber: Map<string, string>, created: Set<string>): Promise<void> {
   const plan = planKeys(items, personIdNumber, created);
-  if (plan.fresh.length) await copyRows(client, 'core.person_keys', ['key', 'person_id'], plan.fresh);
-  if (plan.freshOpen.length) await copyRows(client, 'core.person_open_keys', ['key', 'person_id'], plan.freshOpen);
+  if (plan.fresh.length) await copyRows(client, 'core.person_keys', ['key', 'person_id'], plan.fresh, keyRow);
+  if (plan.freshOpen.length) await copyRows(client, 'core.person_open_keys', ['key', 'person_id'], plan.freshOpen, keyRow);
   if (plan.known.length) {
     await client.query(KEY_STAGE_TABLE);
-    await copyRows(client, 'tl_person_keys_stage', ['key', 'person_id'], plan.known);
+    await copyRows(client, 'tl_person_keys_stage', ['key', 'person_id'], plan.known, keyRow);
     await client.query(KEY_STAGE_MERGE);
   }
   if (plan.knownOpen.length) await client.query(OPEN_KEYS_INSERT, [plan.knownOpen.map((o) => o[0]), plan.knownOpen.map((o) => o[1])]);
@@ -849,9 +793,10 @@ type NewPerson = { id: string; f: PersonFeatures; m: PersonMention };
 
 const PERSON_COLUMNS = ['id', 'id_number', 'name', 'sex', 'birth_date', 'phone', 'residence_place_id', 'grid_code'] as const;
 
-function personRow(r: NewPerson, residences: Map<string, Residence>): unknown[] {
+function personRow(r: NewPerson, residences: Map<string, Residence>, out: CopyText): void {
   const home = residences.get(r.id);
-  return [r.id, r.f.idNumber, r.f.name ?? r.m.name ?? '(unknown)', r.f.sex, r.f.birthDate, r.f.phone, home?.placeId, home?.gridCode];
+  out.plain(r.id).plain(r.f.idNumber).text(r.f.name ?? r.m.name ?? '(unknown)').plain(r.f.sex).plain(r.f.birthDate).plain(r.f.phone)
+    .plain(home?.placeId).text(home?.gridCode);
 }
 
 /**
@@ -867,16 +812,15 @@ async function writeQueued(client: PoolClient, w: BatchWrites): Promise<boolean>
   const steps: Array<Promise<unknown>> = [];
   const send = (text: string, values?: unknown[]) => { steps.push(client.query(text, values)); };
   send('SAVEPOINT tl_link_writes');
-  if (w.keptNew.length) steps.push(copyQueued(client, 'core.persons', PERSON_COLUMNS, w.keptNew, (r) => personRow(r, w.residences)));
+  if (w.keptNew.length) steps.push(copyRows(client, 'core.persons', PERSON_COLUMNS, w.keptNew, (r, out) => personRow(r, w.residences, out)));
   if (w.adopted.length) send(ADOPT_ID_NUMBERS, [w.adopted.map((a) => a.id), w.adopted.map((a) => a.idNumber)]);
-  steps.push(copyQueued(client, 'core.person_records', RECORD_COLUMNS, w.pending, recordRow));
+  steps.push(copyRows(client, 'core.person_records', RECORD_COLUMNS, w.pending, recordRow));
   const keys = planKeys(w.pending, w.personIdNumber, w.keptIds);
-  const pair = (p: [string, string]) => p;
-  if (keys.fresh.length) steps.push(copyQueued(client, 'core.person_keys', ['key', 'person_id'], keys.fresh, pair));
-  if (keys.freshOpen.length) steps.push(copyQueued(client, 'core.person_open_keys', ['key', 'person_id'], keys.freshOpen, pair));
+  if (keys.fresh.length) steps.push(copyRows(client, 'core.person_keys', ['key', 'person_id'], keys.fresh, keyRow));
+  if (keys.freshOpen.length) steps.push(copyRows(client, 'core.person_open_keys', ['key', 'person_id'], keys.freshOpen, keyRow));
   if (keys.known.length) {
     send(KEY_STAGE_TABLE);
-    steps.push(copyQueued(client, 'tl_person_keys_stage', ['key', 'person_id'], keys.known, pair));
+    steps.push(copyRows(client, 'tl_person_keys_stage', ['key', 'person_id'], keys.known, keyRow));
     send(KEY_STAGE_MERGE);
   }
   if (keys.knownOpen.length) send(OPEN_KEYS_INSERT, [keys.knownOpen.map((o) => o[0]), keys.knownOpen.map((o) => o[1])]);
