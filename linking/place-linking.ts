@@ -1,7 +1,7 @@
 import type { PoolClient, Queryable } from '../platform/db';
 import { HubError } from '../platform/errors';
 import { cleanAddress, parseAddress, type ParsedAddress } from './address-parser';
-import { copyRows } from './copy-rows';
+import { copyRows } from './copy-text';
 import { gridAt, loadGazetteer, type Gazetteer } from './gazetteer';
 import { timeOrderedUuid } from './person-linking';
 import type { PlaceLink, PlaceMention } from './types';
@@ -238,7 +238,7 @@ async function copyNewPlaces(client: PoolClient, write: PlaceRow[], g: Gazetteer
   }
   const values = write.map((r) => placeRow(r, g, hasRegister));
   try {
-    await copyRows(client, 'core.places', PLACE_COLUMNS, values);
+    await copyRows(client, 'core.places', PLACE_COLUMNS, values, (v, out) => { for (const x of v) if (typeof x === 'string') out.text(x); else out.plain(x); });
     await client.query('RELEASE SAVEPOINT tl_places');
   } catch (err) {
     if ((err as { code?: string }).code !== '23505') throw err;
