@@ -1,4 +1,4 @@
-import { pinyin } from 'pinyin-pro';
+import { pinyin, polyphonic } from 'pinyin-pro';
 import { toHalfWidth } from '../domain/half-width';
 
 /**
@@ -36,8 +36,8 @@ export function namePinyin(name: string): string[] {
   if (cached) return cached;
   let syllables: string[];
   if (hasHan(name)) {
-    syllables = pinyin(name, { toneType: 'none', type: 'array', surname: 'head', v: true })
-      .map((s) => s.toLowerCase().replace(/[^a-z]/g, ''))
+    syllables = singleReadings(name) ?? pinyin(name, { toneType: 'none', type: 'array', surname: 'head', v: true })
+      .map(plainSyllable)
       .filter(Boolean);
   } else {
     syllables = name.toLowerCase().split(/[\s\-_.·]+/).map((s) => s.replace(/[^a-z]/g, '')).filter(Boolean);
@@ -45,6 +45,38 @@ export function namePinyin(name: string): string[] {
   if (pinyinCache.size > 200_000) pinyinCache.clear();
   pinyinCache.set(name, syllables);
   return syllables;
+}
+
+function plainSyllable(s: string): string {
+  return s.toLowerCase().replace(/[^a-z]/g, '');
+}
+
+/** Per Han character: its one toneless reading, or null when it has several (多音字). */
+const singleReading = new Map<string, string | null>();
+const ONE_HAN = /^\p{Script=Han}$/u;
+
+/**
+ * The syllables of a name whose characters are all Han with one toneless reading each: then neither the surname
+ * mode nor word context can change a reading, and the name is read character by character (a map look-up each;
+ * the full conversion costs some microseconds per name, and most names of a city are new to the process).
+ * Null when any character is not such: the full conversion reads it.
+ */
+function singleReadings(name: string): string[] | null {
+  const out: string[] = [];
+  for (const c of name) {
+    let r = singleReading.get(c);
+    if (r === undefined) {
+      r = null;
+      if (ONE_HAN.test(c)) {
+        const readings = new Set((polyphonic(c, { toneType: 'none', type: 'array', v: true })[0] ?? []).map(plainSyllable));
+        if (readings.size === 1) r = [...readings][0] || null;
+      }
+      singleReading.set(c, r);
+    }
+    if (r === null) return null;
+    out.push(r);
+  }
+  return out;
 }
 
 /** Phone numbers to digits: mobile numbers without the +86 / 0086 prefix; null when nothing usable. */
