@@ -58,6 +58,8 @@ interface CandidateRecord extends PersonFeatures {
   openRes?: boolean;
   /** CandidateIndex's stamp of the last look-up that met this record. */
   seen?: number;
+  /** For a person without a number: how many persons with one bear the record's name. */
+  nameCount?: number;
 }
 
 interface ReviewEntry {
@@ -214,13 +216,18 @@ interface ExistingRow { st: string; rid: string; mk: string; person_id: string; 
 const KEYS_BUILT = '~built';
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
+/** Whether the key tables are complete (their sentinel row is there). */
+async function keysComplete(client: PoolClient): Promise<boolean> {
+  const r = await client.query('SELECT 1 FROM core.person_keys WHERE key = $1 AND person_id = $2', [KEYS_BUILT, NIL_UUID]);
+  return !!r.rowCount;
+}
+
 /**
  * The key tables are unlogged (derived from core.person_records, like an index): a crash empties them, sentinel
  * and all. Then they are rebuilt from the link store before anything is linked; the caller holds the lock.
  */
 async function ensureKeys(client: PoolClient): Promise<void> {
-  const r = await client.query('SELECT 1 FROM core.person_keys WHERE key = $1 AND person_id = $2', [KEYS_BUILT, NIL_UUID]);
-  if (r.rowCount) return;
+  if (await keysComplete(client)) return;
   await client.query(
     `INSERT INTO core.person_keys (key, person_id)
      SELECT DISTINCT k, pr.person_id FROM core.person_records pr, ${recordKeysSql('pr')} AS k WHERE k IS NOT NULL
@@ -267,8 +274,6 @@ async function linkLocked(client: PoolClient, items: Item[], existing: ExistingR
   }
 
   if (pending.length) {
-    await ensureKeys(client);
-    lap('lock, key check');
     await linkPending(client, pending, res);
   } else {
     await updateResidences(client, await planResidences(client, res, new Set()), new Set());
@@ -332,46 +337,52 @@ async function updateResidences(client: PoolClient, residences: Map<string, Resi
 }
 
 async function linkPending(client: PoolClient, pending: Item[], res: ResidenceContext): Promise<void> {
-  // 2. Persons by valid ID number.
+  // The reads, sent together and run back to back (none needs another's answer): whether the key tables are
+  // complete, 2. persons by valid ID number, 3. candidates by blocking keys, and how many registered persons
+  // bear the names of weak mentions.
+  //
+  // 3: a mention with a valid ID number is never scored against persons holding a number: the holder of its own
+  // number is its person (2), any other number is a different person (CONFLICT). So it looks only among persons
+  // without a number: one it may join and give the number to (a number no one holds yet), or one it recognises
+  // and absorbs (step 5). Only mentions without a valid number look among all persons.
   const ids = [...new Set(pending.map((i) => i.f.idNumber).filter((v): v is string => !!v))];
-  const byId = new Map<string, string>();
-  if (ids.length) {
-    const r = await client.query<{ id: string; id_number: string; open_res: boolean | null }>(
-      // Canonical 18-character numbers as one text (see fetchCandidates).
-      `SELECT coalesce(merged_into, id) AS id, id_number,
-              CASE WHEN merged_into IS NULL THEN residence_place_id IS NULL END AS open_res
-         FROM core.persons WHERE id_number = ANY(string_to_array($1, chr(31)))`,
-      [ids.join('\u001f')]);
-    for (const row of r.rows) {
-      byId.set(row.id_number, row.id);
-      if (row.open_res !== null) res.open.set(row.id, row.open_res);
-    }
+  const keysBuilt = keysComplete(client);
+  const numbered = ids.length ? client.query<{ id: string; id_number: string; open_res: boolean | null }>(
+    // Canonical 18-character numbers as one text (see fetchCandidates).
+    `SELECT coalesce(merged_into, id) AS id, id_number,
+            CASE WHEN merged_into IS NULL THEN residence_place_id IS NULL END AS open_res
+       FROM core.persons WHERE id_number = ANY(string_to_array($1, chr(31)))`,
+    [ids.join('\u001f')]) : null;
+  const candidates = fetchCandidates(client, pending, (i) => !!i.f.idNumber);
+  // A name-only mention (perhaps with its source group) may join a person only if no other person bears the
+  // name: two 刘秀淑 served by one care station are two persons. Counted for weak mentions here, and for the
+  // candidates of persons without a number (absorption) with the candidates.
+  const weakNames = nameCounts(client, pending.filter((i) => weak(i.f) && i.f.name).map((i) => i.f.name!));
+  const [built, byNumber, fetched, counted] = await Promise.all([keysBuilt, numbered, candidates, weakNames]);
+  let records = fetched;
+  if (!built) {
+    // Emptied by a crash (unlogged): rebuilt, and the candidates read again.
+    await ensureKeys(client);
+    records = await fetchCandidates(client, pending, (i) => !!i.f.idNumber);
   }
-
-  // 3. Candidates by blocking keys. A mention with a valid ID number is never scored against persons holding a
-  //    number: the holder of its own number is its person (above), any other number is a different person
-  //    (CONFLICT, skipped in bestCandidates). So it looks only among persons without a number: one it may join
-  //    and give the number to (a number no one holds yet), or one it recognises and absorbs (step 5). Only
-  //    mentions without a valid number look among all persons.
-  lap('ID numbers');
-  const records = await fetchCandidates(client, pending, (i) => !!i.f.idNumber);
-  lap('candidates');
-  const index = new CandidateIndex();
+  lap('reads (ID numbers, candidates, names)');
+  const byId = new Map<string, string>();
+  for (const row of byNumber?.rows ?? []) {
+    byId.set(row.id_number, row.id);
+    if (row.open_res !== null) res.open.set(row.id, row.open_res);
+  }
+  // The full index holds only the keys mentions without a number look up (see CandidateIndex).
+  const wanted = new Set<string>();
+  for (const item of pending) if (!item.f.idNumber) for (const k of item.lookup) wanted.add(k);
+  const index = new CandidateIndex(wanted);
   const personIdNumber = new Map<string, string>();
   for (const r of records) {
     if (r.idNumber) personIdNumber.set(r.personId, r.idNumber);
     if (r.openRes !== undefined) res.open.set(r.personId, r.openRes);
+    if (r.nameCount !== undefined && r.name) counted.set(r.name, r.nameCount);
   }
   for (const r of records) index.add(r, storedKeys(r), !personIdNumber.has(r.personId));
-  // A name-only mention (perhaps with its source group) may join a person only if no other person bears the
-  // name: two 刘秀淑 served by one care station are two persons. Counted for weak mentions and for candidate
-  // persons without a number (absorption), in one query.
-  const counted = await nameCounts(client, [
-    ...pending.filter((i) => weak(i.f) && i.f.name).map((i) => i.f.name!),
-    ...records.filter((r) => !personIdNumber.has(r.personId) && r.name).map((r) => r.name!),
-  ]);
   const sharedName = (name: string | null, allowed: number) => !!name && (counted.get(name) ?? 0) > allowed;
-  lap('name counts');
 
   const newPersons: Array<{ id: string; f: PersonFeatures; m: PersonMention }> = [];
   const adopted: Array<{ id: string; idNumber: string }> = [];
@@ -384,7 +395,7 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
       if (holder) {
         item.link = { ref: m.ref, personId: holder, method: 'id_number', score: 1, evidence: { idNumber: 'same' }, created: false };
         personIdNumber.set(holder, f.idNumber);
-        index.add({ ...f, personId: holder }, item.stored, false);
+        index.addMention(f, holder, item.stored, false);
         continue;
       }
     }
@@ -408,7 +419,7 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
         reviews.push({ item, personId: id, candidateId: best.personId, score: best.score, evidence: best.evidence });
       }
     }
-    index.add({ ...f, personId: item.link.personId }, item.stored, !personIdNumber.has(item.link.personId));
+    index.addMention(f, item.link.personId, item.stored, !personIdNumber.has(item.link.personId));
   }
 
   // 5. Records without an ID number may have arrived before any record carrying the number (an elderly-care
@@ -420,7 +431,7 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
   for (const item of index.hasOpen ? pending : []) {
     if (!item.f.idNumber) continue;
     const target = item.link!.personId;
-    for (const r of index.find(item.f, item.lookup, true)) {
+    for (const r of index.find(item.lookup, true)) {
       if (r.personId === target || personIdNumber.has(r.personId) || absorbed.has(r.personId)) continue;
       // A second registered bearer of the name makes a name-only orphan anyone's.
       if (weak(r) && !household(r.groupKey) && sharedName(r.name, 1)) continue;
@@ -473,18 +484,24 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
        SELECT k.person_id FROM core.person_open_keys k JOIN core.persons p ON p.id = k.person_id AND p.id_number IS NULL
         WHERE k.key = ANY(string_to_array($2, chr(31))))
      -- A person's records, each distinct set of features once (twenty care visits written alike are one).
-     SELECT DISTINCT pr.person_id, pr.name, pr.name_pinyin, pr.sex, pr.birth_date, pr.phone,
-            coalesce(pr.id_number, p.id_number) AS id_number, pr.id_number_raw, pr.place_key, pr.group_key,
-            p.residence_place_id IS NULL AS open_res
-       FROM hit JOIN core.persons p ON p.id = hit.person_id AND p.merged_into IS NULL
-       JOIN core.person_records pr ON pr.person_id = hit.person_id`,
+     , recs AS (
+       SELECT DISTINCT pr.person_id, pr.name, pr.name_pinyin, pr.sex, pr.birth_date, pr.phone,
+              coalesce(pr.id_number, p.id_number) AS id_number, pr.id_number_raw, pr.place_key, pr.group_key,
+              p.residence_place_id IS NULL AS open_res, p.id_number IS NULL AS unnumbered
+         FROM hit JOIN core.persons p ON p.id = hit.person_id AND p.merged_into IS NULL
+         JOIN core.person_records pr ON pr.person_id = hit.person_id)
+     -- For persons without a number: how many persons with one bear the name (see nameCounts).
+     SELECT recs.*, CASE WHEN unnumbered AND name IS NOT NULL THEN
+              (SELECT count(*)::int FROM core.persons x WHERE x.name = recs.name AND x.id_number IS NOT NULL AND x.merged_into IS NULL)
+            END AS name_n
+       FROM recs`,
     // Keys as one text each, separated by U+001F (no key contains it): tens of thousands of array elements
     // cost more to quote one by one than the look-up itself.
     [[...open].join('\u001f'), [...orphansOnly].join('\u001f')]);
   return r.rows.map((row) => ({
     personId: row.person_id, name: row.name, pinyin: row.name_pinyin, sex: row.sex, birthDate: row.birth_date,
     phone: row.phone, idNumber: row.id_number, idNumberRaw: row.id_number_raw, placeKey: row.place_key, groupKey: row.group_key,
-    openRes: row.open_res,
+    openRes: row.open_res, ...(row.name_n === null ? {} : { nameCount: row.name_n }),
   }));
 }
 
@@ -552,12 +569,22 @@ class CandidateIndex {
   /** Stamp of the current look-up on the records it has met (no Set per look-up). */
   private generation = 0;
 
+  /**
+   * `wanted`: the keys any full look-up of the batch will use (those of its mentions without a valid number);
+   * the full index holds only those. Most mentions of a batch carry a number and need no entry there.
+   */
+  constructor(private readonly wanted: ReadonlySet<string>) {}
+
   add(r: CandidateRecord, stored: string[], open: boolean): void {
     for (const k of stored) {
-      put(this.byKey, k, r);
+      if (this.wanted.has(k)) put(this.byKey, k, r);
       if (open) put(this.openByKey, k, r);
     }
-    if (r.idNumber) put(this.byKey, `id:${r.idNumber}`, r);
+  }
+
+  /** A mention just linked to `personId`, as a record later mentions of the batch may meet (made only if one can). */
+  addMention(f: PersonFeatures, personId: string, stored: string[], open: boolean): void {
+    if (open || stored.some((k) => this.wanted.has(k))) this.add({ ...f, personId }, stored, open);
   }
 
   /** Whether any record of a person without a number was added. */
@@ -566,19 +593,15 @@ class CandidateIndex {
   }
 
   /**
-   * The records any of the look-up keys (and, for a mention with a valid number, that number) finds, each once,
-   * in the order the keys find them; `openOnly`: among records of persons without a number (when added).
+   * The records any of the look-up keys finds, each once, in the order the keys find them; `openOnly`: among
+   * records of persons without a number (when added). A full look-up is for mentions without a valid number.
    */
-  find(f: PersonFeatures, lookup: string[], openOnly: boolean): CandidateRecord[] {
+  find(lookup: string[], openOnly: boolean): CandidateRecord[] {
     const map = openOnly ? this.openByKey : this.byKey;
     const gen = ++this.generation;
     const out: CandidateRecord[] = [];
     for (const k of lookup) {
       const list = map.get(k);
-      if (list) for (const r of list) if (r.seen !== gen) { r.seen = gen; out.push(r); }
-    }
-    if (f.idNumber && !openOnly) {
-      const list = this.byKey.get(`id:${f.idNumber}`);
       if (list) for (const r of list) if (r.seen !== gen) { r.seen = gen; out.push(r); }
     }
     return out;
@@ -595,7 +618,7 @@ interface Scored { personId: string; score: number; evidence: Evidence }
 function bestCandidates(index: CandidateIndex, f: PersonFeatures, lookup: string[], personIdNumber: Map<string, string>): { best?: Scored; second?: Scored } {
   const perPerson = new Map<string, Scored>();
   // A mention with a valid number meets only persons without one (see CandidateIndex).
-  for (const r of index.find(f, lookup, !!f.idNumber)) {
+  for (const r of index.find(lookup, !!f.idNumber)) {
     // A person holding a different valid ID number is never the same person.
     const held = personIdNumber.get(r.personId);
     if (f.idNumber && held && held !== f.idNumber) continue;
