@@ -11,20 +11,49 @@ import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from './types
 
 export type { PersonLink, PersonMention, PlaceLink, PlaceMention } from './types';
 
-export async function linkPersons(client: PoolClient, mentions: PersonMention[]): Promise<PersonLink[]> {
+export interface LinkPersonsOptions {
+  /**
+   * Addresses of this batch already linked as places in this transaction (linkPlaces' results, by address text:
+   * placesByAddress): a person's residence is then that place, without linking the address a second time. Other
+   * addresses are linked as before.
+   */
+  linkedPlaces?: ReadonlyMap<string, PlaceLink>;
+}
+
+export async function linkPersons(client: PoolClient, mentions: PersonMention[], options: LinkPersonsOptions = {}): Promise<PersonLink[]> {
   if (!mentions.length) return [];
   const g = mentions.some((m) => m.address) ? await loadGazetteer(client) : undefined;
+  const linked = options.linkedPlaces;
   return linkPersonMentions(client, mentions, {
     placeKeyOf: (address) => (g ? placeKeyFor(address, g) : null),
     // A person's residence: the place of an address their records give (docs/linking.md, Residence). New persons
     // are written with it; known persons without one are updated.
     residencesOf: g ? async (addresses) => {
-      const places = await linkPlaceMentions(client, addresses.map((a) => ({ ref: a, address: a })), g);
       const out = new Map<string, Residence>();
+      const rest: string[] = [];
+      for (const a of addresses) {
+        const p = linked?.get(a);
+        if (p) out.set(a, { placeId: p.placeId!, gridCode: p.gridCode }); else rest.push(a);
+      }
+      if (!rest.length) return out;
+      const places = await linkPlaceMentions(client, rest.map((a) => ({ ref: a, address: a })), g);
       for (const p of places) if (p.placeId && p.status !== 'unparsed') out.set(p.ref, { placeId: p.placeId, gridCode: p.gridCode });
       return out;
     } : undefined,
   });
+}
+
+/**
+ * linkPlaces' results by address text, for linkPersons' `linkedPlaces`: the addresses that resolved to a place
+ * (not 'unparsed'), the first link of each address.
+ */
+export function placesByAddress(mentions: readonly PlaceMention[], links: readonly PlaceLink[]): Map<string, PlaceLink> {
+  const out = new Map<string, PlaceLink>();
+  links.forEach((l, i) => {
+    const address = mentions[i]?.address;
+    if (address != null && l.placeId && l.status !== 'unparsed' && !out.has(String(address))) out.set(String(address), l);
+  });
+  return out;
 }
 
 export function linkPlaces(client: PoolClient, mentions: PlaceMention[]): Promise<PlaceLink[]> {

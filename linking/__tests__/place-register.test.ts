@@ -2,7 +2,7 @@ import { withTransaction } from '../../platform/db';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { parseAddress } from '../address-parser';
 import { buildGazetteer, gridAt, pointInRing } from '../gazetteer';
-import { linkPersons, linkPlaces } from '../index';
+import { linkPersons, linkPlaces, placesByAddress } from '../index';
 import { loadAddressRegister, setResidences, type RegisterBuilding } from '../place-linking';
 import type { PlaceMention } from '../types';
 import { GRID_A, GRID_B, GRID_SINGLE, GRID_VILLAGE, loadTestGrids } from './fixtures';
@@ -116,6 +116,35 @@ describe('place linking with the standard-address register', () => {
     // A later record with another address does not move it (the first address found stays the residence).
     const changed = await withTransaction(db.pool, (c) => setResidences(c, [{ personId: l!.personId, address: '锦江区永丰街38号1栋1单元101室' }]));
     expect(changed).toBe(0);
+  });
+
+  it('takes a residence from the places the batch already linked, and links only the other addresses', async () => {
+    const mention = (ref: string, address: string, idNumber: string) => ({
+      ref, department: 'POLICE' as const, sourceTable: 't_hjxx', recordId: '00000000-0000-4000-8000-0000000000b' + ref, recordKey: ref,
+      connectorId: '', idNumber, name: '李娜', sex: 'F' as const, birthDate: '1992-02-02', address,
+    });
+    const a = mention('1', '永丰街38号1栋2单元202', '510104199202021240');
+    const b = mention('2', '滨江路7号1栋1单元101', '510104199202021267');
+    const residenceOf = async (personId: string) => (await db.pool.query<{ residence_place_id: string; grid_code: string }>(
+      'SELECT residence_place_id, grid_code FROM core.persons WHERE id = $1', [personId])).rows[0];
+    const [la, lb, places] = await withTransaction(db.pool, async (c) => {
+      // The batch's records' addresses, linked as places first (as the sync pipeline does).
+      const placeMentions = [{ ref: 'p1', address: a.address }];
+      const linked = await linkPlaces(c, placeMentions);
+      // A place stands in for the first address: the residence must be that place, not a second linking of it.
+      const known = placesByAddress(placeMentions, linked);
+      const stand = (await c.query<{ id: string }>('SELECT id FROM core.places WHERE id <> $1 LIMIT 1', [linked[0]!.placeId])).rows[0];
+      const hinted = new Map(known);
+      if (stand) hinted.set(a.address, { ...linked[0]!, placeId: stand.id, gridCode: GRID_SINGLE });
+      const [x, y] = await linkPersons(c, [a, b], { linkedPlaces: hinted });
+      return [x!, y!, { linked, stand }] as const;
+    });
+    expect(places.stand).toBeDefined();
+    expect(await residenceOf(la.personId)).toEqual({ residence_place_id: places.stand!.id, grid_code: GRID_SINGLE });
+    // The address the batch had not linked is linked for the residence as before: its register building's grid.
+    const other = await residenceOf(lb.personId);
+    const { rows: [pl] } = await db.pool.query('SELECT p.grid_code, b.source_id FROM core.places p JOIN core.buildings b ON b.id = p.building_id WHERE p.id = $1', [other!.residence_place_id]);
+    expect(pl).toEqual({ grid_code: GRID_B, source_id: 'B3' });
   });
 
   it('puts coordinates in the grid whose polygon holds them, before the register', async () => {

@@ -8,7 +8,7 @@ import { readRegisterFile } from '../../demo/register';
 import { createPool, dropDatabase, ensureDatabase, withDatabase, withTransaction } from '../../platform/db';
 import { migrate } from '../../platform/migrate';
 import { loadGazetteer } from '../gazetteer';
-import { linkPersons, linkPlaces, prepareMentions } from '../index';
+import { linkPersons, linkPlaces, placesByAddress, prepareMentions } from '../index';
 import type { PlaceMention } from '../types';
 import { pairwise, type PairwiseFigures } from './metrics';
 import { readDemoSources, readTruth, type EvalMention } from './sources';
@@ -123,7 +123,8 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
       await withTransaction(pool, async (client) => {
         const places = await linkPlaces(client, b.places);
         for (const p of places) placeOf.set(p.ref, p.placeId);
-        await linkPersons(client, b.persons.map((m) => m.person));
+        // As the sync pipeline does: residences take the places the batch's addresses were just linked to.
+        await linkPersons(client, b.persons.map((m) => m.person), { linkedPlaces: placesByAddress(b.places, places) });
       });
       await ahead;
     }

@@ -7,6 +7,7 @@ import type { Department } from '../../domain/departments';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from '../../linking/types';
 import type { EventDraft, StreamMapping } from '../mapping';
 import { copyValue } from './copy-text';
+import { placesByAddress } from '../../linking';
 import type { Linker } from './linker';
 import { quoteIdent, quoteTable, type TargetTable } from './targets';
 
@@ -248,8 +249,13 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
   const placeLinks = new Map<string, PlaceLink>();
   if (ctx.linker) {
     const { persons: personMentions, places: placeMentions } = linkingMentions(ctx, changed);
-    if (personMentions.length) for (const l of await ctx.linker.linkPersons(client, personMentions)) personLinks.set(l.ref, l);
-    if (placeMentions.length) for (const l of await ctx.linker.linkPlaces(client, placeMentions)) placeLinks.set(l.ref, l);
+    // Places first: the persons' residences then take the places their records' addresses were linked to.
+    const places = placeMentions.length ? await ctx.linker.linkPlaces(client, placeMentions) : [];
+    for (const l of places) placeLinks.set(l.ref, l);
+    if (personMentions.length) {
+      const links = await ctx.linker.linkPersons(client, personMentions, { linkedPlaces: placesByAddress(placeMentions, places) });
+      for (const l of links) personLinks.set(l.ref, l);
+    }
     for (const p of mapping.persons ?? []) {
       const col = p.target ?? 'person_id';
       if (target.has(col) && !ctx.columns.includes(col) && !extraColumns.includes(col)) extraColumns.push(col);

@@ -1,5 +1,5 @@
 import type { PoolClient } from '../../platform/db';
-import { linkPersons, linkPlaces } from '../../linking';
+import { linkPersons, linkPlaces, type LinkPersonsOptions } from '../../linking';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from '../../linking/types';
 
 /**
@@ -8,7 +8,7 @@ import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from '../../l
  * without linking (the benchmark measures both).
  */
 export interface Linker {
-  linkPersons(client: PoolClient, mentions: PersonMention[]): Promise<PersonLink[]>;
+  linkPersons(client: PoolClient, mentions: PersonMention[], options?: LinkPersonsOptions): Promise<PersonLink[]>;
   linkPlaces(client: PoolClient, mentions: PlaceMention[]): Promise<PlaceLink[]>;
 }
 
