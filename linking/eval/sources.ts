@@ -30,9 +30,24 @@ export interface EvalSource {
 
 const CONNECTOR = '00000000-0000-4000-8000-00000000e7a1';
 
-export function recordUuid(stream: string, key: string): string {
-  const h = createHash('md5').update(`${stream}|${key}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+/**
+ * A record's id as the sync pipeline gives a new department row one: time-ordered (the layout of UUIDv7: the
+ * first 48 bits grow with each record), here by the order records are read, the rest from the record's key.
+ * The same (stream, key) always gets the same id within a run.
+ */
+export function recordIds(): (stream: string, key: string) => string {
+  const ids = new Map<string, string>();
+  return (stream, key) => {
+    const k = `${stream}|${key}`;
+    let id = ids.get(k);
+    if (!id) {
+      const t = (ids.size + 1).toString(16).padStart(12, '0');
+      const h = createHash('md5').update(k).digest('hex');
+      id = `${t.slice(0, 8)}-${t.slice(8, 12)}-7${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+      ids.set(k, id);
+    }
+    return id;
+  };
 }
 
 /** RFC 4180 CSV lines (quoted fields may hold commas and doubled quotes; rows never span lines here). */
@@ -98,6 +113,7 @@ export async function readDemoSources(dir: string): Promise<EvalSource> {
   const mentions: EvalMention[] = [];
   const scenes: PlaceMention[] = [];
   const files: string[] = [];
+  const recordUuid = recordIds();
   const add = (department: Department, stream: string, key: string, mention: string | null, p: Omit<PersonMention, 'ref' | 'department' | 'sourceTable' | 'recordId' | 'recordKey' | 'connectorId'>, place?: { lon?: number | null; lat?: number | null }) => {
     const truthKey = `${stream}|${key}|${mention ?? ''}`;
     const person: PersonMention = {
