@@ -57,7 +57,11 @@ export function copyRows<T>(client: PoolClient, table: string, columns: readonly
   encode: (r: T, out: CopyText) => void): Promise<void> {
   const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
   const done = new Promise<void>((resolve, reject) => { stream.once('finish', resolve); stream.once('error', reject); });
-  void (async () => {
+  // COPYs queued on one connection are encoded one after the other, in the order the database will read them:
+  // interleaved, the one it reads now would get a fraction of this process's time.
+  const before = encoding.get(client);
+  const encoded = (async () => {
+    if (before) await before;
     const out = new CopyText();
     for (const r of rows) {
       encode(r, out);
@@ -71,9 +75,13 @@ export function copyRows<T>(client: PoolClient, table: string, columns: readonly
     if (stream.destroyed) return;
     if (out.size) stream.write(out.take());
     stream.end();
-  })().catch((err: unknown) => stream.destroy(err as Error));
+  })().catch((err: unknown) => { stream.destroy(err as Error); });
+  encoding.set(client, encoded);
   return done;
 }
+
+/** Per connection: the encoding of the COPY queued last (settles when its text is all made, never rejects). */
+const encoding = new WeakMap<PoolClient, Promise<void>>();
 
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
