@@ -481,8 +481,17 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
     `WITH hit AS (
        SELECT person_id FROM core.person_keys WHERE key = ANY(string_to_array($1, chr(31)))
        UNION
-       SELECT k.person_id FROM core.person_open_keys k JOIN core.persons p ON p.id = k.person_id AND p.id_number IS NULL
-        WHERE k.key = ANY(string_to_array($2, chr(31))))
+       SELECT o.person_id FROM (
+         -- Persons without a number are few; the mentions with a number that look among them, many (absorption).
+         -- When there are more keys to look up than the table has rows to read (16 per 8 kB page), one pass over
+         -- the table against a hash of the keys (the key as an expression: no index) costs less than a probe per
+         -- key; otherwise the probes. Decided in the statement, on the table's size now (one-time filters).
+         SELECT k.person_id FROM core.person_open_keys k
+          WHERE (SELECT pg_relation_size('core.person_open_keys')) >= $3 AND k.key = ANY(string_to_array($2, chr(31)))
+         UNION ALL
+         SELECT k.person_id FROM core.person_open_keys k
+          WHERE (SELECT pg_relation_size('core.person_open_keys')) < $3 AND (k.key || '') = ANY(string_to_array($2, chr(31)))) o
+       JOIN core.persons p ON p.id = o.person_id AND p.id_number IS NULL)
      -- A person's records, each distinct set of features once (twenty care visits written alike are one).
      , recs AS (
        SELECT DISTINCT pr.person_id, pr.name, pr.name_pinyin, pr.sex, pr.birth_date, pr.phone,
@@ -497,7 +506,7 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
        FROM recs`,
     // Keys as one text each, separated by U+001F (no key contains it): tens of thousands of array elements
     // cost more to quote one by one than the look-up itself.
-    [[...open].join('\u001f'), [...orphansOnly].join('\u001f')]);
+    [[...open].join('\u001f'), [...orphansOnly].join('\u001f'), orphansOnly.size * (8192 / 16)]);
   return r.rows.map((row) => ({
     personId: row.person_id, name: row.name, pinyin: row.name_pinyin, sex: row.sex, birthDate: row.birth_date,
     phone: row.phone, idNumber: row.id_number, idNumberRaw: row.id_number_raw, placeKey: row.place_key, groupKey: row.group_key,

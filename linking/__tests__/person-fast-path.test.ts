@@ -2,6 +2,8 @@ import { generateIdNumber } from '../../domain/id-number';
 import { withTransaction } from '../../platform/db';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { linkPersons, linkPlaces, prepareMentions } from '../index';
+import { personFeatures } from '../person-features';
+import { lookupKeys } from '../person-linking';
 import { loadAddressRegister } from '../place-linking';
 import type { PersonMention } from '../types';
 import { GRID_A, GRID_B, loadTestGrids, mentionsOf } from './fixtures';
@@ -63,6 +65,23 @@ describe('person linking: valid ID numbers, residences, preparing ahead', () => 
       `SELECT record_id FROM core.person_records WHERE source_table = 'civil.care_services' AND name = '邓建平'`)).rows[0].record_id })]);
     expect(replayed!.personId).toBe(registered!.personId);
     expect(replayed!.created).toBe(false);
+  });
+
+  it('finds persons without a number as well when a batch has more keys to look up than their table has rows (one pass instead of probes)', async () => {
+    const id = generateIdNumber('510104', '1962-03-09', 51, 'F');
+    const [visit] = await link([mention({ name: '蒋秀芬', birthDate: '1962-03-09', phone: '13500004444', sourceTable: 'civil.care_services' })]);
+    const [other] = await link([mention({ name: '蒋秀芳', birthDate: '1962-09-03', phone: '13500004445', sourceTable: 'civil.care_services' })]);
+    // The table of persons without a number holds a page; 40 mentions with numbers bring a few hundred keys.
+    const pages = Number((await db.pool.query(`SELECT pg_relation_size('core.person_open_keys') / 8192 AS n`)).rows[0].n);
+    const crowd = Array.from({ length: 40 }, (_, i) => mention({ name: `路人${i}`, idNumber: generateIdNumber('510105', `1980-01-${String(1 + (i % 28)).padStart(2, '0')}`, 100 + i, 'M'), phone: `1390000${String(i).padStart(4, '0')}` }));
+    const keys = new Set(crowd.flatMap((m) => lookupKeys(personFeatures(m, null))));
+    expect(keys.size).toBeGreaterThan(pages * 16);
+    const links = await link([...crowd, mention({ name: '蒋秀芬', idNumber: id, phone: '13500004444' })]);
+    const mine = links[links.length - 1]!;
+    // It joins the person without a number it recognises, who takes the number; the other stays apart.
+    expect(mine.personId).toBe(visit!.personId);
+    expect((await person(visit!.personId)).id_number).toBe(id);
+    expect(mine.personId).not.toBe(other!.personId);
   });
 
   it('writes a new person with the residence of the first address the batch gives, and sets it once on a known person without one', async () => {
