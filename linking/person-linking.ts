@@ -24,6 +24,9 @@ import type { PersonLink, PersonMention } from './types';
  */
 export const LINKING_LOCK_KEY = 7_401_300;
 
+/** The characters the batch's key lists are joined with (see the existing-link check): refused in keys. */
+const SEPARATORS = /[\u001e\u001f]/;
+
 /**
  * A new person's id: a UUID whose first 48 bits are the time in milliseconds (the layout of UUIDv7), so that
  * the persons made by one batch land next to each other in core.persons' primary key and in the person index of
@@ -122,7 +125,7 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
     if (!m.ref || !m.sourceTable || !m.recordId) {
       throw new HubError('TL_ERR_BAD_USER_INPUT', `person mention ${i} needs ref, sourceTable and recordId`, { index: i, ref: m.ref });
     }
-    if (/[\u001e\u001f]/.test(`${m.sourceTable}${m.recordId}${m.mentionKey ?? ''}`)) {
+    if (SEPARATORS.test(m.sourceTable) || SEPARATORS.test(m.recordId) || (m.mentionKey != null && SEPARATORS.test(m.mentionKey))) {
       throw new HubError('TL_ERR_BAD_USER_INPUT', `person mention ${i}: sourceTable, recordId and mentionKey must not contain the control characters U+001E or U+001F`, { index: i, ref: m.ref });
     }
   });
@@ -474,7 +477,17 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
   // persons holding numbers are not candidates for them, which keeps this query small when most have one.
   const open = new Set<string>();
   const orphansOnly = new Set<string>();
-  for (const item of items) for (const k of item.lookup) (settled(item) ? orphansOnly : open).add(k);
+  // Mentions normalised alike share their key list (twenty care visits): each list is added once per kind.
+  const added = new Set<string[]>();
+  const addedSettled = new Set<string[]>();
+  for (const item of items) {
+    const isSettled = settled(item);
+    const seen = isSettled ? addedSettled : added;
+    if (seen.has(item.lookup)) continue;
+    seen.add(item.lookup);
+    const into = isSettled ? orphansOnly : open;
+    for (const k of item.lookup) into.add(k);
+  }
   for (const k of open) orphansOnly.delete(k);
   if (!open.size && !orphansOnly.size) return [];
   const r = await client.query(
