@@ -852,6 +852,8 @@ function personRow(r: NewPerson, residences: Map<string, Residence>, out: CopyTe
  * under the linking lock, so only a writer outside linking can have taken one meanwhile (a unique violation).
  * Then everything is rolled back to the savepoint and `false` returned: writeOneByOne does it again step by
  * step, with the fall-backs that join that writer's person or record.
+ * node-postgres 8 queues queries sent to a busy client (and warns once per process that this is deprecated,
+ * to be removed in pg 9): upgrading needs a queue of our own here and in linkPending's reads.
  */
 async function writeQueued(client: PoolClient, w: BatchWrites): Promise<boolean> {
   const steps: Array<Promise<unknown>> = [];
