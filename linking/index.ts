@@ -5,7 +5,7 @@
  */
 import type { PoolClient, Queryable } from '../platform/db';
 import { loadGazetteer } from './gazetteer';
-import { linkPersons as linkPersonMentions, prepareFeatures, type Residence } from './person-linking';
+import { linkPersons as linkPersonMentions, prepareFeatures, type KeysPool, type Residence } from './person-linking';
 import { linkPlaces as linkPlaceMentions, parseWithCache, placeKeyFor } from './place-linking';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from './types';
 
@@ -18,6 +18,12 @@ export interface LinkPersonsOptions {
    * addresses are linked as before.
    */
   linkedPlaces?: ReadonlyMap<string, PlaceLink>;
+  /**
+   * A pool of connections beside the batch's own: the key tables (derived data) are then written on one of them
+   * in parallel with the batch's writes (person-linking.ts, writeKeysAside). Any pool with free connections: one
+   * is used only if it is free at once.
+   */
+  keysPool?: KeysPool;
 }
 
 export async function linkPersons(client: PoolClient, mentions: PersonMention[], options: LinkPersonsOptions = {}): Promise<PersonLink[]> {
@@ -25,6 +31,7 @@ export async function linkPersons(client: PoolClient, mentions: PersonMention[],
   const g = mentions.some((m) => m.address) ? await loadGazetteer(client) : undefined;
   const linked = options.linkedPlaces;
   return linkPersonMentions(client, mentions, {
+    ...(options.keysPool ? { keysPool: options.keysPool } : {}),
     placeKeyOf: (address) => (g ? placeKeyFor(address, g) : null),
     // A person's residence: the place of an address their records give (docs/linking.md, Residence). New persons
     // are written with it; known persons without one are updated.

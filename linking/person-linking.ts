@@ -83,7 +83,16 @@ export interface PersonLinkOptions {
    * updated. Without it, residences are left alone.
    */
   residencesOf?: (addresses: string[]) => Promise<Map<string, Residence>>;
+  /**
+   * Connections beside the batch's own (a pool): the key tables, derived data like an index, are then written on
+   * one of them in a transaction of their own, in parallel with the batch's writes (writeKeysAside). Without it,
+   * or when no connection is free at once, the keys are written in the batch's transaction.
+   */
+  keysPool?: KeysPool;
 }
+
+/** Where writeKeysAside takes its connection: a pg Pool. */
+export interface KeysPool { connect(): Promise<PoolClient> }
 
 export interface Residence { placeId: string; gridCode: string | null }
 
@@ -160,7 +169,7 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
     lap('normalise');
     const rows = (await existing).rows;
     lap('existing links (wait)');
-    return await linkLocked(client, items, rows, options.residencesOf);
+    return await linkLocked(client, items, rows, options.residencesOf, options.keysPool);
   } finally {
     await client.query(INDEX_PROBES_OFF).catch(() => undefined);
   }
@@ -256,7 +265,8 @@ const INDEX_PROBES_OFF = `SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_
   SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_material TO DEFAULT; SET LOCAL max_parallel_workers_per_gather TO DEFAULT;
   SET LOCAL jit TO DEFAULT`;
 
-async function linkLocked(client: PoolClient, items: Item[], existing: ExistingRow[], resolve?: PersonLinkOptions['residencesOf']): Promise<PersonLink[]> {
+async function linkLocked(client: PoolClient, items: Item[], existing: ExistingRow[], resolve?: PersonLinkOptions['residencesOf'],
+  keysPool?: KeysPool): Promise<PersonLink[]> {
   const known = new Map(existing.map((r) => [`${r.st}\u0000${r.rid}\u0000${r.mk}`, r]));
   const pending: Item[] = [];
   const firstOfKey = new Map<string, Item>();
@@ -277,7 +287,7 @@ async function linkLocked(client: PoolClient, items: Item[], existing: ExistingR
   }
 
   if (pending.length) {
-    await linkPending(client, pending, res);
+    await linkPending(client, pending, res, keysPool);
   } else {
     await updateResidences(client, await planResidences(client, res, new Set()), new Set());
   }
@@ -339,7 +349,7 @@ async function updateResidences(client: PoolClient, residences: Map<string, Resi
   if (u) await client.query(u.text, u.values);
 }
 
-async function linkPending(client: PoolClient, pending: Item[], res: ResidenceContext): Promise<void> {
+async function linkPending(client: PoolClient, pending: Item[], res: ResidenceContext, keysPool?: KeysPool): Promise<void> {
   // The reads, sent together and run back to back (none needs another's answer): whether the key tables are
   // complete, 2. persons by valid ID number, 3. candidates by blocking keys, and how many registered persons
   // bear the names of weak mentions.
@@ -363,6 +373,9 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
   const weakNames = nameCounts(client, pending.filter((i) => weak(i.f) && i.f.name).map((i) => i.f.name!));
   const [built, byNumber, fetched, counted] = await Promise.all([keysBuilt, numbered, candidates, weakNames]);
   let records = fetched;
+  // Keys rebuilt by this transaction are not committed yet: keys written beside it could wait on them while it
+  // waits on the writer, so this batch writes its keys itself.
+  if (!built) keysPool = undefined;
   if (!built) {
     // Emptied by a crash (unlogged): rebuilt, and the candidates read again.
     await ensureKeys(client);
@@ -459,7 +472,8 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
   const residences = await planResidences(client, res, keptIds);
   lap('residences (place linking)');
   const writes: BatchWrites = { keptNew, adopted, pending, personIdNumber, keptIds, residences, reviews: keptReviews };
-  if (!await writeQueued(client, writes)) await writeOneByOne(client, writes);
+  const done = await writeQueued(client, writes, keysPool);
+  if (done !== true) await writeOneByOne(client, writes, done === 'keys-aside');
   lap('writes');
   // Only persons still without a number are absorbed (the candidates were read before this batch's writes).
   const stillOrphans = mergeLater.length
@@ -855,7 +869,7 @@ function personRow(r: NewPerson, residences: Map<string, Residence>, out: CopyTe
  * node-postgres 8 queues queries sent to a busy client (and warns once per process that this is deprecated,
  * to be removed in pg 9): upgrading needs a queue of our own here and in linkPending's reads.
  */
-async function writeQueued(client: PoolClient, w: BatchWrites): Promise<boolean> {
+async function writeQueued(client: PoolClient, w: BatchWrites, keysPool?: KeysPool): Promise<true | 'keys-aside' | 'keys-here'> {
   const steps: Array<Promise<unknown>> = [];
   const send = (text: string, values?: unknown[]) => { steps.push(client.query(text, values)); };
   send('SAVEPOINT tl_link_writes');
@@ -863,35 +877,100 @@ async function writeQueued(client: PoolClient, w: BatchWrites): Promise<boolean>
   if (w.adopted.length) send(ADOPT_ID_NUMBERS, [w.adopted.map((a) => a.id), w.adopted.map((a) => a.idNumber)]);
   steps.push(copyRows(client, 'core.person_records', RECORD_COLUMNS, w.pending, recordRow));
   const keys = planKeys(w.pending, w.personIdNumber, w.keptIds);
-  if (keys.fresh.length) steps.push(copyRows(client, 'core.person_keys', ['key', 'person_id'], keys.fresh, keyRow));
-  if (keys.freshOpen.length) steps.push(copyRows(client, 'core.person_open_keys', ['key', 'person_id'], keys.freshOpen, keyRow));
-  if (keys.known.length) {
-    send(KEY_STAGE_TABLE);
-    steps.push(copyRows(client, 'tl_person_keys_stage', ['key', 'person_id'], keys.known, keyRow));
-    send(KEY_STAGE_MERGE);
-  }
-  if (keys.knownOpen.length) send(OPEN_KEYS_INSERT, [keys.knownOpen.map((o) => o[0]), keys.knownOpen.map((o) => o[1])]);
+  const side = keysPool && (keys.fresh.length || keys.freshOpen.length || keys.known.length || keys.knownOpen.length)
+    ? await connectAtOnce(keysPool) : null;
+  // Written beside the batch (on their own connection, in parallel) or here, queued like the rest.
+  const keysWritten = side ? writeKeysAside(side, keys) : null;
+  keysWritten?.catch(() => undefined);
+  if (!side) queueKeys(client, keys, steps);
   const residences = residenceUpdate(w.residences, w.keptIds);
   if (residences) send(residences.text, residences.values);
   if (w.reviews.length) send(REVIEWS_INSERT, reviewValues(w.reviews));
   send('RELEASE SAVEPOINT tl_link_writes');
   const settled = await Promise.allSettled(steps);
+  const keysAside = keysWritten ? await keysWritten.then(() => true, () => false) : false;
   // The first failure is the cause; the statements behind it failed because the transaction was aborted.
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (!failed) return true;
-  if ((failed.reason as { code?: string }).code !== '23505') throw failed.reason;
-  await client.query('ROLLBACK TO SAVEPOINT tl_link_writes; RELEASE SAVEPOINT tl_link_writes');
-  return false;
+  if (failed) {
+    if ((failed.reason as { code?: string }).code !== '23505') throw failed.reason;
+    await client.query('ROLLBACK TO SAVEPOINT tl_link_writes; RELEASE SAVEPOINT tl_link_writes');
+    // Keys written beside stay (keys of a person that does not exist are dropped by the candidate look-up);
+    // writeOneByOne then writes every key with ON CONFLICT DO NOTHING.
+    return side ? 'keys-aside' : 'keys-here';
+  }
+  // The keys could not be written beside (a lock wait over lock_timeout, a lost connection): written here, each
+  // with ON CONFLICT DO NOTHING (part of them may have been committed beside).
+  if (side && !keysAside) await insertKeys(client, w.pending, w.personIdNumber, new Set());
+  return true;
+}
+
+/** The key writes queued on the batch's connection (their share of writeQueued). */
+function queueKeys(client: PoolClient, keys: KeyPlan, steps: Array<Promise<unknown>>): void {
+  if (keys.fresh.length) steps.push(copyRows(client, 'core.person_keys', ['key', 'person_id'], keys.fresh, keyRow));
+  if (keys.freshOpen.length) steps.push(copyRows(client, 'core.person_open_keys', ['key', 'person_id'], keys.freshOpen, keyRow));
+  if (keys.known.length) {
+    steps.push(client.query(KEY_STAGE_TABLE));
+    steps.push(copyRows(client, 'tl_person_keys_stage', ['key', 'person_id'], keys.known, keyRow));
+    steps.push(client.query(KEY_STAGE_MERGE));
+  }
+  if (keys.knownOpen.length) steps.push(client.query(OPEN_KEYS_INSERT, [keys.knownOpen.map((o) => o[0]), keys.knownOpen.map((o) => o[1])]));
+}
+
+/**
+ * The key tables hold derived data (like an index: rebuilt from core.person_records after a crash), so a batch may
+ * write its keys on a connection of its own, in a transaction of their own, while its own connection writes the
+ * persons and links: the database then works on both at once. The caller waits for both before it commits, and
+ * holds the linking lock all along, so no other linking batch reads keys in between. Should the batch roll back
+ * after the keys committed, they name persons that do not exist, and the candidate look-up (a join with
+ * core.persons) drops them. A lock wait beside (a review's merge holding a row the keys need while it waits on the
+ * batch) would be a wait the database cannot see as a deadlock: lock_timeout ends it, and the batch writes the keys
+ * itself (writeQueued).
+ */
+async function writeKeysAside(side: PoolClient, keys: KeyPlan): Promise<void> {
+  let broken = false;
+  try {
+    await side.query(`BEGIN; SET LOCAL lock_timeout = '${KEYS_ASIDE_LOCK_TIMEOUT}'`);
+    const steps: Array<Promise<unknown>> = [];
+    queueKeys(side, keys, steps);
+    const settled = await Promise.allSettled(steps);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await side.query('COMMIT');
+  } catch (err) {
+    await side.query('ROLLBACK').catch(() => { broken = true; });
+    throw err;
+  } finally {
+    side.release(broken);
+  }
+}
+
+const KEYS_ASIDE_LOCK_TIMEOUT = '2s';
+
+/**
+ * A connection from the pool if one is free at once (within a few milliseconds): a batch holding the linking lock
+ * must never wait for a connection that only batches waiting for the lock could give back.
+ */
+async function connectAtOnce(pool: KeysPool, withinMs = 50): Promise<PoolClient | null> {
+  const pending = pool.connect();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), withinMs); });
+  const got = await Promise.race([pending.catch(() => null), late]);
+  clearTimeout(timer);
+  if (got) return got;
+  // Given back as soon as it comes.
+  pending.then((c) => c.release(), () => undefined);
+  return null;
 }
 
 /** The batch's writes one by one, each unique violation (another writer outside linking) joined where it fell. */
-async function writeOneByOne(client: PoolClient, w: BatchWrites): Promise<void> {
+async function writeOneByOne(client: PoolClient, w: BatchWrites, keysAside: boolean): Promise<void> {
   if (w.keptNew.length) await insertPersons(client, w.keptNew, w.pending, w.residences);
   if (w.adopted.length) await client.query(ADOPT_ID_NUMBERS, [w.adopted.map((a) => a.id), w.adopted.map((a) => a.idNumber)]);
   await insertRecords(client, w.pending);
   // Persons this batch created (and kept: one whose ID number someone outside the lock took meanwhile was
   // remapped to that holder by insertPersons; no mention links to it any more).
-  await insertKeys(client, w.pending, w.personIdNumber, w.keptIds);
+  // Keys already written beside for these persons: every key through ON CONFLICT DO NOTHING.
+  await insertKeys(client, w.pending, w.personIdNumber, keysAside ? new Set() : w.keptIds);
   const residences = residenceUpdate(w.residences, w.keptIds);
   if (residences) await client.query(residences.text, residences.values);
   if (w.reviews.length) await client.query(REVIEWS_INSERT, reviewValues(w.reviews));

@@ -130,7 +130,8 @@ async function inTransaction<T>(client: PoolClient, fn: () => Promise<T>): Promi
   }
 }
 
-export async function prepareStream(client: PoolClient, record: ConnectorRecord, stream: StreamConfig, linker: Linker | null): Promise<StreamRun> {
+export async function prepareStream(client: PoolClient, record: ConnectorRecord, stream: StreamConfig, linker: Linker | null,
+  keysPool?: Pool): Promise<StreamRun> {
   const mapping = record.mapping as Mapping;
   const sm = mapping.streams[stream.name];
   if (!sm) throw new HubError('TL_ERR_CONNECTOR_CONFIG', `mapping/streams/${stream.name}: no mapping for the stream`);
@@ -143,7 +144,9 @@ export async function prepareStream(client: PoolClient, record: ConnectorRecord,
   }
   const projector = sm.event ? compileEventProjection(mapping, sm.event) : null;
   const state = await readStreamState(client, record.id, stream.name);
-  const ctx: StreamWriteContext = { connectorId: record.id, department: record.department, target, mapping: sm, columns: compiled.columns, linker };
+  const ctx: StreamWriteContext = {
+    connectorId: record.id, department: record.department, target, mapping: sm, columns: compiled.columns, linker, ...(keysPool ? { keysPool } : {}),
+  };
   return {
     ctx, compiled, projector, stream, state,
     known: state?.columns ? new Set([...state.columns, ...compiled.sourceColumns]) : null,
@@ -165,7 +168,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     const { record, config } = await connectorSettings(client, connectorId);
     const kind = (options.kindOf ?? getConnectorKind)(record.kind);
     for (const stream of record.streams) {
-      const run = await prepareStream(client, record, stream, linker);
+      const run = await prepareStream(client, record, stream, linker, pool);
       const read = kind.read(config, {
         stream, mode, state: mode === 'FULL_REFRESH' ? null : run.state?.cursor ?? null, log,
         ...(signal ? { signal } : {}), context: { connectorId, pool },

@@ -116,6 +116,68 @@ describe('person linking: keys and writes', () => {
     expect(after).toEqual([...new Set([...before, ...storedKeys(personFeatures(m, null))])].sort());
   });
 
+  describe('keys written beside the batch (keysPool)', () => {
+    const linkAside = (ms: PersonMention[]) => withTransaction(db.pool, (c) => linkPersons(c, ms, { keysPool: db.pool }));
+
+    it('stores the same keys on a connection of their own, and the next batch finds the person by them', async () => {
+      const m = mention({ name: '梁静', birthDate: '1985-04-04', sex: 'F', phone: '13700004444', idNumber: generateIdNumber('510104', '1985-04-04', 41, 'F') });
+      const [a] = await linkAside([m]);
+      expect(await keysOf(a!.personId)).toEqual(storedKeys(personFeatures(m, null)).sort());
+      // No number, the same name, birth date and phone: found through the keys written beside.
+      const [b] = await linkAside([mention({ name: '梁静', birthDate: '1985-04-04', phone: '13700004444', sourceTable: 'petition.petitions', department: 'PETITION' })]);
+      expect(b!.personId).toBe(a!.personId);
+      expect(b!.method).toBe('scored');
+    });
+
+    it('writes the keys in the batch itself when the connection beside waits on a lock (no wait the database cannot see)', async () => {
+      const idNumber = generateIdNumber('510104', '1979-09-09', 57, 'M');
+      const [a] = await linkAside([mention({ name: '钱进', idNumber })]);
+      const extra = mention({ name: '钱进', idNumber, phone: '13900009999', sourceTable: 'police.household_registrations', department: 'POLICE' });
+      const phoneKey = storedKeys(personFeatures(extra, null)).find((k) => k.startsWith('ph:'))!;
+      // Another transaction holds the very key the batch adds for the known person, uncommitted, for longer than
+      // the writer beside may wait (lock_timeout) ...
+      const other = await db.pool.connect();
+      try {
+        await other.query('BEGIN');
+        await other.query('INSERT INTO core.person_keys (key, person_id) VALUES ($1, $2)', [phoneKey, a!.personId]);
+        const linking = linkAside([extra]);
+        await new Promise((resolve) => setTimeout(resolve, 2_600));
+        // ... so the batch writes its keys itself and waits on that transaction, which the database can see: the
+        // backend holding the linking lock is now the one waiting on a lock (not the writer beside).
+        const waiting = await db.pool.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity a
+            WHERE a.wait_event_type = 'Lock' AND a.datname = current_database()
+              AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted)`);
+        expect(waiting.rows[0].n).toBe(1);
+        await other.query('ROLLBACK');
+        const [b] = await linking;
+        expect(b!.personId).toBe(a!.personId);
+      } finally {
+        other.release();
+      }
+      expect(await keysOf(a!.personId)).toContain(phoneKey);
+    });
+
+    it('keeps the batch when a writer outside linking made its new person meanwhile (keys beside, writes redone)', async () => {
+      const idNumber = generateIdNumber('510108', '1967-07-07', 35, 'F');
+      const other = await db.pool.connect();
+      let outsider: string;
+      try {
+        await other.query('BEGIN');
+        outsider = (await other.query<{ id: string }>(`INSERT INTO core.persons (id_number, name) VALUES ($1, '罗兰') RETURNING id`, [idNumber])).rows[0]!.id;
+        const linking = linkAside([mention({ name: '罗兰', idNumber }), mention({ name: '罗芸', birthDate: '1991-02-03', phone: '13900008888' })]);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await other.query('COMMIT');
+        const [a, b] = await linking;
+        expect(a!.personId).toBe(outsider);
+        expect(b!.created).toBe(true);
+        expect((await keysOf(b!.personId)).length).toBeGreaterThan(0);
+      } finally {
+        other.release();
+      }
+    });
+  });
+
   it('refuses record keys with the separator control characters, saying which mention', async () => {
     await expect(link([mention({ name: '王五' }), mention({ name: '王六', mentionKey: 'party\u001f1' })]))
       .rejects.toThrow(/person mention 1: .*U\+001E or U\+001F/);

@@ -8,6 +8,7 @@ import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from '../../l
 import type { EventDraft, StreamMapping } from '../mapping';
 import { copyValue } from './copy-text';
 import { placesByAddress } from '../../linking';
+import type { KeysPool } from '../../linking/person-linking';
 import type { Linker } from './linker';
 import { quoteIdent, quoteTable, type TargetTable } from './targets';
 
@@ -42,6 +43,11 @@ export interface StreamWriteContext {
   /** Target columns the mapping writes (CompiledStream.columns). */
   columns: string[];
   linker: Linker | null;
+  /**
+   * Connections beside the batch's (the run's pool): linking writes its key tables on one of them in parallel
+   * with the batch (linking/person-linking.ts, writeKeysAside), when one is free at once.
+   */
+  keysPool?: KeysPool;
 }
 
 export interface WriteResult {
@@ -253,7 +259,9 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
     const places = placeMentions.length ? await ctx.linker.linkPlaces(client, placeMentions) : [];
     for (const l of places) placeLinks.set(l.ref, l);
     if (personMentions.length) {
-      const links = await ctx.linker.linkPersons(client, personMentions, { linkedPlaces: placesByAddress(placeMentions, places) });
+      const links = await ctx.linker.linkPersons(client, personMentions, {
+        linkedPlaces: placesByAddress(placeMentions, places), ...(ctx.keysPool ? { keysPool: ctx.keysPool } : {}),
+      });
       for (const l of links) personLinks.set(l.ref, l);
     }
     for (const p of mapping.persons ?? []) {
