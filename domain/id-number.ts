@@ -32,6 +32,9 @@ export function idCheckDigit(first17: string): string {
   return CHECK_CHARS[sum % 11]!;
 }
 
+/** A number written plainly: 15 digits, or 17 digits and a check character (normaliseIdNumber's fast path). */
+const PLAIN_ID = /^(?:\d{15}|\d{17}[\dXx])$/;
+
 /**
  * How the number should be written: trimmed; full-width digits and letters (０-９, Ｘ) made half-width;
  * spaces (including the ideographic space) and dashes removed; `x` upper-cased. Anything else is kept, so
@@ -39,6 +42,8 @@ export function idCheckDigit(first17: string): string {
  */
 export function normaliseIdNumber(raw: string | null | undefined): string {
   if (raw == null) return '';
+  // Most numbers arrive already plain: 15 or 18 ASCII characters, at most a lower-case check character.
+  if (typeof raw === 'string' && PLAIN_ID.test(raw)) return raw.charCodeAt(17) === 120 ? `${raw.slice(0, 17)}X` : raw;
   let out = '';
   for (const ch of String(raw)) {
     const code = ch.codePointAt(0)!;

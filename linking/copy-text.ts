@@ -2,14 +2,23 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { PoolClient } from '../platform/db';
 
 /**
- * COPY … FROM STDIN in text format (tab-separated, \N for null, UTF-8), appended value by value to one string per
- * chunk and encoded once per chunk: no array of values per row, no string per line to join (building rows as
- * arrays and lines made hundreds of megabytes of garbage per 100,000 linked mentions). Measured against writing
- * each value into a Buffer: that is a native call per value, 30 % slower.
+ * COPY … FROM STDIN in text format (tab-separated, \N for null, UTF-8): values are appended to a short string
+ * (a few kilobytes), which is encoded into the chunk's buffer whenever it grows past that. No array of values per
+ * row, no line strings to join (they made hundreds of megabytes of garbage per 100,000 linked mentions). Measured
+ * on 125,000 link rows: one native write per value is 30 % slower; one string per 128 kB chunk, encoded at once,
+ * 40 % slower (flattening a long rope of small strings costs more than the encoding).
  */
 export class CopyText {
   private s = '';
   private lineStart = true;
+  private buf: Buffer;
+  private at = 0;
+  private readonly full: Buffer[] = [];
+  private fullBytes = 0;
+
+  constructor(private readonly chunkSize = 256 * 1024) {
+    this.buf = Buffer.allocUnsafe(chunkSize);
+  }
 
   /** A value that may hold anything (names, addresses, keys a department wrote): backslash, tab, CR, LF escaped. */
   text(v: string | null | undefined): this {
@@ -28,20 +37,42 @@ export class CopyText {
   end(): void {
     this.s += '\n';
     this.lineStart = true;
+    if (this.s.length > PENDING_MAX) this.encode();
   }
 
-  /** Characters written and not yet taken (about the bytes: most are ASCII). */
+  /** Bytes (about: characters not yet encoded count one each) written and not yet taken. */
   get size(): number {
-    return this.s.length;
+    return this.fullBytes + this.at + this.s.length;
   }
 
   /** The text written so far, encoded (the writer starts afresh). */
-  take(): Buffer {
-    const b = Buffer.from(this.s, 'utf8');
+  take(): Buffer[] {
+    this.encode();
+    const out = this.full.splice(0);
+    this.fullBytes = 0;
+    if (this.at) {
+      out.push(this.buf.subarray(0, this.at));
+      this.buf = Buffer.allocUnsafe(this.chunkSize);
+      this.at = 0;
+    }
+    return out;
+  }
+
+  private encode(): void {
+    if (!this.s) return;
+    // At most 3 bytes per UTF-16 unit.
+    if (this.at + this.s.length * 3 > this.buf.length) {
+      if (this.at) { this.full.push(this.buf.subarray(0, this.at)); this.fullBytes += this.at; }
+      this.buf = Buffer.allocUnsafe(Math.max(this.chunkSize, this.s.length * 3));
+      this.at = 0;
+    }
+    this.at += this.buf.write(this.s, this.at, 'utf8');
     this.s = '';
-    return b;
   }
 }
+
+/** Characters appended before they are encoded into the buffer. */
+const PENDING_MAX = 8 * 1024;
 
 const ESCAPED = /[\\\t\n\r]/;
 
@@ -68,12 +99,12 @@ export function copyRows<T>(client: PoolClient, table: string, columns: readonly
       out.end();
       if (out.size >= COPY_CHUNK) {
         if (stream.destroyed) return;
-        stream.write(out.take());
+        for (const b of out.take()) stream.write(b);
         await nextTurn();
       }
     }
     if (stream.destroyed) return;
-    if (out.size) stream.write(out.take());
+    for (const b of out.take()) stream.write(b);
     stream.end();
   })().catch((err: unknown) => { stream.destroy(err as Error); });
   encoding.set(client, encoded);

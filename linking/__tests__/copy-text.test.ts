@@ -17,7 +17,13 @@ describe('COPY text', () => {
     const out = new CopyText();
     out.text('a\tb\\c\nd\re').text(null).text('').plain(12.5).plain(undefined);
     out.end();
-    expect(out.take().toString('utf8')).toBe('a\\tb\\\\c\\nd\\re\t\\N\t\t12.5\t\\N\n');
+    expect(Buffer.concat(out.take()).toString('utf8')).toBe('a\\tb\\\\c\\nd\\re\t\\N\t\t12.5\t\\N\n');
+    expect(out.size).toBe(0);
+    // Buffers far smaller than the text: every row spills into buffers of its own, nothing is cut or lost.
+    const small = new CopyText(16);
+    const rows = Array.from({ length: 2000 }, (_, i) => [`张伟${i}`.repeat(1 + (i % 9)), `a\tb${i}`]);
+    for (const [a, b] of rows) { small.text(a).text(b); small.end(); }
+    expect(Buffer.concat(small.take()).toString('utf8')).toBe(rows.map(([a, b]) => `${a}\t${b!.replace('\t', '\\t')}\n`).join(''));
   });
 
   it('round-trips every value through a real COPY, across chunk boundaries', async () => {
