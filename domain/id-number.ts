@@ -93,6 +93,18 @@ function realDate(year: number, month: number, day: number): boolean {
   return d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
 }
 
+/** What the division table says of a region code, per code (a few thousand exist; numbers repeat them). */
+const regions = new Map<string, { status: IdNumberValidation['regionStatus']; province: boolean }>();
+
+function regionOf(code: string): { status: IdNumberValidation['regionStatus']; province: boolean } {
+  let r = regions.get(code);
+  if (!r) {
+    r = { status: regionCodeStatus(code), province: isProvinceCode(code) };
+    if (regions.size < 100_000) regions.set(code, r);
+  }
+  return r;
+}
+
 /** Validate an ID number as written anywhere (normalised first). Never throws. */
 export function validateIdNumber(raw: string | null | undefined, options: ValidateOptions = {}): IdNumberValidation {
   const normalised = normaliseIdNumber(raw);
@@ -123,10 +135,11 @@ export function validateIdNumber(raw: string | null | undefined, options: Valida
 
   const region = normalised.slice(0, 6);
   result.regionCode = region;
-  result.regionStatus = regionCodeStatus(region);
+  const known = regionOf(region);
+  result.regionStatus = known.status;
   // Codes change (districts merge, counties become districts) while the numbers stay: only a province that
   // does not exist makes a number invalid; `regionStatus` tells a caller how sure the rest of the code is.
-  if (!isProvinceCode(region)) result.reasons.push('region');
+  if (!known.province) result.reasons.push('region');
 
   const today = options.today ?? new Date();
   const todayKey = today.getUTCFullYear() * 10000 + (today.getUTCMonth() + 1) * 100 + today.getUTCDate();
