@@ -444,9 +444,14 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
   //    linking thus ends where linking the records in any other order would.
   const absorbed = new Map<string, { target: string; score: number; evidence: Evidence }>();
   // Only persons still without a number can be absorbed: most batches hold none, and skip the loop.
+  // Mentions normalised alike (one features object, one key list) and linked to the same person look the same:
+  // once is enough (the persons a look-up meets and their scores would not change; absorbed ones stay absorbed).
+  const looked = new Map<string[], string>();
   for (const item of index.hasOpen ? pending : []) {
     if (!item.f.idNumber) continue;
     const target = item.link!.personId;
+    if (looked.get(item.lookup) === target) continue;
+    looked.set(item.lookup, target);
     for (const r of index.find(item.lookup, true)) {
       if (r.personId === target || personIdNumber.has(r.personId) || absorbed.has(r.personId)) continue;
       // A second registered bearer of the name makes a name-only orphan anyone's.
@@ -658,9 +663,11 @@ function put(map: Map<string, CandidateRecord[]>, k: string, r: CandidateRecord)
 interface Scored { personId: string; score: number; evidence: Evidence }
 
 function bestCandidates(index: CandidateIndex, f: PersonFeatures, lookup: string[], personIdNumber: Map<string, string>): { best?: Scored; second?: Scored } {
-  const perPerson = new Map<string, Scored>();
   // A mention with a valid number meets only persons without one (see CandidateIndex).
-  for (const r of index.find(lookup, !!f.idNumber)) {
+  const found = index.find(lookup, !!f.idNumber);
+  if (!found.length) return {};
+  const perPerson = new Map<string, Scored>();
+  for (const r of found) {
     // A person holding a different valid ID number is never the same person.
     const held = personIdNumber.get(r.personId);
     if (f.idNumber && held && held !== f.idNumber) continue;
