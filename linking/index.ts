@@ -5,7 +5,7 @@
  */
 import type { PoolClient, Queryable } from '../platform/db';
 import { loadGazetteer } from './gazetteer';
-import { linkPersons as linkPersonMentions, prepareFeatures, type KeysPool, type Residence } from './person-linking';
+import { LINKING_LOCK_KEY, linkPersons as linkPersonMentions, prepareFeatures, type KeysPool, type Residence } from './person-linking';
 import { linkPlaces as linkPlaceMentions, parseWithCache, placeKeyFor } from './place-linking';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from './types';
 
@@ -63,7 +63,14 @@ export function placesByAddress(mentions: readonly PlaceMention[], links: readon
   return out;
 }
 
-export function linkPlaces(client: PoolClient, mentions: PlaceMention[]): Promise<PlaceLink[]> {
+/**
+ * Places are linked under the linking lock, as persons are: a batch that wrote new places and then waited for the
+ * lock (to link its persons) could hold a place the lock holder was inserting too, each waiting on the other (a
+ * deadlock, seen with concurrent sync runs once the merge step linked places first).
+ */
+export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): Promise<PlaceLink[]> {
+  if (!mentions.length) return [];
+  await client.query(`SELECT pg_advisory_xact_lock(${LINKING_LOCK_KEY})`);
   return linkPlaceMentions(client, mentions);
 }
 

@@ -1,13 +1,15 @@
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
-import { linkPlaces } from '../index';
-import { keyList } from '../place-linking';
+import { linkPersons, linkPlaces } from '../index';
+import { LINKING_LOCK_KEY } from '../person-linking';
+import { keyList, linkPlaces as linkPlacesUnlocked } from '../place-linking';
 import { GRID_B, loadTestGrids } from './fixtures';
 
 /**
  * New places are COPYed inside a savepoint (linking/place-linking.ts, copyNewPlaces); when another transaction
  * inserted one of the keys after this batch read them, the COPY fails and the batch falls back to the upsert,
  * which meets that transaction's row. Two real connections: the second batch's COPY waits on the first's
- * uncommitted row, then fails when it commits.
+ * uncommitted row, then fails when it commits. (Batches linked through linking/index.ts hold the linking lock, so
+ * they never meet like that; place-linking.ts's own linkPlaces, used without it, can.)
  */
 describe('place linking: new places by COPY', () => {
   let db: TestDatabase;
@@ -50,12 +52,12 @@ describe('place linking: new places by COPY', () => {
     try {
       const address = '锦江区河滨社区永丰街80号2栋1单元301室';
       await first.query('BEGIN');
-      const [mine] = await linkPlaces(first, [{ ref: 'x', address }]);
+      const [mine] = await linkPlacesUnlocked(first, [{ ref: 'x', address }]);
       // The second batch reads before the first commits: the address is new to it, so its COPY inserts it too and
       // waits on the first transaction's uncommitted row; its other address is new to both.
       const pid = (await second.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
       await second.query('BEGIN');
-      const pending = linkPlaces(second, [{ ref: 'y', address: `成都市${address}` }, { ref: 'z', address: '锦江区永丰街80号2栋1单元302室' }]);
+      const pending = linkPlacesUnlocked(second, [{ ref: 'y', address: `成都市${address}` }, { ref: 'z', address: '锦江区永丰街80号2栋1单元302室' }]);
       for (let i = 0; i < 200; i++) {
         const { rows } = await db.pool.query(`SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1`, [pid]);
         if (rows[0]?.wait_event_type === 'Lock') break;
@@ -75,6 +77,37 @@ describe('place linking: new places by COPY', () => {
       await second.query('ROLLBACK').catch(() => undefined);
       first.release();
       second.release();
+    }
+  });
+
+  it('links places under the linking lock: a batch waiting to link its persons holds no new place the holder needs', async () => {
+    // The sync merge step links a batch's places, then its persons. Were places linked before the lock, a second
+    // batch could write a new place and then wait for the lock, while the holder, linking the same address, waited
+    // on that uncommitted place: a deadlock.
+    const holder = await db.pool.connect();
+    const waiter = await db.pool.connect();
+    const address = '锦江区河滨社区永丰街88号1栋1单元101室';
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT pg_advisory_xact_lock(${LINKING_LOCK_KEY})`);
+      await waiter.query('BEGIN');
+      const second = (async () => {
+        const [p] = await linkPlaces(waiter, [{ ref: 'w', address }]);
+        await linkPersons(waiter, [{ ref: 'm', department: 'POLICE', sourceTable: 't_hjxx', recordId: '00000000-0000-4000-8000-00000000c0de', recordKey: 'c0de', connectorId: '', name: '周密', birthDate: '1970-07-07', address }]);
+        await waiter.query('COMMIT');
+        return p!;
+      })();
+      await new Promise((r) => setTimeout(r, 300));
+      // The holder links the same address: it must not wait on the second batch.
+      const [mine] = await linkPlaces(holder, [{ ref: 'h', address }]);
+      await holder.query('COMMIT');
+      const theirs = await second;
+      expect(theirs.placeId).toBe(mine!.placeId);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await waiter.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+      waiter.release();
     }
   });
 
