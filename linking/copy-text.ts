@@ -1,4 +1,5 @@
 import { from as copyFrom } from 'pg-copy-streams';
+import { escapeCopyText } from '../platform/copy-text';
 import type { PoolClient } from '../platform/db';
 
 /**
@@ -23,7 +24,7 @@ export class CopyText {
   /** A value that may hold anything (names, addresses, keys a department wrote): backslash, tab, CR, LF escaped. */
   text(v: string | null | undefined): this {
     if (v == null) return this.plain(null);
-    return this.plain(ESCAPED.test(v) ? v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : v);
+    return this.plain(escapeCopyText(v));
   }
 
   /** A value that cannot hold a backslash, tab, CR or LF (UUIDs, codes, digits, dates, numbers made here). */
@@ -73,8 +74,6 @@ export class CopyText {
 
 /** Characters appended before they are encoded into the buffer. */
 const PENDING_MAX = 8 * 1024;
-
-const ESCAPED = /[\\\t\n\r]/;
 
 /** Bytes of COPY text per chunk: the database ingests one chunk while the next is made. */
 const COPY_CHUNK = 128 * 1024;

@@ -40,7 +40,8 @@ export function swappedDate(date: string): string | null {
 }
 
 export function blockSurnameBirth(pinyin: string, birthDate: string): string {
-  return `${pinyin.split(' ')[0]}|${birthDate}`;
+  const space = pinyin.indexOf(' ');
+  return `${space < 0 ? pinyin : pinyin.slice(0, space)}|${birthDate}`;
 }
 
 export function blockNameYear(pinyin: string, birthDate: string): string {

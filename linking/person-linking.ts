@@ -6,7 +6,7 @@ import { personFeatures, recordKeysSql, type PersonFeatures } from './person-fea
 import {
   AMBIGUITY_MARGIN, CONFLICT, LINK_THRESHOLD, REVIEW_THRESHOLD, lookupBirthDates, scorePair, type Evidence,
 } from './person-score';
-import { blockNameYear, blockSurnameBirth } from './person-features';
+import { blockNameGroup, blockNamePlace, blockNameYear, blockSurnameBirth } from './person-features';
 import { absorbPerson } from './review';
 import type { PersonLink, PersonMention } from './types';
 
@@ -549,17 +549,11 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
 /** The blocking keys a record is stored under (core.person_keys, one row per key and person). */
 export function storedKeys(r: PersonFeatures): string[] {
   const keys: string[] = [];
-  // The block* functions of person-features.ts, with the name's parts made once (the same keys: tested).
-  const py = r.pinyin;
-  const compact = py ? py.replace(/ /g, '') : '';
-  if (py && r.birthDate) {
-    const space = py.indexOf(' ');
-    keys.push(`sb:${space < 0 ? py : py.slice(0, space)}|${r.birthDate}`, `nb:${compact}|${r.birthDate.slice(0, 4)}`);
-  }
-  if (py && r.placeKey) keys.push(`np:${compact}|${r.placeKey}`);
+  if (r.pinyin && r.birthDate) keys.push(`sb:${blockSurnameBirth(r.pinyin, r.birthDate)}`, `nb:${blockNameYear(r.pinyin, r.birthDate)}`);
+  if (r.pinyin && r.placeKey) keys.push(`np:${blockNamePlace(r.pinyin, r.placeKey)}`);
   if (r.phone) keys.push(`ph:${r.phone}`);
   if (r.idNumberRaw) keys.push(`raw:${r.idNumberRaw}`);
-  if (py && r.groupKey) keys.push(`ng:${compact}|${r.groupKey}`);
+  if (r.pinyin && r.groupKey) keys.push(`ng:${blockNameGroup(r.pinyin, r.groupKey)}`);
   return keys;
 }
 

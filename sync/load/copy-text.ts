@@ -1,13 +1,9 @@
+import { escapeCopyText as escape } from '../../platform/copy-text';
+
 /**
  * Encoding of values for PostgreSQL `COPY … FROM STDIN` in text format: tab-separated, `\N` for null,
- * backslash escapes for the four characters that would break a line. Strings go through unchanged
- * otherwise (UTF-8: Chinese text is data).
+ * backslash escapes for the four characters that would break a line (platform/copy-text.ts).
  */
-function escape(s: string): string {
-  if (!/[\\\t\n\r]/.test(s)) return s;
-  return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
-}
-
 export function copyValue(v: unknown): string {
   if (v === null || v === undefined) return '\\N';
   if (typeof v === 'string') return escape(v);
