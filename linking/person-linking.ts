@@ -832,15 +832,19 @@ const ADOPT_ID_NUMBERS = `UPDATE core.persons p SET id_number = a.id_number, upd
   FROM unnest($1::uuid[], $2::text[]) AS a(id, id_number) WHERE p.id = a.id AND p.id_number IS NULL`;
 
 async function insertKeys(client: PoolClient, items: Item[], personIdNumber: Map<string, string>, created: Set<string>): Promise<void> {
-  const plan = planKeys(items, personIdNumber, created);
-  if (plan.fresh.length) await copyRows(client, 'core.person_keys', ['key', 'person_id'], plan.fresh, keyRow);
-  if (plan.freshOpen.length) await copyRows(client, 'core.person_open_keys', ['key', 'person_id'], plan.freshOpen, keyRow);
-  if (plan.known.length) {
-    await client.query(KEY_STAGE_TABLE);
-    await copyRows(client, 'tl_person_keys_stage', ['key', 'person_id'], plan.known, keyRow);
-    await client.query(KEY_STAGE_MERGE);
-  }
-  if (plan.knownOpen.length) await client.query(OPEN_KEYS_INSERT, [plan.knownOpen.map((o) => o[0]), plan.knownOpen.map((o) => o[1])]);
+  const steps: Array<Promise<unknown>> = [];
+  queueKeys(client, planKeys(items, personIdNumber, created), steps);
+  await allInOrder(steps);
+}
+
+/**
+ * Waits for statements queued on one connection and throws the first failure: the cause (the statements behind it
+ * failed only because the transaction was aborted).
+ */
+async function allInOrder(steps: Array<Promise<unknown>>): Promise<void> {
+  const settled = await Promise.allSettled(steps);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** What a batch writes once its links are decided. */
@@ -939,9 +943,7 @@ async function writeKeysAside(side: PoolClient, keys: KeyPlan): Promise<void> {
     await side.query(`BEGIN; SET LOCAL lock_timeout = '${KEYS_ASIDE_LOCK_TIMEOUT}'`);
     const steps: Array<Promise<unknown>> = [];
     queueKeys(side, keys, steps);
-    const settled = await Promise.allSettled(steps);
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    await allInOrder(steps);
     await side.query('COMMIT');
   } catch (err) {
     await side.query('ROLLBACK').catch(() => { broken = true; });
