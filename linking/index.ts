@@ -15,9 +15,10 @@ export interface LinkPersonsOptions {
   /**
    * Addresses of this batch already linked as places in this transaction (linkPlaces' results, by address text:
    * placesByAddress): a person's residence is then that place, without linking the address a second time. Other
-   * addresses are linked as before.
+   * addresses are linked as before. A promise (linkBatch) is awaited only when residences are decided, after the
+   * persons' reads and scoring.
    */
-  linkedPlaces?: ReadonlyMap<string, PlaceLink>;
+  linkedPlaces?: ReadonlyMap<string, PlaceLink> | PromiseLike<ReadonlyMap<string, PlaceLink>>;
   /**
    * A pool of connections beside the batch's own: the key tables (derived data) are then written on one of them
    * in parallel with the batch's writes (person-linking.ts, writeKeysAside). Any pool with free connections: one
@@ -29,13 +30,13 @@ export interface LinkPersonsOptions {
 export async function linkPersons(client: PoolClient, mentions: PersonMention[], options: LinkPersonsOptions = {}): Promise<PersonLink[]> {
   if (!mentions.length) return [];
   const g = mentions.some((m) => m.address) ? await loadGazetteer(client) : undefined;
-  const linked = options.linkedPlaces;
   return linkPersonMentions(client, mentions, {
     ...(options.keysPool ? { keysPool: options.keysPool } : {}),
     placeKeyOf: (address) => (g ? placeKeyFor(address, g) : null),
     // A person's residence: the place of an address their records give (docs/linking.md, Residence). New persons
     // are written with it; known persons without one are updated.
     residencesOf: g ? async (addresses) => {
+      const linked = await options.linkedPlaces;
       const out = new Map<string, Residence>();
       const rest: string[] = [];
       for (const a of addresses) {
@@ -72,6 +73,29 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): 
   if (!mentions.length) return [];
   await client.query(`SELECT pg_advisory_xact_lock(${LINKING_LOCK_KEY})`);
   return linkPlaceMentions(client, mentions);
+}
+
+export interface BatchLinks { places: PlaceLink[]; persons: PersonLink[] }
+
+/**
+ * A batch's addresses and persons, linked together in the batch's transaction (the sync merge step, the
+ * evaluation): the persons' residences take the places the batch's addresses were linked to (linkedPlaces), and
+ * the two run overlapped on the one connection. Person linking's lock, existing-link check, reads and scoring do
+ * not need the places; they are sent while place linking's statements run (node-postgres queues them), and each
+ * side's work in this process fills the other's waits for the database. Only the residences wait for the places.
+ * Both are awaited before this returns or throws (the first failure: place linking's, when both failed), so no
+ * statement of either is still to be sent when the caller commits or rolls back.
+ */
+export async function linkBatch(client: PoolClient, places: PlaceMention[], persons: PersonMention[],
+  options: Omit<LinkPersonsOptions, 'linkedPlaces'> = {}): Promise<BatchLinks> {
+  const placesDone = linkPlaces(client, places);
+  const linkedPlaces = placesDone.then((links) => placesByAddress(places, links));
+  linkedPlaces.catch(() => undefined); // a failure is reported through placesDone
+  const personsDone = linkPersons(client, persons, { ...options, linkedPlaces });
+  const [p, q] = await Promise.allSettled([placesDone, personsDone]);
+  if (p.status === 'rejected') throw p.reason;
+  if (q.status === 'rejected') throw q.reason;
+  return { places: p.value, persons: q.value };
 }
 
 /**

@@ -1,8 +1,9 @@
+import { generateIdNumber } from '../../domain/id-number';
 import { withTransaction } from '../../platform/db';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { parseAddress } from '../address-parser';
 import { buildGazetteer, gridAt, pointInRing } from '../gazetteer';
-import { linkPersons, linkPlaces, placesByAddress } from '../index';
+import { linkBatch, linkPersons, linkPlaces, placesByAddress } from '../index';
 import { loadAddressRegister, setResidences, type RegisterBuilding } from '../place-linking';
 import type { PlaceMention } from '../types';
 import { GRID_A, GRID_B, GRID_SINGLE, GRID_VILLAGE, loadTestGrids } from './fixtures';
@@ -145,6 +146,37 @@ describe('place linking with the standard-address register', () => {
     const other = await residenceOf(lb.personId);
     const { rows: [pl] } = await db.pool.query('SELECT p.grid_code, b.source_id FROM core.places p JOIN core.buildings b ON b.id = p.building_id WHERE p.id = $1', [other!.residence_place_id]);
     expect(pl).toEqual({ grid_code: GRID_B, source_id: 'B3' });
+  });
+
+  it('links a batch of places and persons together (linkBatch): residences from the batch places, failures after both settle', async () => {
+    const mention = (ref: string, address: string, name: string, birthDate: string) => ({
+      ref, department: 'POLICE' as const, sourceTable: 't_hjxx', recordId: '00000000-0000-4000-8000-0000000000c' + ref, recordKey: ref,
+      connectorId: '', idNumber: generateIdNumber('510104', birthDate, 124 + Number(ref), 'F'), name, sex: 'F' as const, birthDate, address,
+    });
+    const a = mention('1', '锦江区永丰街38号2幢3单元301室', '王芳', '1990-03-03');
+    const b = mention('2', '成都市成华区跳蹬河街道跳蹬村1组12号', '赵敏', '1987-11-21');
+    const places = [{ ref: 'r1', address: a.address }, { ref: 'r2', address: b.address }, { ref: 'r3', address: '' }];
+    const links = await withTransaction(db.pool, (c) => linkBatch(c, places, [a, b]));
+    expect(links.places.map((l) => [l.ref, l.gridCode, l.status])).toEqual([['r1', GRID_B, 'parsed'], ['r2', GRID_VILLAGE, 'parsed'], ['r3', null, 'unparsed']]);
+    expect(links.persons.map((l) => [l.ref, l.method, l.created])).toEqual([['1', 'new', true], ['2', 'new', true]]);
+    // Each new person lives at the place its record's address was linked to in the same batch, in that place's grid.
+    const { rows } = await db.pool.query<{ id: string; residence_place_id: string; grid_code: string }>(
+      'SELECT id, residence_place_id, grid_code FROM core.persons WHERE id = ANY($1::uuid[]) ORDER BY grid_code', [links.persons.map((l) => l.personId)]);
+    expect(rows.map((r) => [r.id, r.residence_place_id, r.grid_code]).sort()).toEqual([
+      [links.persons[0]!.personId, links.places[0]!.placeId, GRID_B], [links.persons[1]!.personId, links.places[1]!.placeId, GRID_VILLAGE]].sort());
+    // Replayed: the same persons and places, nothing new.
+    const again = await withTransaction(db.pool, (c) => linkBatch(c, places, [a, b]));
+    expect(again.persons.map((l) => [l.personId, l.created])).toEqual(links.persons.map((l) => [l.personId, false]));
+    expect(again.places.map((l) => l.placeId)).toEqual(links.places.map((l) => l.placeId));
+    // A place mention without a ref fails the batch with place linking's own error, once person linking (running
+    // beside it on the connection) has settled too: the transaction then rolls back cleanly and the pool's
+    // connection is usable (no statement of the batch arrives after the rollback).
+    const c = mention('3', '锦江区永丰街38号2幢3单元302室', '孙丽', '1979-06-30');
+    await expect(withTransaction(db.pool, (cl) => linkBatch(cl, [{ ref: '', address: c.address }], [c])))
+      .rejects.toMatchObject({ code: 'TL_ERR_BAD_USER_INPUT', message: expect.stringMatching(/place mention 0 needs a ref/) });
+    const { rows: none } = await db.pool.query('SELECT 1 FROM core.person_records WHERE record_id = $1', [c.recordId]);
+    expect(none).toEqual([]);
+    expect((await db.pool.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
   });
 
   it('puts coordinates in the grid whose polygon holds them, before the register', async () => {

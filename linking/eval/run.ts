@@ -8,7 +8,7 @@ import { readRegisterFile } from '../../demo/register';
 import { createPool, dropDatabase, ensureDatabase, withDatabase, withTransaction } from '../../platform/db';
 import { migrate } from '../../platform/migrate';
 import { loadGazetteer } from '../gazetteer';
-import { linkPersons, linkPlaces, placesByAddress, prepareMentions } from '../index';
+import { linkBatch, prepareMentions } from '../index';
 import type { PlaceMention } from '../types';
 import { pairwise, type PairwiseFigures } from './metrics';
 import { readDemoSources, readTruth, type EvalMention } from './sources';
@@ -122,10 +122,9 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
       // writing): the same work, overlapped; it changes no link.
       const ahead = next && options.prepareAhead !== false ? prepareMentions(pool, next.persons.map((m) => m.person), next.places) : undefined;
       await withTransaction(pool, async (client) => {
-        const places = await linkPlaces(client, b.places);
-        for (const p of places) placeOf.set(p.ref, p.placeId);
-        // As the sync pipeline does: residences take the places the batch's addresses were just linked to.
-        await linkPersons(client, b.persons.map((m) => m.person), { linkedPlaces: placesByAddress(b.places, places), keysPool: pool });
+        // As the sync pipeline does: places and persons together, residences from the batch's places.
+        const links = await linkBatch(client, b.places, b.persons.map((m) => m.person), { keysPool: pool });
+        for (const p of links.places) placeOf.set(p.ref, p.placeId);
       });
       await ahead;
     }

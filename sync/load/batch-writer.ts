@@ -7,7 +7,6 @@ import type { Department } from '../../domain/departments';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from '../../linking/types';
 import type { EventDraft, StreamMapping } from '../mapping';
 import { copyValue } from './copy-text';
-import { placesByAddress } from '../../linking';
 import type { KeysPool } from '../../linking/person-linking';
 import type { Linker } from './linker';
 import { quoteIdent, quoteTable, type TargetTable } from './targets';
@@ -255,15 +254,10 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
   const placeLinks = new Map<string, PlaceLink>();
   if (ctx.linker) {
     const { persons: personMentions, places: placeMentions } = linkingMentions(ctx, changed);
-    // Places first: the persons' residences then take the places their records' addresses were linked to.
-    const places = placeMentions.length ? await ctx.linker.linkPlaces(client, placeMentions) : [];
-    for (const l of places) placeLinks.set(l.ref, l);
-    if (personMentions.length) {
-      const links = await ctx.linker.linkPersons(client, personMentions, {
-        linkedPlaces: placesByAddress(placeMentions, places), ...(ctx.keysPool ? { keysPool: ctx.keysPool } : {}),
-      });
-      for (const l of links) personLinks.set(l.ref, l);
-    }
+    // Places and persons together: the persons' residences take the places their records' addresses were linked to.
+    const links = await ctx.linker.linkBatch(client, placeMentions, personMentions, ctx.keysPool ? { keysPool: ctx.keysPool } : {});
+    for (const l of links.places) placeLinks.set(l.ref, l);
+    for (const l of links.persons) personLinks.set(l.ref, l);
     for (const p of mapping.persons ?? []) {
       const col = p.target ?? 'person_id';
       if (target.has(col) && !ctx.columns.includes(col) && !extraColumns.includes(col)) extraColumns.push(col);

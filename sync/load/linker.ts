@@ -1,5 +1,5 @@
 import type { PoolClient } from '../../platform/db';
-import { linkPersons, linkPlaces, type LinkPersonsOptions } from '../../linking';
+import { linkBatch, linkPersons, linkPlaces, type BatchLinks, type LinkPersonsOptions } from '../../linking';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from '../../linking/types';
 
 /**
@@ -10,6 +10,8 @@ import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from '../../l
 export interface Linker {
   linkPersons(client: PoolClient, mentions: PersonMention[], options?: LinkPersonsOptions): Promise<PersonLink[]>;
   linkPlaces(client: PoolClient, mentions: PlaceMention[]): Promise<PlaceLink[]>;
+  /** Both for one batch, overlapped, residences from the batch's places (linking/index.ts linkBatch). */
+  linkBatch(client: PoolClient, places: PlaceMention[], persons: PersonMention[], options?: Omit<LinkPersonsOptions, 'linkedPlaces'>): Promise<BatchLinks>;
 }
 
-export const hubLinker: Linker = { linkPersons, linkPlaces };
+export const hubLinker: Linker = { linkPersons, linkPlaces, linkBatch };
