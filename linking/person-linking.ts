@@ -33,10 +33,19 @@ const SEPARATORS = /[\u001e\u001f]/;
  * core.person_records instead of on a random page each.
  */
 export function timeOrderedUuid(): string {
-  const r = randomUUID();
-  const t = Date.now().toString(16).padStart(12, '0');
-  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${r.slice(15, 18)}-${r.slice(19)}`;
+  const now = Date.now();
+  if (now !== prefixAt) {
+    const t = now.toString(16).padStart(12, '0');
+    prefix = `${t.slice(0, 8)}-${t.slice(8, 12)}-7`;
+    prefixAt = now;
+  }
+  // randomUUID() from position 15: the 3 random digits after its version digit, then its last two groups.
+  return prefix + randomUUID().slice(15);
 }
+
+/** The time part of timeOrderedUuid, made once per millisecond (a batch makes thousands of ids in one). */
+let prefixAt = -1;
+let prefix = '';
 
 /** The key of a mention within its record (e.g. 'party:0'); '' when the record is one person. */
 export function mentionKeyOf(m: PersonMention): string {
@@ -194,23 +203,31 @@ const prepared = new WeakMap<PersonMention, Normalised>();
 
 /**
  * Recent mentions by what they are computed from: a person's records repeat within a batch and the next (twenty
- * care visits written alike). Bounded, emptied when full.
+ * care visits written alike). Found by ID number and name (no signature string to build and hash per mention),
+ * then compared on the rest. Bounded, emptied when full.
  */
-const recent = new Map<string, Normalised>();
+const recent = new Map<unknown, Map<unknown, Normalised>>();
+let recentSize = 0;
 const RECENT_MAX = 20_000;
+
+function sameSource(p: Normalised, m: PersonMention, placeKey: string | null): boolean {
+  return p.from[0] === m.name && p.from[1] === m.sex && p.from[2] === m.birthDate && p.from[3] === m.idNumber
+    && p.from[4] === m.phone && p.from[5] === placeKey && p.from[6] === m.groupKey;
+}
 
 function normalised(m: PersonMention, placeKey: string | null): Normalised {
   const p = prepared.get(m);
-  if (p && p.from[0] === m.name && p.from[1] === m.sex && p.from[2] === m.birthDate && p.from[3] === m.idNumber
-    && p.from[4] === m.phone && p.from[5] === placeKey && p.from[6] === m.groupKey) return p;
-  const sig = `${m.name ?? ''}\u0000${m.sex ?? ''}\u0000${m.birthDate ?? ''}\u0000${m.idNumber ?? ''}\u0000${m.phone ?? ''}\u0000${placeKey ?? ''}\u0000${m.groupKey ?? ''}`;
-  const r = recent.get(sig);
-  if (r) return r;
+  if (p && sameSource(p, m, placeKey)) return p;
+  let byName = recent.get(m.idNumber);
+  const r = byName?.get(m.name);
+  if (r && sameSource(r, m, placeKey)) return r;
   const f = personFeatures(m, placeKey);
   const stored = storedKeys(f);
   const v: Normalised = { f, stored, lookup: lookupKeysFrom(f, stored), from: [m.name, m.sex, m.birthDate, m.idNumber, m.phone, placeKey, m.groupKey] };
-  if (recent.size >= RECENT_MAX) recent.clear();
-  recent.set(sig, v);
+  if (recentSize >= RECENT_MAX) { recent.clear(); recentSize = 0; byName = undefined; }
+  if (!byName) recent.set(m.idNumber, (byName = new Map()));
+  if (!r) recentSize++;
+  byName.set(m.name, v);
   return v;
 }
 
@@ -409,7 +426,7 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
     if (f.idNumber) {
       const holder = byId.get(f.idNumber);
       if (holder) {
-        item.link = { ref: m.ref, personId: holder, method: 'id_number', score: 1, evidence: { idNumber: 'same' }, created: false };
+        item.link = { ref: m.ref, personId: holder, method: 'id_number', score: 1, evidence: SAME_ID_NUMBER, created: false };
         personIdNumber.set(holder, f.idNumber);
         index.addMention(f, holder, item.stored, false);
         continue;
@@ -429,7 +446,7 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
     } else {
       const id = timeOrderedUuid();
       newPersons.push({ id, f, m });
-      item.link = { ref: m.ref, personId: id, method: 'new', score: best ? best.score : 0, evidence: best ? { ...best.evidence, candidate: best.personId } : {}, created: true };
+      item.link = { ref: m.ref, personId: id, method: 'new', score: best ? best.score : 0, evidence: best ? { ...best.evidence, candidate: best.personId } : NO_EVIDENCE, created: true };
       if (f.idNumber) { byId.set(f.idNumber, id); personIdNumber.set(id, f.idNumber); }
       if (best && best.score >= REVIEW_THRESHOLD) {
         reviews.push({ item, personId: id, candidateId: best.personId, score: best.score, evidence: best.evidence });
@@ -731,11 +748,23 @@ const RECORD_COLUMNS = ['department', 'source_table', 'record_id', 'mention_key'
   'method', 'score', 'evidence', 'name', 'name_pinyin', 'sex', 'birth_date', 'phone', 'id_number', 'id_number_raw', 'place_key',
   'group_key'] as const;
 
+/**
+ * The evidence of the two commonest links, shared (frozen) with its JSON made once: half the links of a large
+ * batch are joins by ID number, most others new persons without a candidate.
+ */
+const SAME_ID_NUMBER: Record<string, unknown> = Object.freeze({ idNumber: 'same' });
+const NO_EVIDENCE: Record<string, unknown> = Object.freeze({});
+const SHARED_EVIDENCE_JSON = new Map<object, string>([[SAME_ID_NUMBER, JSON.stringify(SAME_ID_NUMBER)], [NO_EVIDENCE, '{}']]);
+
+function evidenceJson(e: object): string {
+  return SHARED_EVIDENCE_JSON.get(e) ?? JSON.stringify(e);
+}
+
 /** A link as a row of RECORD_COLUMNS. Plain: made here (UUIDs, method, score), or normalised to digits, dates, a-z. */
 function recordRow(i: Item, out: CopyText): void {
   const link = i.link!;
   out.text(i.m.department).text(i.m.sourceTable).text(i.m.recordId).text(i.mentionKey).plain(link.personId)
-    .text(i.m.connectorId || null).text(i.m.recordKey ?? '').plain(link.method).plain(link.score).text(JSON.stringify(link.evidence))
+    .text(i.m.connectorId || null).text(i.m.recordKey ?? '').plain(link.method).plain(link.score).text(evidenceJson(link.evidence))
     .text(i.f.name).plain(i.f.pinyin).plain(i.f.sex).plain(i.f.birthDate).plain(i.f.phone).plain(i.f.idNumber)
     .text(i.f.idNumberRaw).text(i.f.placeKey).text(i.f.groupKey);
 }

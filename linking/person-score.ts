@@ -121,15 +121,16 @@ export function scorePair(a: PersonFeatures, b: PersonFeatures): PairScore {
 
 /** The birth dates under which a mention is looked up: its own, day/month swapped, and one an invalid ID carries. */
 export function lookupBirthDates(f: PersonFeatures): string[] {
-  const out = new Set<string>();
+  // At most three dates: an array (no Set per mention).
+  const out: string[] = [];
   if (f.birthDate) {
-    out.add(f.birthDate);
+    out.push(f.birthDate);
     const s = swappedDate(f.birthDate);
-    if (s) out.add(s);
+    if (s && s !== f.birthDate) out.push(s);
   }
   if (f.idNumberRaw) {
     const d = birthDateInRawId(f.idNumberRaw);
-    if (d) out.add(d);
+    if (d && !out.includes(d)) out.push(d);
   }
-  return [...out];
+  return out;
 }

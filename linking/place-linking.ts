@@ -365,9 +365,14 @@ async function resolveRegister(
     else if (p.compoundKey) byCompound.add(p.compoundKey);
   }
   const [bk, hk, ck] = [keyList([...byBuilding]), keyList([...byHouse]), keyList([...byCompound])];
+  // Three index look-ups, one per key kind (a building found twice is one row): with the three conditions OR-ed in
+  // one WHERE the planner read the whole register for each batch (40-55 ms for 2,000 keys against 107,000 buildings;
+  // 2-4 ms as three look-ups).
   const { rows: found } = await client.query<RegisterHit & { any: boolean }>(
-    `SELECT id, building_key, house_key, compound_key, grid_code, community_code, true AS any FROM core.buildings
-      WHERE building_key = ANY(${bk.sql(1)}) OR house_key = ANY(${hk.sql(2)}) OR compound_key = ANY(${ck.sql(3)})
+    `SELECT *, true AS any FROM (
+       SELECT id, building_key, house_key, compound_key, grid_code, community_code FROM core.buildings WHERE building_key = ANY(${bk.sql(1)})
+       UNION SELECT id, building_key, house_key, compound_key, grid_code, community_code FROM core.buildings WHERE house_key = ANY(${hk.sql(2)})
+       UNION SELECT id, building_key, house_key, compound_key, grid_code, community_code FROM core.buildings WHERE compound_key = ANY(${ck.sql(3)})) hits
      UNION ALL
      SELECT NULL, NULL, NULL, NULL, NULL, NULL, EXISTS (SELECT 1 FROM core.buildings)`,
     [bk.value, hk.value, ck.value]);
