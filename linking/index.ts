@@ -84,7 +84,9 @@ export interface BatchLinks { places: PlaceLink[]; persons: PersonLink[] }
  * not need the places; they are sent while place linking's statements run (node-postgres queues them), and each
  * side's work in this process fills the other's waits for the database. Only the residences wait for the places.
  * Both are awaited before this returns or throws (the first failure: place linking's, when both failed), so no
- * statement of either is still to be sent when the caller commits or rolls back.
+ * statement of either is still to be sent when the caller commits or rolls back. Place linking's statements may
+ * then run under person linking's index-probe planner settings (SET LOCAL, person-linking.ts): each of them is
+ * written as index look-ups (resolveRegister's three, not one OR-ed WHERE).
  */
 export async function linkBatch(client: PoolClient, places: PlaceMention[], persons: PersonMention[],
   options: Omit<LinkPersonsOptions, 'linkedPlaces'> = {}): Promise<BatchLinks> {

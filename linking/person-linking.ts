@@ -754,10 +754,10 @@ const RECORD_COLUMNS = ['department', 'source_table', 'record_id', 'mention_key'
  */
 const SAME_ID_NUMBER: Record<string, unknown> = Object.freeze({ idNumber: 'same' });
 const NO_EVIDENCE: Record<string, unknown> = Object.freeze({});
-const SHARED_EVIDENCE_JSON = new Map<object, string>([[SAME_ID_NUMBER, JSON.stringify(SAME_ID_NUMBER)], [NO_EVIDENCE, '{}']]);
+const SAME_ID_NUMBER_JSON = JSON.stringify(SAME_ID_NUMBER);
 
 function evidenceJson(e: object): string {
-  return SHARED_EVIDENCE_JSON.get(e) ?? JSON.stringify(e);
+  return e === SAME_ID_NUMBER ? SAME_ID_NUMBER_JSON : e === NO_EVIDENCE ? '{}' : JSON.stringify(e);
 }
 
 /** A link as a row of RECORD_COLUMNS. Plain: made here (UUIDs, method, score), or normalised to digits, dates, a-z. */

@@ -126,7 +126,7 @@ export function lookupBirthDates(f: PersonFeatures): string[] {
   if (f.birthDate) {
     out.push(f.birthDate);
     const s = swappedDate(f.birthDate);
-    if (s && s !== f.birthDate) out.push(s);
+    if (s) out.push(s);
   }
   if (f.idNumberRaw) {
     const d = birthDateInRawId(f.idNumberRaw);
