@@ -43,7 +43,7 @@ export class Supervisor {
   private spawn(child: Child): void {
     const proc = fork(join(__dirname, 'hub.ts'), ['run', child.entry.name], {
       env: { ...this.env, HUB_PART: child.entry.name },
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', ...(child.entry.nodeFlags ?? [])],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child.process = proc;

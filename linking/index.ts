@@ -4,6 +4,7 @@
  * The two are independent: call them in either order within the batch's transaction.
  */
 import type { PoolClient, Queryable } from '../platform/db';
+import { connectAtOnce, inTransactionBeside, type BesidePool } from './beside';
 import { loadGazetteer } from './gazetteer';
 import { LINKING_LOCK_KEY, linkPersons as linkPersonMentions, prepareFeatures, type KeysPool, type Residence } from './person-linking';
 import { linkPlaces as linkPlaceMentions, parseWithCache, placeKeyFor } from './place-linking';
@@ -80,17 +81,22 @@ export interface BatchLinks { places: PlaceLink[]; persons: PersonLink[] }
 /**
  * A batch's addresses and persons, linked together in the batch's transaction (the sync merge step, the
  * evaluation): the persons' residences take the places the batch's addresses were linked to (linkedPlaces), and
- * the two run overlapped on the one connection. Person linking's lock, existing-link check, reads and scoring do
- * not need the places; they are sent while place linking's statements run (node-postgres queues them), and each
- * side's work in this process fills the other's waits for the database. Only the residences wait for the places.
+ * the two run at once. Only the residences wait for the places.
+ *
+ * With a pool (`keysPool`), the places are linked beside the batch (linkPlacesBeside): on a connection and in a
+ * transaction of their own, committed before the persons that live there are written, while the batch's
+ * connection takes the linking lock and reads and scores the persons. Without one, or when that fails, they are
+ * linked on the batch's connection, overlapped with person linking (node-postgres queues the statements): person
+ * linking's lock, reads and scoring are sent while place linking's statements run. Place statements may then run
+ * under person linking's index-probe planner settings (SET LOCAL, person-linking.ts): each of them is written as
+ * index look-ups (resolveRegister's three, not one OR-ed WHERE).
+ *
  * Both are awaited before this returns or throws (the first failure: place linking's, when both failed), so no
- * statement of either is still to be sent when the caller commits or rolls back. Place linking's statements may
- * then run under person linking's index-probe planner settings (SET LOCAL, person-linking.ts): each of them is
- * written as index look-ups (resolveRegister's three, not one OR-ed WHERE).
+ * statement of either is still to be sent when the caller commits or rolls back.
  */
 export async function linkBatch(client: PoolClient, places: PlaceMention[], persons: PersonMention[],
   options: Omit<LinkPersonsOptions, 'linkedPlaces'> = {}): Promise<BatchLinks> {
-  const placesDone = linkPlaces(client, places);
+  const placesDone = options.keysPool && places.length ? linkPlacesBeside(client, options.keysPool, places) : linkPlaces(client, places);
   const linkedPlaces = placesDone.then((links) => placesByAddress(places, links));
   linkedPlaces.catch(() => undefined); // a failure is reported through placesDone
   const personsDone = linkPersons(client, persons, { ...options, linkedPlaces });
@@ -98,6 +104,28 @@ export async function linkBatch(client: PoolClient, places: PlaceMention[], pers
   if (p.status === 'rejected') throw p.reason;
   if (q.status === 'rejected') throw q.reason;
   return { places: p.value, persons: q.value };
+}
+
+/**
+ * Places linked beside the batch (linking/beside.ts): a place is a shared row keyed by its normalised address,
+ * written by an upsert that only ever makes it more precise (a longer grid code, a first point, a register
+ * building), so committing it without the batch is safe: should the batch roll back, the place stays, unreferenced,
+ * and its replay finds it. It takes no linking lock (its transaction never waits for one, so it cannot hold a place
+ * a lock holder needs while waiting on that holder), and writes new places in key order, as every place writer
+ * does. When no connection is free at once, or the work beside fails (a lock wait past the timeout, a deadlock
+ * the database broke, a lost connection), the places are linked in the batch as before; an error in the mentions
+ * themselves then recurs there and is reported.
+ */
+async function linkPlacesBeside(client: PoolClient, pool: BesidePool, mentions: PlaceMention[]): Promise<PlaceLink[]> {
+  const side = await connectAtOnce(pool);
+  if (side) {
+    try {
+      return await inTransactionBeside(side, (c) => linkPlaceMentions(c, mentions));
+    } catch {
+      // Linked in the batch instead (below).
+    }
+  }
+  return linkPlaces(client, mentions);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from '../platform/db';
 import { HubError } from '../platform/errors';
+import { connectAtOnce, inTransactionBeside, type BesidePool } from './beside';
 import { copyRows, type CopyText } from './copy-text';
 import { personFeatures, recordKeysSql, type PersonFeatures } from './person-features';
 import {
@@ -100,8 +101,8 @@ export interface PersonLinkOptions {
   keysPool?: KeysPool;
 }
 
-/** Where writeKeysAside takes its connection: a pg Pool. */
-export interface KeysPool { connect(): Promise<PoolClient> }
+/** Where writeKeysAside takes its connection: a pg Pool (linking/beside.ts). */
+export type KeysPool = BesidePool;
 
 export interface Residence { placeId: string; gridCode: string | null }
 
@@ -958,46 +959,19 @@ function queueKeys(client: PoolClient, keys: KeyPlan, steps: Array<Promise<unkno
 
 /**
  * The key tables hold derived data (like an index: rebuilt from core.person_records after a crash), so a batch may
- * write its keys on a connection of its own, in a transaction of their own, while its own connection writes the
- * persons and links: the database then works on both at once. The caller waits for both before it commits, and
- * holds the linking lock all along, so no other linking batch reads keys in between. Should the batch roll back
- * after the keys committed, they name persons that do not exist, and the candidate look-up (a join with
- * core.persons) drops them. A lock wait beside (a review's merge holding a row the keys need while it waits on the
- * batch) would be a wait the database cannot see as a deadlock: lock_timeout ends it, and the batch writes the keys
- * itself (writeQueued).
+ * write its keys beside it (linking/beside.ts) while its own connection writes the persons and links: the database
+ * then works on both at once. The caller waits for both before it commits, and holds the linking lock all along,
+ * so no other linking batch reads keys in between. Should the batch roll back after the keys committed, they name
+ * persons that do not exist, and the candidate look-up (a join with core.persons) drops them. A lock wait beside
+ * (a review's merge holding a row the keys need while it waits on the batch) ends at the lock timeout, and the
+ * batch writes the keys itself (writeQueued).
  */
 async function writeKeysAside(side: PoolClient, keys: KeyPlan): Promise<void> {
-  let broken = false;
-  try {
-    await side.query(`BEGIN; SET LOCAL lock_timeout = '${KEYS_ASIDE_LOCK_TIMEOUT}'`);
+  await inTransactionBeside(side, async (c) => {
     const steps: Array<Promise<unknown>> = [];
-    queueKeys(side, keys, steps);
+    queueKeys(c, keys, steps);
     await allInOrder(steps);
-    await side.query('COMMIT');
-  } catch (err) {
-    await side.query('ROLLBACK').catch(() => { broken = true; });
-    throw err;
-  } finally {
-    side.release(broken);
-  }
-}
-
-const KEYS_ASIDE_LOCK_TIMEOUT = '2s';
-
-/**
- * A connection from the pool if one is free at once (within a few milliseconds): a batch holding the linking lock
- * must never wait for a connection that only batches waiting for the lock could give back.
- */
-async function connectAtOnce(pool: KeysPool, withinMs = 50): Promise<PoolClient | null> {
-  const pending = pool.connect();
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), withinMs); });
-  const got = await Promise.race([pending.catch(() => null), late]);
-  clearTimeout(timer);
-  if (got) return got;
-  // Given back as soon as it comes.
-  pending.then((c) => c.release(), () => undefined);
-  return null;
+  });
 }
 
 /** The batch's writes one by one, each unique violation (another writer outside linking) joined where it fell. */

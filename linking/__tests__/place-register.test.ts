@@ -1,5 +1,5 @@
 import { generateIdNumber } from '../../domain/id-number';
-import { withTransaction } from '../../platform/db';
+import { createPool, withTransaction } from '../../platform/db';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { parseAddress } from '../address-parser';
 import { buildGazetteer, gridAt, pointInRing } from '../gazetteer';
@@ -177,6 +177,60 @@ describe('place linking with the standard-address register', () => {
     const { rows: none } = await db.pool.query('SELECT 1 FROM core.person_records WHERE record_id = $1', [c.recordId]);
     expect(none).toEqual([]);
     expect((await db.pool.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
+  });
+
+  it('links a batch\'s places beside it when given a pool: committed at once, kept when the batch rolls back, in the batch when no connection is free', async () => {
+    const mention = (ref: string, address: string, name: string, birthDate: string) => ({
+      ref, department: 'POLICE' as const, sourceTable: 't_hjxx', recordId: '00000000-0000-4000-8000-0000000000d' + ref, recordKey: ref,
+      connectorId: '', idNumber: generateIdNumber('510104', birthDate, 224 + Number(ref), 'M'), name, sex: 'M' as const, birthDate, address,
+    });
+    const placeExists = async (id: string | null | undefined) => (await db.pool.query('SELECT 1 FROM core.places WHERE id = $1', [id])).rowCount === 1;
+    const personOf = async (recordId: string) => (await db.pool.query<{ person_id: string; residence_place_id: string }>(
+      `SELECT pr.person_id, p.residence_place_id FROM core.person_records pr JOIN core.persons p ON p.id = pr.person_id
+        WHERE pr.record_id = $1`, [recordId])).rows[0];
+
+    // Beside: the place is committed while the batch is still open (seen from another connection), the person not.
+    const a = mention('1', '锦江区永丰街38号1栋2单元1201室', '周强', '1981-05-06');
+    const during: { place?: string | null; placeSeen?: boolean; personSeen?: boolean } = {};
+    const undone = new Error('batch rolled back');
+    await expect(withTransaction(db.pool, async (c) => {
+      const links = await linkBatch(c, [{ ref: 'p1', address: a.address }], [a], { keysPool: db.pool });
+      during.place = links.places[0]!.placeId;
+      during.placeSeen = await placeExists(during.place);
+      during.personSeen = (await personOf(a.recordId)) !== undefined;
+      throw undone;
+    })).rejects.toBe(undone);
+    expect(during).toEqual({ place: expect.any(String), placeSeen: true, personSeen: false });
+    // The batch rolled back: its person is gone, its place stays; the replay finds that place and lives there.
+    expect(await personOf(a.recordId)).toBeUndefined();
+    const kept = during.place!;
+    expect(await placeExists(kept)).toBe(true);
+    const replay = await withTransaction(db.pool, (c) => linkBatch(c, [{ ref: 'p1', address: a.address }], [a], { keysPool: db.pool }));
+    expect(replay.places[0]!.placeId).toBe(kept);
+    expect(await personOf(a.recordId)).toEqual({ person_id: replay.persons[0]!.personId, residence_place_id: kept });
+
+    // No connection free at once (a pool of one, held by the batch): the places are linked in the batch, and go
+    // with it when it rolls back.
+    const single = createPool(db.url, { max: 1, applicationName: 'test-linkregister-single' });
+    try {
+      const b = mention('2', '锦江区永丰街38号1栋2单元1202室', '吴刚', '1975-12-01');
+      await expect(withTransaction(single, async (c) => {
+        const links = await linkBatch(c, [{ ref: 'p2', address: b.address }], [b], { keysPool: single });
+        during.place = links.places[0]!.placeId;
+        expect(during.place).toEqual(expect.any(String));
+        expect(await placeExists(during.place)).toBe(false);
+        throw undone;
+      })).rejects.toBe(undone);
+      expect(await placeExists(during.place)).toBe(false);
+    } finally {
+      await single.end();
+    }
+
+    // A mention the place linker refuses fails beside, then in the batch, where its error is reported.
+    const c = mention('3', '锦江区永丰街38号1栋2单元1203室', '郑伟', '1969-02-14');
+    await expect(withTransaction(db.pool, (cl) => linkBatch(cl, [{ ref: '', address: c.address }], [c], { keysPool: db.pool })))
+      .rejects.toMatchObject({ code: 'TL_ERR_BAD_USER_INPUT', message: expect.stringMatching(/place mention 0 needs a ref/) });
+    expect(await personOf(c.recordId)).toBeUndefined();
   });
 
   it('puts coordinates in the grid whose polygon holds them, before the register', async () => {

@@ -85,8 +85,8 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   const manifest = JSON.parse(await readFile(path.join(options.dataDir, 'manifest.json'), 'utf8')) as { seed: number; cityCode: string };
   const url = withDatabase(options.databaseUrl, `tl_linkeval_${randomBytes(4).toString('hex')}`);
   await ensureDatabase(url);
-  // Three connections: the batch's, the key tables' beside it (linkPersons' keysPool), and prepareMentions' check.
-  const pool = createPool(url, { max: 3, applicationName: 'linking-eval' });
+  // Four connections: the batch's, two beside it (its places and its key tables: linkBatch's keysPool), and prepareMentions' check.
+  const pool = createPool(url, { max: 4, applicationName: 'linking-eval' });
   try {
     await migrate(url);
     const geo = await buildGeography({ seed: manifest.seed, cityCode: manifest.cityCode });
@@ -109,7 +109,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     const plan = batches(source.mentions, source.scenes, options.batchSize ?? 2000);
     // CPU time of this process and of the database backends serving it, over the linking alone: on a shared
     // machine wall-clock time swings with other work, CPU time much less.
-    const clients = await Promise.all([pool.connect(), pool.connect(), pool.connect()]);
+    const clients = await Promise.all([pool.connect(), pool.connect(), pool.connect(), pool.connect()]);
     const backends = (await clients[0]!.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).rows.map((r) => r.pid);
     for (const c of clients) c.release();
     const backendCpu0 = backendCpuSeconds(backends);
