@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { PoolClient } from '../platform/db';
 import { HubError } from '../platform/errors';
+import { uuidv7 } from '../platform/uuidv7';
 import { connectAtOnce, inTransactionBeside, type BesidePool } from './beside';
 import { copyRows, type CopyText } from './copy-text';
 import { personFeatures, recordKeysSql, type PersonFeatures } from './person-features';
@@ -27,26 +27,6 @@ export const LINKING_LOCK_KEY = 7_401_300;
 
 /** The characters the batch's key lists are joined with (see the existing-link check): refused in keys. */
 const SEPARATORS = /[\u001e\u001f]/;
-
-/**
- * A new person's id: a UUID whose first 48 bits are the time in milliseconds (the layout of UUIDv7), so that
- * the persons made by one batch land next to each other in core.persons' primary key and in the person index of
- * core.person_records instead of on a random page each.
- */
-export function timeOrderedUuid(): string {
-  const now = Date.now();
-  if (now !== prefixAt) {
-    const t = now.toString(16).padStart(12, '0');
-    prefix = `${t.slice(0, 8)}-${t.slice(8, 12)}-7`;
-    prefixAt = now;
-  }
-  // randomUUID() from position 15: the 3 random digits after its version digit, then its last two groups.
-  return prefix + randomUUID().slice(15);
-}
-
-/** The time part of timeOrderedUuid, made once per millisecond (a batch makes thousands of ids in one). */
-let prefixAt = -1;
-let prefix = '';
 
 /** The key of a mention within its record (e.g. 'party:0'); '' when the record is one person. */
 export function mentionKeyOf(m: PersonMention): string {
@@ -445,7 +425,7 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
         byId.set(f.idNumber, best.personId);
       }
     } else {
-      const id = timeOrderedUuid();
+      const id = uuidv7();
       newPersons.push({ id, f, m });
       item.link = { ref: m.ref, personId: id, method: 'new', score: best ? best.score : 0, evidence: best ? { ...best.evidence, candidate: best.personId } : NO_EVIDENCE, created: true };
       if (f.idNumber) { byId.set(f.idNumber, id); personIdNumber.set(id, f.idNumber); }

@@ -1,9 +1,9 @@
 import type { PoolClient, Queryable } from '../platform/db';
 import { HubError } from '../platform/errors';
+import { uuidv7 } from '../platform/uuidv7';
 import { cleanAddress, parseAddress, type ParsedAddress } from './address-parser';
 import { copyRows } from './copy-text';
 import { gridAt, loadGazetteer, type Gazetteer } from './gazetteer';
-import { timeOrderedUuid } from './person-linking';
 import type { PlaceLink, PlaceMention } from './types';
 
 /**
@@ -220,8 +220,8 @@ function placeRow(r: PlaceRow, g: Gazetteer, hasRegister: boolean): Array<string
     p.building ?? null, p.unit ?? null, p.room ?? null,
     p.communityCode ?? (r.gridCode && r.gridCode.length >= 12 ? r.gridCode.slice(0, 12) : null) ?? p.streetCode ?? p.districtCode ?? null,
     r.gridCode, r.lon, r.lat, p.status, storedReason(r, g, hasRegister), p.buildingKey, p.houseKey, r.buildingId,
-    // Time-ordered ids (as persons'): a batch's new places land on neighbouring pages of the primary key.
-    timeOrderedUuid()];
+    // Time-ordered ids (platform/uuidv7.ts): a batch's new places land on neighbouring pages of the primary key.
+    uuidv7()];
 }
 
 /**

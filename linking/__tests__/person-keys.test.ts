@@ -3,7 +3,7 @@ import { withTransaction } from '../../platform/db';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { linkPersons } from '../index';
 import { personFeatures } from '../person-features';
-import { storedKeys, timeOrderedUuid } from '../person-linking';
+import { storedKeys } from '../person-linking';
 import type { PersonMention } from '../types';
 import { mentionsOf } from './fixtures';
 
@@ -181,13 +181,5 @@ describe('person linking: keys and writes', () => {
   it('refuses record keys with the separator control characters, saying which mention', async () => {
     await expect(link([mention({ name: '王五' }), mention({ name: '王六', mentionKey: 'party\u001f1' })]))
       .rejects.toThrow(/person mention 1: .*U\+001E or U\+001F/);
-  });
-
-  it('makes time-ordered person ids (UUID version 7 layout)', () => {
-    const a = timeOrderedUuid();
-    const b = timeOrderedUuid();
-    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(a.slice(0, 13) <= b.slice(0, 13)).toBe(true);
-    expect(parseInt(a.slice(0, 8) + a.slice(9, 13), 16)).toBeGreaterThan(Date.now() - 60_000);
   });
 });

@@ -1,5 +1,5 @@
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
-import { uuidv7 } from '../load/ids';
+import { uuidv7 } from '../../platform/uuidv7';
 
 /**
  * Migration 0210 replaced core.events' row-by-row foreign keys (category, place, grid) by statement-level

@@ -1,4 +1,4 @@
-import { uuidv7 } from './ids';
+import { uuidv7 } from '../../platform/uuidv7';
 import { from as copyFrom } from 'pg-copy-streams';
 import { finished, pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
