@@ -103,6 +103,13 @@ function lap(phase: string): void {
   lapAt = now;
 }
 
+/**
+ * Whether the next batch sends its reads with the existing-link check (linkPersonsTimed): yes while the last batch
+ * of this process found at most this share of its mentions linked already.
+ */
+let readsAhead = true;
+const READS_AHEAD_MAX_KNOWN = 0.2;
+
 export async function linkPersons(client: PoolClient, mentions: PersonMention[], options: PersonLinkOptions = {}): Promise<PersonLink[]> {
   if (!mentions.length) return [];
   const started = process.hrtime.bigint();
@@ -157,9 +164,16 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
       return { m, mentionKey: mentionKeys[i]!, f, stored, lookup };
     });
     lap('normalise');
+    // 2.–3. The reads, sent right behind the existing-link check for every mention when the batches before were
+    //    mostly new records (a first load, a stream of new cases): the database runs them back to back instead of
+    //    waiting for this process to learn which mentions are linked already. They are read-only and only ever a
+    //    superset of what the unlinked mentions need (linkPending), so no decision changes; a batch of mostly
+    //    known records (updates, a replay) would read in vain, so after one the reads wait for the check again.
+    const reads = readsAhead ? sendReads(client, items) : undefined;
     const rows = (await existing).rows;
     lap('existing links (wait)');
-    return await linkLocked(client, items, rows, options.residencesOf, options.keysPool);
+    readsAhead = rows.length <= mentions.length * READS_AHEAD_MAX_KNOWN;
+    return await linkLocked(client, items, rows, options.residencesOf, options.keysPool, reads);
   } finally {
     await client.query(INDEX_PROBES_OFF).catch(() => undefined);
   }
@@ -264,7 +278,7 @@ const INDEX_PROBES_OFF = `SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_
   SET LOCAL jit TO DEFAULT`;
 
 async function linkLocked(client: PoolClient, items: Item[], existing: ExistingRow[], resolve?: PersonLinkOptions['residencesOf'],
-  keysPool?: KeysPool): Promise<PersonLink[]> {
+  keysPool?: KeysPool, reads?: Reads): Promise<PersonLink[]> {
   const known = new Map(existing.map((r) => [`${r.st}\u0000${r.rid}\u0000${r.mk}`, r]));
   const pending: Item[] = [];
   const firstOfKey = new Map<string, Item>();
@@ -285,8 +299,9 @@ async function linkLocked(client: PoolClient, items: Item[], existing: ExistingR
   }
 
   if (pending.length) {
-    await linkPending(client, pending, res, keysPool);
+    await linkPending(client, pending, res, keysPool, reads);
   } else {
+    if (reads) await settleReads(reads);
     await updateResidences(client, await planResidences(client, res, new Set()), new Set());
   }
   // Again after the writes: a new person's COPY may have fallen back to another writer's person (insertPersons).
@@ -347,29 +362,57 @@ async function updateResidences(client: PoolClient, residences: Map<string, Resi
   if (u) await client.query(u.text, u.values);
 }
 
-async function linkPending(client: PoolClient, pending: Item[], res: ResidenceContext, keysPool?: KeysPool): Promise<void> {
-  // The reads, sent together and run back to back (none needs another's answer): whether the key tables are
-  // complete, 2. persons by valid ID number, 3. candidates by blocking keys, and how many registered persons
-  // bear the names of weak mentions.
-  //
-  // 3: a mention with a valid ID number is never scored against persons holding a number: the holder of its own
-  // number is its person (2), any other number is a different person (CONFLICT). So it looks only among persons
-  // without a number: one it may join and give the number to (a number no one holds yet), or one it recognises
-  // and absorbs (step 5). Only mentions without a valid number look among all persons.
-  const ids = [...new Set(pending.map((i) => i.f.idNumber).filter((v): v is string => !!v))];
-  const keysBuilt = keysComplete(client);
-  const numbered = ids.length ? client.query<{ id: string; id_number: string; open_res: boolean | null }>(
-    // Canonical 18-character numbers as one text (see fetchCandidates).
-    `SELECT coalesce(merged_into, id) AS id, id_number,
-            CASE WHEN merged_into IS NULL THEN residence_place_id IS NULL END AS open_res
-       FROM core.persons WHERE id_number = ANY(string_to_array($1, chr(31)))`,
-    [ids.join('\u001f')]) : null;
-  const candidates = fetchCandidates(client, pending, (i) => !!i.f.idNumber);
-  // A name-only mention (perhaps with its source group) may join a person only if no other person bears the
-  // name: two 刘秀淑 served by one care station are two persons. Counted for weak mentions here, and for the
-  // candidates of persons without a number (absorption) with the candidates.
-  const weakNames = nameCounts(client, pending.filter((i) => weak(i.f) && i.f.name).map((i) => i.f.name!));
-  const [built, byNumber, fetched, counted] = await Promise.all([keysBuilt, numbered, candidates, weakNames]);
+/** The reads of a batch (linkPending), sent together: none needs another's answer. */
+interface Reads {
+  keysBuilt: Promise<boolean>;
+  numbered: Promise<{ rows: Array<{ id: string; id_number: string; open_res: boolean | null }> }> | null;
+  candidates: Promise<CandidateRecord[]>;
+  weakNames: Promise<Map<string, number>>;
+}
+
+/**
+ * The reads, sent together and run back to back (none needs another's answer): 1. whether the key tables are
+ * complete, 2. persons by valid ID number, 3. candidates by blocking keys, and 4. how many registered persons bear
+ * the names of weak mentions.
+ *
+ * 3: a mention with a valid ID number is never scored against persons holding a number: the holder of its own
+ * number is its person (2), any other number is a different person (CONFLICT). So it looks only among persons
+ * without a number: one it may join and give the number to (a number no one holds yet), or one it recognises and
+ * absorbs (step 5). Only mentions without a valid number look among all persons.
+ *
+ * For more items than will be linked (linkPersonsTimed sends them before it knows which are linked already), every
+ * answer is a superset of the unlinked items' own: persons by more numbers, the candidates of more keys, counts of
+ * more names. Deciding looks each item up by its own number, keys and name only, so the answers it uses are the same.
+ */
+function sendReads(client: PoolClient, items: Item[]): Reads {
+  const ids = [...new Set(items.map((i) => i.f.idNumber).filter((v): v is string => !!v))];
+  const reads: Reads = {
+    keysBuilt: keysComplete(client),
+    numbered: ids.length ? client.query<{ id: string; id_number: string; open_res: boolean | null }>(
+      // Canonical 18-character numbers as one text (see fetchCandidates).
+      `SELECT coalesce(merged_into, id) AS id, id_number,
+              CASE WHEN merged_into IS NULL THEN residence_place_id IS NULL END AS open_res
+         FROM core.persons WHERE id_number = ANY(string_to_array($1, chr(31)))`,
+      [ids.join('\u001f')]) : null,
+    candidates: fetchCandidates(client, items, (i) => !!i.f.idNumber),
+    // A name-only mention (perhaps with its source group) may join a person only if no other person bears the
+    // name: two 刘秀淑 served by one care station are two persons. Counted for weak mentions here, and for the
+    // candidates of persons without a number (absorption) with the candidates.
+    weakNames: nameCounts(client, items.filter((i) => weak(i.f) && i.f.name).map((i) => i.f.name!)),
+  };
+  // Awaited by linkPending, or by settleReads when no mention needs them; a failure is reported there.
+  for (const p of [reads.keysBuilt, reads.numbered, reads.candidates, reads.weakNames]) p?.catch(() => undefined);
+  return reads;
+}
+
+/** Reads sent ahead that no mention needed: awaited all the same (no statement of the batch left in flight). */
+async function settleReads(reads: Reads): Promise<void> {
+  await Promise.all([reads.keysBuilt, reads.numbered, reads.candidates, reads.weakNames]);
+}
+
+async function linkPending(client: PoolClient, pending: Item[], res: ResidenceContext, keysPool?: KeysPool, ahead?: Reads): Promise<void> {
+  const reads = ahead ?? sendReads(client, pending);
+  const [built, byNumber, fetched, counted] = await Promise.all([reads.keysBuilt, reads.numbered, reads.candidates, reads.weakNames]);
   let records = fetched;
   // Keys rebuilt by this transaction are not committed yet: keys written beside it could wait on them while it
   // waits on the writer, so this batch writes its keys itself.
