@@ -142,8 +142,10 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
   await client.query(`SELECT pg_advisory_xact_lock(${LINKING_LOCK_KEY}); ${INDEX_PROBES_ON}`);
   try {
     // 1. Existing links: the same record always ends at the same person. The statement is sent now and runs in
-    //    the database while this process normalises the mentions (pinyin, ID numbers, addresses).
-    const existing = client.query<ExistingRow>(
+    //    the database while this process normalises the mentions (pinyin, ID numbers, addresses). Records the
+    //    batch itself created (newRecord: a new department row's id) have none and are not looked up.
+    const known = mentions.filter((m) => !m.newRecord);
+    const existing = !known.length ? Promise.resolve({ rows: [] as ExistingRow[] }) : client.query<ExistingRow>(
       `SELECT pr.source_table AS st, pr.record_id AS rid, pr.mention_key AS mk,
               coalesce(p.merged_into, pr.person_id) AS person_id, pr.method, pr.score, pr.evidence,
               -- Whether the person still lacks a residence (null: merged, not known here).
@@ -157,7 +159,7 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
          CROSS JOIN LATERAL (SELECT * FROM core.person_records r
                               WHERE r.source_table = k.st AND r.record_id = k.rid AND r.mention_key = k.mk) pr
          JOIN core.persons p ON p.id = pr.person_id`,
-      [mentions.map((m, i) => `${m.sourceTable}\u001e${m.recordId}\u001e${mentionKeys[i]}`).join('\u001f')]);
+      [known.map((m) => `${m.sourceTable}\u001e${m.recordId}\u001e${mentionKeyOf(m)}`).join('\u001f')]);
     existing.catch(() => undefined); // awaited below; a failure is reported there
     const items: Item[] = mentions.map((m, i) => {
       const { f, stored, lookup } = normalised(m, m.address ? placeKeyOf(m.address) : null);

@@ -15,6 +15,12 @@ export interface PersonMention {
   mentionKey?: string;
   recordKey: string;     // the source system's key
   connectorId: string;
+  /**
+   * The record was created by this batch (sync: a department row inserted with a new id): it cannot have a link
+   * yet, so the existing-link check skips it. Only for a record whose id is new; a record that may have been linked
+   * before must not carry it (its link would be looked for in vain and a second person made for it).
+   */
+  newRecord?: boolean;
   idNumber?: string | null;   // as the source wrote it (normalised by linking)
   name?: string | null;
   sex?: 'M' | 'F' | null;

@@ -61,4 +61,38 @@ describe('person linking: reads sent with the existing-link check, or after it',
   it('links a mixed batch right with the reads sent after the check (the batch before was all known)', async () => {
     await mixedRound(2, true);
   });
+
+  it('skips the existing-link check for records the batch created (newRecord), and links them as any other', async () => {
+    const id = generateIdNumber('510104', '1966-06-16', 31, 'F');
+    const [holder] = await link([mention({ name: '邓丽', idNumber: id }), mention({ name: '罗敏', birthDate: '1971-07-17', phone: '13512345678', sex: 'F' })]);
+    const fresh = [
+      mention({ name: '邓丽', idNumber: id, newRecord: true }),
+      mention({ name: '罗敏', birthDate: '1971-07-17', phone: '135 1234 5678', newRecord: true }),
+      mention({ name: '谢军', birthDate: '1990-10-10', newRecord: true }),
+    ];
+    const statements: string[] = [];
+    // The statements the batch sends, seen on its connection (the connection's own query, wrapped and restored).
+    const links = await withTransaction(db.pool, async (c) => {
+      const own = c as unknown as { query: (...args: unknown[]) => unknown };
+      const query = own.query;
+      own.query = (...args: unknown[]) => {
+        const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string })?.text;
+        if (text) statements.push(text);
+        return query.apply(c, args);
+      };
+      try {
+        return await linkPersons(c, fresh);
+      } finally {
+        own.query = query;
+      }
+    });
+    expect(statements.some((t) => t.includes('pg_advisory_xact_lock'))).toBe(true);
+    expect(links[0]).toMatchObject({ personId: holder!.personId, method: 'id_number', created: false });
+    expect(links[1]).toMatchObject({ method: 'scored', created: false });
+    expect(links[2]).toMatchObject({ method: 'new', created: true });
+    expect(statements.some((t) => t.includes('FROM core.person_records r') && t.includes('LATERAL'))).toBe(false);
+    // Their links are stored like any other: linked again without the mark, each record gets its person back.
+    const again = await link(fresh.map(({ newRecord: _, ...m }) => m));
+    expect(again.map((l) => [l.personId, l.created])).toEqual(links.map((l) => [l.personId, false]));
+  });
 });

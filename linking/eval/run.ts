@@ -105,6 +105,9 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
 
     // The hub loads the division table once per process; so does the evaluation, before the clock starts.
     await loadGazetteer(pool);
+    // Every record is linked once, as a first sync of these sources links them: each is a department row the
+    // batch inserts with a new id (sync/load/batch-writer.ts marks those), so it has no link to look up yet.
+    for (const m of source.mentions) m.person.newRecord = true;
     const placeOf = new Map<string, string | null>();
     const plan = batches(source.mentions, source.scenes, options.batchSize ?? 2000);
     // CPU time of this process and of the database backends serving it, over the linking alone: on a shared

@@ -95,12 +95,13 @@ export function rowCopyTail(r: Pick<MappedRow, 'key' | 'hash' | 'sourceUpdatedAt
  * rows' mentions.
  */
 function linkingMentions(ctx: Pick<StreamWriteContext, 'department' | 'target' | 'connectorId' | 'mapping'>,
-  rows: readonly { id: string; key: string; values: Record<string, unknown> }[]): { persons: PersonMention[]; places: PlaceMention[] } {
+  rows: readonly { id: string; key: string; values: Record<string, unknown>; inserted?: boolean }[]): { persons: PersonMention[]; places: PlaceMention[] } {
   const { mapping, target } = ctx;
   const persons: PersonMention[] = [];
   const places: PlaceMention[] = [];
   for (const r of rows) {
-    const base = { department: ctx.department, sourceTable: target.name, recordId: r.id, recordKey: r.key, connectorId: ctx.connectorId };
+    // A row inserted by this batch has a new id: its mentions cannot be linked yet (linking skips their look-up).
+    const base = { department: ctx.department, sourceTable: target.name, recordId: r.id, recordKey: r.key, connectorId: ctx.connectorId, ...(r.inserted ? { newRecord: true } : {}) };
     mapping.persons?.forEach((p, i) => {
       const m: PersonMention = { ref: `${r.id}#p${i}`, ...base };
       for (const k of PERSON_KEYS) {
