@@ -6,7 +6,7 @@
 import type { PoolClient, Queryable } from '../platform/db';
 import { connectAtOnce, inTransactionBeside, type BesidePool } from './beside';
 import { loadGazetteer } from './gazetteer';
-import { LINKING_LOCK_KEY, linkPersons as linkPersonMentions, prepareFeatures, type KeysPool, type Residence } from './person-linking';
+import { LINKING_LOCK_KEY, linkPersons as linkPersonMentions, prepareFeatures, type Residence } from './person-linking';
 import { linkPlaces as linkPlaceMentions, parseWithCache, placeKeyFor } from './place-linking';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from './types';
 
@@ -21,18 +21,18 @@ export interface LinkPersonsOptions {
    */
   linkedPlaces?: ReadonlyMap<string, PlaceLink> | PromiseLike<ReadonlyMap<string, PlaceLink>>;
   /**
-   * A pool of connections beside the batch's own: the key tables (derived data) are then written on one of them
-   * in parallel with the batch's writes (person-linking.ts, writeKeysAside). Any pool with free connections: one
-   * is used only if it is free at once.
+   * A pool of connections beside the batch's own (linking/beside.ts): the key tables (derived data) are then written
+   * on one of them in parallel with the batch's writes (person-linking.ts, writeKeysAside), and linkBatch links the
+   * batch's places on one (linkPlacesBeside). Any pool with free connections: one is used only if it is free at once.
    */
-  keysPool?: KeysPool;
+  besidePool?: BesidePool;
 }
 
 export async function linkPersons(client: PoolClient, mentions: PersonMention[], options: LinkPersonsOptions = {}): Promise<PersonLink[]> {
   if (!mentions.length) return [];
   const g = mentions.some((m) => m.address) ? await loadGazetteer(client) : undefined;
   return linkPersonMentions(client, mentions, {
-    ...(options.keysPool ? { keysPool: options.keysPool } : {}),
+    ...(options.besidePool ? { besidePool: options.besidePool } : {}),
     placeKeyOf: (address) => (g ? placeKeyFor(address, g) : null),
     // A person's residence: the place of an address their records give (docs/linking.md, Residence). New persons
     // are written with it; known persons without one are updated.
@@ -83,7 +83,7 @@ export interface BatchLinks { places: PlaceLink[]; persons: PersonLink[] }
  * evaluation): the persons' residences take the places the batch's addresses were linked to (linkedPlaces), and
  * the two run at once. Only the residences wait for the places.
  *
- * With a pool (`keysPool`), the places are linked beside the batch (linkPlacesBeside): on a connection and in a
+ * With a pool (`besidePool`), the places are linked beside the batch (linkPlacesBeside): on a connection and in a
  * transaction of their own, committed before the persons that live there are written, while the batch's
  * connection takes the linking lock and reads and scores the persons. Without one, or when that fails, they are
  * linked on the batch's connection, overlapped with person linking (node-postgres queues the statements): person
@@ -96,7 +96,7 @@ export interface BatchLinks { places: PlaceLink[]; persons: PersonLink[] }
  */
 export async function linkBatch(client: PoolClient, places: PlaceMention[], persons: PersonMention[],
   options: Omit<LinkPersonsOptions, 'linkedPlaces'> = {}): Promise<BatchLinks> {
-  const placesDone = options.keysPool && places.length ? linkPlacesBeside(client, options.keysPool, places) : linkPlaces(client, places);
+  const placesDone = options.besidePool && places.length ? linkPlacesBeside(client, options.besidePool, places) : linkPlaces(client, places);
   const linkedPlaces = placesDone.then((links) => placesByAddress(places, links));
   linkedPlaces.catch(() => undefined); // a failure is reported through placesDone
   const personsDone = linkPersons(client, persons, { ...options, linkedPlaces });

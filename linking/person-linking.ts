@@ -78,11 +78,9 @@ export interface PersonLinkOptions {
    * one of them in a transaction of their own, in parallel with the batch's writes (writeKeysAside). Without it,
    * or when no connection is free at once, the keys are written in the batch's transaction.
    */
-  keysPool?: KeysPool;
+  besidePool?: BesidePool;
 }
 
-/** Where writeKeysAside takes its connection: a pg Pool (linking/beside.ts). */
-export type KeysPool = BesidePool;
 
 export interface Residence { placeId: string; gridCode: string | null }
 
@@ -175,7 +173,7 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
     const rows = (await existing).rows;
     lap('existing links (wait)');
     readsAhead = rows.length <= mentions.length * READS_AHEAD_MAX_KNOWN;
-    return await linkLocked(client, items, rows, options.residencesOf, options.keysPool, reads);
+    return await linkLocked(client, items, rows, options.residencesOf, options.besidePool, reads);
   } finally {
     await client.query(INDEX_PROBES_OFF).catch(() => undefined);
   }
@@ -280,7 +278,7 @@ const INDEX_PROBES_OFF = `SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_
   SET LOCAL jit TO DEFAULT`;
 
 async function linkLocked(client: PoolClient, items: Item[], existing: ExistingRow[], resolve?: PersonLinkOptions['residencesOf'],
-  keysPool?: KeysPool, reads?: Reads): Promise<PersonLink[]> {
+  besidePool?: BesidePool, reads?: Reads): Promise<PersonLink[]> {
   const known = new Map(existing.map((r) => [`${r.st}\u0000${r.rid}\u0000${r.mk}`, r]));
   const pending: Item[] = [];
   const firstOfKey = new Map<string, Item>();
@@ -301,7 +299,7 @@ async function linkLocked(client: PoolClient, items: Item[], existing: ExistingR
   }
 
   if (pending.length) {
-    await linkPending(client, pending, res, keysPool, reads);
+    await linkPending(client, pending, res, besidePool, reads);
   } else {
     if (reads) await settleReads(reads);
     await updateResidences(client, await planResidences(client, res, new Set()), new Set());
@@ -412,13 +410,13 @@ async function settleReads(reads: Reads): Promise<void> {
   await Promise.all([reads.keysBuilt, reads.numbered, reads.candidates, reads.weakNames]);
 }
 
-async function linkPending(client: PoolClient, pending: Item[], res: ResidenceContext, keysPool?: KeysPool, ahead?: Reads): Promise<void> {
+async function linkPending(client: PoolClient, pending: Item[], res: ResidenceContext, besidePool?: BesidePool, ahead?: Reads): Promise<void> {
   const reads = ahead ?? sendReads(client, pending);
   const [built, byNumber, fetched, counted] = await Promise.all([reads.keysBuilt, reads.numbered, reads.candidates, reads.weakNames]);
   let records = fetched;
   // Keys rebuilt by this transaction are not committed yet: keys written beside it could wait on them while it
   // waits on the writer, so this batch writes its keys itself.
-  if (!built) keysPool = undefined;
+  if (!built) besidePool = undefined;
   if (!built) {
     // Emptied by a crash (unlogged): rebuilt, and the candidates read again.
     await ensureKeys(client);
@@ -520,7 +518,7 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
   const residences = await planResidences(client, res, keptIds);
   lap('residences (place linking)');
   const writes: BatchWrites = { keptNew, adopted, pending, personIdNumber, keptIds, residences, reviews: keptReviews };
-  const done = await writeQueued(client, writes, keysPool);
+  const done = await writeQueued(client, writes, besidePool);
   if (done !== true) await writeOneByOne(client, writes, done === 'keys-aside');
   lap('writes');
   // Only persons still without a number are absorbed (the candidates were read before this batch's writes).
@@ -935,7 +933,7 @@ function personRow(r: NewPerson, residences: Map<string, Residence>, out: CopyTe
  * node-postgres 8 queues queries sent to a busy client (and warns once per process that this is deprecated,
  * to be removed in pg 9): upgrading needs a queue of our own here and in linkPending's reads.
  */
-async function writeQueued(client: PoolClient, w: BatchWrites, keysPool?: KeysPool): Promise<true | 'keys-aside' | 'keys-here'> {
+async function writeQueued(client: PoolClient, w: BatchWrites, besidePool?: BesidePool): Promise<true | 'keys-aside' | 'keys-here'> {
   const steps: Array<Promise<unknown>> = [];
   const send = (text: string, values?: unknown[]) => { steps.push(client.query(text, values)); };
   send('SAVEPOINT tl_link_writes');
@@ -943,8 +941,8 @@ async function writeQueued(client: PoolClient, w: BatchWrites, keysPool?: KeysPo
   if (w.adopted.length) send(ADOPT_ID_NUMBERS, [w.adopted.map((a) => a.id), w.adopted.map((a) => a.idNumber)]);
   steps.push(copyRows(client, 'core.person_records', RECORD_COLUMNS, w.pending, recordRow));
   const keys = planKeys(w.pending, w.personIdNumber, w.keptIds);
-  const side = keysPool && (keys.fresh.length || keys.freshOpen.length || keys.known.length || keys.knownOpen.length)
-    ? await connectAtOnce(keysPool) : null;
+  const side = besidePool && (keys.fresh.length || keys.freshOpen.length || keys.known.length || keys.knownOpen.length)
+    ? await connectAtOnce(besidePool) : null;
   // Written beside the batch (on their own connection, in parallel) or here, queued like the rest.
   const keysWritten = side ? writeKeysAside(side, keys) : null;
   keysWritten?.catch(() => undefined);

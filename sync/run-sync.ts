@@ -131,7 +131,7 @@ async function inTransaction<T>(client: PoolClient, fn: () => Promise<T>): Promi
 }
 
 export async function prepareStream(client: PoolClient, record: ConnectorRecord, stream: StreamConfig, linker: Linker | null,
-  keysPool?: Pool): Promise<StreamRun> {
+  besidePool?: Pool): Promise<StreamRun> {
   const mapping = record.mapping as Mapping;
   const sm = mapping.streams[stream.name];
   if (!sm) throw new HubError('TL_ERR_CONNECTOR_CONFIG', `mapping/streams/${stream.name}: no mapping for the stream`);
@@ -145,7 +145,7 @@ export async function prepareStream(client: PoolClient, record: ConnectorRecord,
   const projector = sm.event ? compileEventProjection(mapping, sm.event) : null;
   const state = await readStreamState(client, record.id, stream.name);
   const ctx: StreamWriteContext = {
-    connectorId: record.id, department: record.department, target, mapping: sm, columns: compiled.columns, linker, ...(keysPool ? { keysPool } : {}),
+    connectorId: record.id, department: record.department, target, mapping: sm, columns: compiled.columns, linker, ...(besidePool ? { besidePool } : {}),
   };
   return {
     ctx, compiled, projector, stream, state,

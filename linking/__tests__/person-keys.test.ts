@@ -116,8 +116,8 @@ describe('person linking: keys and writes', () => {
     expect(after).toEqual([...new Set([...before, ...storedKeys(personFeatures(m, null))])].sort());
   });
 
-  describe('keys written beside the batch (keysPool)', () => {
-    const linkAside = (ms: PersonMention[]) => withTransaction(db.pool, (c) => linkPersons(c, ms, { keysPool: db.pool }));
+  describe('keys written beside the batch (besidePool)', () => {
+    const linkAside = (ms: PersonMention[]) => withTransaction(db.pool, (c) => linkPersons(c, ms, { besidePool: db.pool }));
 
     it('stores the same keys on a connection of their own, and the next batch finds the person by them', async () => {
       const m = mention({ name: '梁静', birthDate: '1985-04-04', sex: 'F', phone: '13700004444', idNumber: generateIdNumber('510104', '1985-04-04', 41, 'F') });

@@ -194,7 +194,7 @@ describe('place linking with the standard-address register', () => {
     const during: { place?: string | null; placeSeen?: boolean; personSeen?: boolean } = {};
     const undone = new Error('batch rolled back');
     await expect(withTransaction(db.pool, async (c) => {
-      const links = await linkBatch(c, [{ ref: 'p1', address: a.address }], [a], { keysPool: db.pool });
+      const links = await linkBatch(c, [{ ref: 'p1', address: a.address }], [a], { besidePool: db.pool });
       during.place = links.places[0]!.placeId;
       during.placeSeen = await placeExists(during.place);
       during.personSeen = (await personOf(a.recordId)) !== undefined;
@@ -205,7 +205,7 @@ describe('place linking with the standard-address register', () => {
     expect(await personOf(a.recordId)).toBeUndefined();
     const kept = during.place!;
     expect(await placeExists(kept)).toBe(true);
-    const replay = await withTransaction(db.pool, (c) => linkBatch(c, [{ ref: 'p1', address: a.address }], [a], { keysPool: db.pool }));
+    const replay = await withTransaction(db.pool, (c) => linkBatch(c, [{ ref: 'p1', address: a.address }], [a], { besidePool: db.pool }));
     expect(replay.places[0]!.placeId).toBe(kept);
     expect(await personOf(a.recordId)).toEqual({ person_id: replay.persons[0]!.personId, residence_place_id: kept });
 
@@ -215,7 +215,7 @@ describe('place linking with the standard-address register', () => {
     try {
       const b = mention('2', '锦江区永丰街38号1栋2单元1202室', '吴刚', '1975-12-01');
       await expect(withTransaction(single, async (c) => {
-        const links = await linkBatch(c, [{ ref: 'p2', address: b.address }], [b], { keysPool: single });
+        const links = await linkBatch(c, [{ ref: 'p2', address: b.address }], [b], { besidePool: single });
         during.place = links.places[0]!.placeId;
         expect(during.place).toEqual(expect.any(String));
         expect(await placeExists(during.place)).toBe(false);
@@ -228,7 +228,7 @@ describe('place linking with the standard-address register', () => {
 
     // A mention the place linker refuses fails beside, then in the batch, where its error is reported.
     const c = mention('3', '锦江区永丰街38号1栋2单元1203室', '郑伟', '1969-02-14');
-    await expect(withTransaction(db.pool, (cl) => linkBatch(cl, [{ ref: '', address: c.address }], [c], { keysPool: db.pool })))
+    await expect(withTransaction(db.pool, (cl) => linkBatch(cl, [{ ref: '', address: c.address }], [c], { besidePool: db.pool })))
       .rejects.toMatchObject({ code: 'TL_ERR_BAD_USER_INPUT', message: expect.stringMatching(/place mention 0 needs a ref/) });
     expect(await personOf(c.recordId)).toBeUndefined();
   });

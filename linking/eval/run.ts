@@ -85,7 +85,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   const manifest = JSON.parse(await readFile(path.join(options.dataDir, 'manifest.json'), 'utf8')) as { seed: number; cityCode: string };
   const url = withDatabase(options.databaseUrl, `tl_linkeval_${randomBytes(4).toString('hex')}`);
   await ensureDatabase(url);
-  // Four connections: the batch's, two beside it (its places and its key tables: linkBatch's keysPool), and prepareMentions' check.
+  // Four connections: the batch's, two beside it (its places and its key tables: linkBatch's besidePool), and prepareMentions' check.
   const pool = createPool(url, { max: 4, applicationName: 'linking-eval' });
   try {
     await migrate(url);
@@ -126,7 +126,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
       const ahead = next && options.prepareAhead !== false ? prepareMentions(pool, next.persons.map((m) => m.person), next.places) : undefined;
       await withTransaction(pool, async (client) => {
         // As the sync pipeline does: places and persons together, residences from the batch's places.
-        const links = await linkBatch(client, b.places, b.persons.map((m) => m.person), { keysPool: pool });
+        const links = await linkBatch(client, b.places, b.persons.map((m) => m.person), { besidePool: pool });
         for (const p of links.places) placeOf.set(p.ref, p.placeId);
       });
       await ahead;

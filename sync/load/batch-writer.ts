@@ -7,7 +7,7 @@ import type { Department } from '../../domain/departments';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from '../../linking/types';
 import type { EventDraft, StreamMapping } from '../mapping';
 import { copyValue } from './copy-text';
-import type { KeysPool } from '../../linking/person-linking';
+import type { BesidePool } from '../../linking/beside';
 import type { Linker } from './linker';
 import { quoteIdent, quoteTable, type TargetTable } from './targets';
 
@@ -43,10 +43,10 @@ export interface StreamWriteContext {
   columns: string[];
   linker: Linker | null;
   /**
-   * Connections beside the batch's (the run's pool): linking writes its key tables on one of them in parallel
-   * with the batch (linking/person-linking.ts, writeKeysAside), when one is free at once.
+   * Connections beside the batch's (the run's pool): linking links the batch's places and writes its key tables on
+   * them, in transactions of their own, in parallel with the batch (linking/beside.ts), when one is free at once.
    */
-  keysPool?: KeysPool;
+  besidePool?: BesidePool;
 }
 
 export interface WriteResult {
@@ -256,7 +256,7 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
   if (ctx.linker) {
     const { persons: personMentions, places: placeMentions } = linkingMentions(ctx, changed);
     // Places and persons together: the persons' residences take the places their records' addresses were linked to.
-    const links = await ctx.linker.linkBatch(client, placeMentions, personMentions, ctx.keysPool ? { keysPool: ctx.keysPool } : {});
+    const links = await ctx.linker.linkBatch(client, placeMentions, personMentions, ctx.besidePool ? { besidePool: ctx.besidePool } : {});
     for (const l of links.places) placeLinks.set(l.ref, l);
     for (const l of links.persons) personLinks.set(l.ref, l);
     for (const p of mapping.persons ?? []) {
