@@ -1,5 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
-import { linkPersons, linkPlaces } from '../index';
+import { withTransaction } from '../../platform/db';
+import { linkBatch, linkPersons, linkPlaces } from '../index';
 import { LINKING_LOCK_KEY } from '../person-linking';
 import { keyList, linkPlaces as linkPlacesUnlocked } from '../place-linking';
 import { GRID_B, loadTestGrids } from './fixtures';
@@ -109,6 +110,37 @@ describe('place linking: new places by COPY', () => {
       holder.release();
       waiter.release();
     }
+  });
+
+  it('links the places of concurrent batches beside them (no linking lock) without a deadlock: one place per address', async () => {
+    // Three batches at once, each with the same six new addresses in its own order and a person at each, places
+    // linked beside the batch (the sync merge step's way): their place transactions insert in key order, never wait
+    // for the linking lock, and commit before the persons are written. The test pool (five connections) cannot give
+    // every batch a connection beside at once: a batch without one links its places in the batch, under the lock,
+    // so both ways meet here.
+    const addresses = [1, 2, 3, 4, 5, 6].map((n) => `锦江区河滨社区永丰街9${n}号2栋1单元10${n}室`);
+    const batch = (k: number) => {
+      const order = k === 0 ? addresses : k === 1 ? [...addresses].reverse() : [...addresses.slice(3), ...addresses.slice(0, 3)];
+      const places = order.map((address, i) => ({ ref: `${k}:${i}`, address }));
+      const persons = order.map((address, i) => ({
+        ref: `${k}:${i}`, department: 'POLICE' as const, sourceTable: 't_hjxx', recordId: `00000000-0000-4000-8000-0000000c${k}${i}00`,
+        recordKey: `${k}${i}`, connectorId: '', name: `孔${'一二三四五六'[i]}${'甲乙丙'[k]}`, birthDate: `19${60 + i}-0${k + 1}-1${i}`, address,
+      }));
+      return withTransaction(db.pool, (c) => linkBatch(c, places, persons, { besidePool: db.pool }));
+    };
+    const results = await Promise.all([batch(0), batch(1), batch(2)]);
+    // Every batch got the same place for each address, and each address is one row.
+    const ids = (r: { places: Array<{ ref: string; placeId: string | null }> }) => new Set(r.places.map((p) => p.placeId));
+    expect(ids(results[1]!)).toEqual(ids(results[0]!));
+    expect(ids(results[2]!)).toEqual(ids(results[0]!));
+    const { rows } = await db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM core.places WHERE id = ANY($1::uuid[])', [[...ids(results[0]!)]]);
+    expect(rows[0]!.n).toBe(6);
+    // The persons live there.
+    const homes = await db.pool.query<{ residence_place_id: string }>(
+      'SELECT residence_place_id FROM core.persons WHERE id = ANY($1::uuid[])', [results.flatMap((r) => r.persons.map((p) => p.personId))]);
+    expect(homes.rows).toHaveLength(18);
+    expect(new Set(homes.rows.map((h) => h.residence_place_id))).toEqual(ids(results[0]!));
   });
 
   it('links outside a transaction block too (no savepoint there: the upsert writes)', async () => {
