@@ -74,13 +74,13 @@ export interface PersonLinkOptions {
    */
   residencesOf?: (addresses: string[]) => Promise<Map<string, Residence>>;
   /**
-   * Connections beside the batch's own (a pool): the key tables, derived data like an index, are then written on
-   * one of them in a transaction of their own, in parallel with the batch's writes (writeKeysAside). Without it,
-   * or when no connection is free at once, the keys are written in the batch's transaction.
+   * Connections beside the batch's own (a pool, linking/beside.ts): the key tables, derived data like an index, are
+   * then written on one of them in a transaction of their own, in parallel with the batch's writes
+   * (writeKeysAside). Without it, or when no connection is free at once, the keys are written in the batch's
+   * transaction.
    */
   besidePool?: BesidePool;
 }
-
 
 export interface Residence { placeId: string; gridCode: string | null }
 
@@ -142,8 +142,9 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
     // 1. Existing links: the same record always ends at the same person. The statement is sent now and runs in
     //    the database while this process normalises the mentions (pinyin, ID numbers, addresses). Records the
     //    batch itself created (newRecord: a new department row's id) have none and are not looked up.
-    const known = mentions.filter((m) => !m.newRecord);
-    const existing = !known.length ? Promise.resolve({ rows: [] as ExistingRow[] }) : client.query<ExistingRow>(
+    const lookedUp: string[] = [];
+    mentions.forEach((m, i) => { if (!m.newRecord) lookedUp.push(`${m.sourceTable}\u001e${m.recordId}\u001e${mentionKeys[i]}`); });
+    const existing = !lookedUp.length ? Promise.resolve({ rows: [] as ExistingRow[] }) : client.query<ExistingRow>(
       `SELECT pr.source_table AS st, pr.record_id AS rid, pr.mention_key AS mk,
               coalesce(p.merged_into, pr.person_id) AS person_id, pr.method, pr.score, pr.evidence,
               -- Whether the person still lacks a residence (null: merged, not known here).
@@ -157,7 +158,7 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
          CROSS JOIN LATERAL (SELECT * FROM core.person_records r
                               WHERE r.source_table = k.st AND r.record_id = k.rid AND r.mention_key = k.mk) pr
          JOIN core.persons p ON p.id = pr.person_id`,
-      [known.map((m) => `${m.sourceTable}\u001e${m.recordId}\u001e${mentionKeyOf(m)}`).join('\u001f')]);
+      [lookedUp.join('\u001f')]);
     existing.catch(() => undefined); // awaited below; a failure is reported there
     const items: Item[] = mentions.map((m, i) => {
       const { f, stored, lookup } = normalised(m, m.address ? placeKeyOf(m.address) : null);

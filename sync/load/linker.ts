@@ -1,17 +1,15 @@
 import type { PoolClient } from '../../platform/db';
-import { linkBatch, linkPersons, linkPlaces, type BatchLinks, type LinkPersonsOptions } from '../../linking';
-import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from '../../linking/types';
+import { linkBatch, type BatchLinks, type LinkPersonsOptions } from '../../linking';
+import type { PersonMention, PlaceMention } from '../../linking/types';
 
 /**
- * Linking as the merge step sees it: resolve the persons and addresses of a batch inside the batch's
- * transaction. The hub's linker is `linking/` (linkPersons / linkPlaces); a caller may pass `null` to load
- * without linking (the benchmark measures both).
+ * Linking as the merge step sees it: resolve the places and persons of a batch inside the batch's transaction,
+ * the persons' residences taken from the batch's places. The hub's linker is `linking/` (linkBatch); a caller may
+ * pass `null` to load without linking (the benchmark measures both).
  */
 export interface Linker {
-  linkPersons(client: PoolClient, mentions: PersonMention[], options?: LinkPersonsOptions): Promise<PersonLink[]>;
-  linkPlaces(client: PoolClient, mentions: PlaceMention[]): Promise<PlaceLink[]>;
-  /** Both for one batch, overlapped, residences from the batch's places (linking/index.ts linkBatch). */
+  /** Places and persons of one batch (linking/index.ts linkBatch). */
   linkBatch(client: PoolClient, places: PlaceMention[], persons: PersonMention[], options?: Omit<LinkPersonsOptions, 'linkedPlaces'>): Promise<BatchLinks>;
 }
 
-export const hubLinker: Linker = { linkPersons, linkPlaces, linkBatch };
+export const hubLinker: Linker = { linkBatch };
