@@ -6,7 +6,8 @@
 import type { PoolClient, Queryable } from '../platform/db';
 import { connectAtOnce, inTransactionBeside, type BesidePool } from './beside';
 import { loadGazetteer } from './gazetteer';
-import { LINKING_LOCK_KEY, linkPersons as linkPersonMentions, prepareFeatures, type Residence } from './person-linking';
+import { normaliseThread } from './normalise-thread';
+import { LINKING_LOCK_KEY, linkPersons as linkPersonMentions, prepareBatch, prepareFeatures, type Residence } from './person-linking';
 import { linkPlaces as linkPlaceMentions, parseWithCache, placeKeyFor } from './place-linking';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from './types';
 
@@ -129,8 +130,9 @@ async function linkPlacesBeside(client: PoolClient, pool: BesidePool, mentions: 
 }
 
 /**
- * Optional, for pipelines: normalises a coming batch's mentions (address parsing, ID numbers, pinyin, blocking
- * keys) while the current batch's statements run, so that this process's work overlaps the database's. It only
+ * Optional, for pipelines: normalises a coming batch's mentions (address parsing here, ID numbers, pinyin and
+ * blocking keys on the linking thread) while the current batch's statements run, so that this process's work
+ * overlaps the database's. It only
  * fills per-process caches that linkPersons / linkPlaces consult (keyed by everything the result is computed
  * from), so calling it or not changes no link; it works in small slices and yields to the event loop between
  * them, so the current batch's replies are not held up for long. Start it, unawaited, before linking the current
@@ -145,10 +147,26 @@ export async function prepareMentions(db: Queryable, persons: PersonMention[], p
     for (const p of places.slice(i, i + slice)) if (p.address != null && String(p.address).trim()) parseWithCache(String(p.address), g);
     await nextTurn();
   }
+  const placeKeys: Array<string | null> = [];
   for (let i = 0; i < persons.length; i += slice) {
-    for (const m of persons.slice(i, i + slice)) prepareFeatures(m, m.address ? placeKeyFor(m.address, g) : null);
+    for (const m of persons.slice(i, i + slice)) placeKeys.push(m.address ? placeKeyFor(m.address, g) : null);
     await nextTurn();
   }
+  // The persons' features and keys: on the linking thread, or here in slices when it is not used.
+  if (normaliseThread.start()) { await prepareBatch(persons, placeKeys); return; }
+  for (let i = 0; i < persons.length; i += slice) {
+    for (let j = i; j < Math.min(i + slice, persons.length); j++) prepareFeatures(persons[j]!, placeKeys[j]!);
+    await nextTurn();
+  }
+}
+
+/**
+ * Starts the linking thread (linking/normalise-thread.ts) ahead of the first batch, as the division table is
+ * loaded ahead: a process that links calls it when it starts. Settles when the thread answers (false: it cannot be
+ * used, and batches normalise their mentions themselves). Linking works without it.
+ */
+export function startLinkingThread(): Promise<boolean> {
+  return normaliseThread.ready();
 }
 
 function nextTurn(): Promise<void> {

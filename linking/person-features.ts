@@ -71,7 +71,7 @@ function validated(raw: string) {
 }
 
 /**
- * The blocking keys of a core.person_records row (alias `pr`) in SQL, as linking/person-linking.ts (storedKeys)
+ * The blocking keys of a core.person_records row (alias `pr`) in SQL, as linking/person-normalise.ts (storedKeys)
  * makes them in code: a set-returning expression for a FROM list (nulls where a feature is missing). Used by
  * manual merges and splits and by the rebuild of the (unlogged) key tables.
  */
@@ -83,7 +83,10 @@ export function recordKeysSql(pr: string): string {
                  'ng:' || replace(${pr}.name_pinyin, ' ', '') || '|' || ${pr}.group_key])`;
 }
 
-export function personFeatures(m: PersonMention, placeKey: string | null): PersonFeatures {
+/** What personFeatures reads of a mention (besides its place key). */
+export type FeatureSource = Pick<PersonMention, 'name' | 'sex' | 'birthDate' | 'idNumber' | 'phone' | 'groupKey'>;
+
+export function personFeatures(m: FeatureSource, placeKey: string | null): PersonFeatures {
   const name = normaliseName(m.name);
   const syllables = name ? namePinyin(name) : [];
   const pinyin = syllables.length ? syllables.join(' ') : null;

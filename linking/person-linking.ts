@@ -3,11 +3,10 @@ import { HubError } from '../platform/errors';
 import { uuidv7 } from '../platform/uuidv7';
 import { connectAtOnce, inTransactionBeside, type BesidePool } from './beside';
 import { copyRows, type CopyText } from './copy-text';
-import { personFeatures, recordKeysSql, type PersonFeatures } from './person-features';
-import {
-  AMBIGUITY_MARGIN, CONFLICT, LINK_THRESHOLD, REVIEW_THRESHOLD, lookupBirthDates, scorePair, type Evidence,
-} from './person-score';
-import { blockNameGroup, blockNamePlace, blockNameYear, blockSurnameBirth } from './person-features';
+import { normaliseThread } from './normalise-thread';
+import { recordKeysSql, type PersonFeatures } from './person-features';
+import { normaliseRecent, sameSource, sourceOf, storedKeys, type Normalised } from './person-normalise';
+import { AMBIGUITY_MARGIN, CONFLICT, LINK_THRESHOLD, REVIEW_THRESHOLD, scorePair, type Evidence } from './person-score';
 import { absorbPerson } from './review';
 import type { PersonLink, PersonMention } from './types';
 
@@ -160,8 +159,9 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
          JOIN core.persons p ON p.id = pr.person_id`,
       [lookedUp.join('\u001f')]);
     existing.catch(() => undefined); // awaited below; a failure is reported there
+    const norms = await normaliseBatch(mentions, mentions.map((m) => (m.address ? placeKeyOf(m.address) : null)));
     const items: Item[] = mentions.map((m, i) => {
-      const { f, stored, lookup } = normalised(m, m.address ? placeKeyOf(m.address) : null);
+      const { f, stored, lookup } = norms[i]!;
       return { m, mentionKey: mentionKeys[i]!, f, stored, lookup };
     });
     lap('normalise');
@@ -180,51 +180,21 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
   }
 }
 
-/** A mention's features and keys, with what they were computed from. Shared between items, never changed. */
-interface Normalised {
-  f: PersonFeatures;
-  /** storedKeys(f) and lookupKeys(f). */
-  stored: string[];
-  lookup: string[];
-  from: readonly [PersonMention['name'], PersonMention['sex'], PersonMention['birthDate'], PersonMention['idNumber'], PersonMention['phone'], string | null, PersonMention['groupKey']];
-}
-
 /**
- * Mentions normalised ahead of their batch (prepareFeatures), by the mention object: an entry is used only while
- * the mention still holds what it was computed from, and goes with the mention. Nothing is kept per process
- * beyond the batches in flight: a cache of every mention seen (tens of megabytes of features and keys) made the
- * garbage collector copy and mark it again and again.
+ * Mentions normalised ahead of their batch (prepareFeatures, prepareBatch), by the mention object: an entry is used
+ * only while the mention still holds what it was computed from, and is dropped when its batch takes it. Nothing
+ * is kept per process beyond the batches in flight: a cache of every mention seen (tens of megabytes of features
+ * and keys) made the garbage collector copy and mark it again and again.
  */
 const prepared = new WeakMap<PersonMention, Normalised>();
 
-/**
- * Recent mentions by what they are computed from: a person's records repeat within a batch and the next (twenty
- * care visits written alike). Found by ID number and name (no signature string to build and hash per mention),
- * then compared on the rest. Bounded, emptied when full.
- */
-const recent = new Map<unknown, Map<unknown, Normalised>>();
-let recentSize = 0;
-const RECENT_MAX = 20_000;
-
-function sameSource(p: Normalised, m: PersonMention, placeKey: string | null): boolean {
-  return p.from[0] === m.name && p.from[1] === m.sex && p.from[2] === m.birthDate && p.from[3] === m.idNumber
-    && p.from[4] === m.phone && p.from[5] === placeKey && p.from[6] === m.groupKey;
-}
-
 function normalised(m: PersonMention, placeKey: string | null): Normalised {
   const p = prepared.get(m);
-  if (p && sameSource(p, m, placeKey)) return p;
-  let byName = recent.get(m.idNumber);
-  const r = byName?.get(m.name);
-  if (r && sameSource(r, m, placeKey)) return r;
-  const f = personFeatures(m, placeKey);
-  const stored = storedKeys(f);
-  const v: Normalised = { f, stored, lookup: lookupKeysFrom(f, stored), from: [m.name, m.sex, m.birthDate, m.idNumber, m.phone, placeKey, m.groupKey] };
-  if (recentSize >= RECENT_MAX) { recent.clear(); recentSize = 0; byName = undefined; }
-  if (!byName) recent.set(m.idNumber, (byName = new Map()));
-  if (!r) recentSize++;
-  byName.set(m.name, v);
-  return v;
+  if (p) {
+    prepared.delete(m);
+    if (sameSource(p, m, placeKey)) return p;
+  }
+  return normaliseRecent(sourceOf(m, placeKey));
 }
 
 /**
@@ -233,6 +203,37 @@ function normalised(m: PersonMention, placeKey: string | null): Normalised {
  */
 export function prepareFeatures(m: PersonMention, placeKey: string | null): void {
   prepared.set(m, normalised(m, placeKey));
+}
+
+/** At least this many mentions to normalise go to the linking thread; fewer are done here (tests, small batches). */
+const THREAD_MIN = 256;
+
+/**
+ * The batch's mentions normalised, in order: those prepared ahead as they were, the rest on the linking thread
+ * (linking/normalise-thread.ts) when they are many, else here. The linking thread's answers are the same as this
+ * thread's; should it fail, the mentions are normalised here.
+ */
+async function normaliseBatch(mentions: readonly PersonMention[], placeKeys: ReadonlyArray<string | null>): Promise<Normalised[]> {
+  const out = new Array<Normalised>(mentions.length);
+  const rest: number[] = [];
+  mentions.forEach((m, i) => {
+    const p = prepared.get(m);
+    if (p) prepared.delete(m);
+    if (p && sameSource(p, m, placeKeys[i]!)) out[i] = p; else rest.push(i);
+  });
+  const viaThread = rest.length >= THREAD_MIN ? normaliseThread.normalise(rest.map((i) => sourceOf(mentions[i]!, placeKeys[i]!))) : null;
+  const done = viaThread ? await viaThread.catch(() => null) : null;
+  rest.forEach((i, j) => { out[i] = done ? done[j]! : normaliseRecent(sourceOf(mentions[i]!, placeKeys[i]!)); });
+  return out;
+}
+
+/**
+ * Normalises a coming batch's mentions (on the linking thread when they are many) and keeps the results with the
+ * mention objects for linkPersons: see prepareMentions in linking/index.ts.
+ */
+export async function prepareBatch(mentions: readonly PersonMention[], placeKeys: ReadonlyArray<string | null>): Promise<void> {
+  const done = await normaliseBatch(mentions, placeKeys);
+  mentions.forEach((m, i) => prepared.set(m, done[i]!));
 }
 
 interface ExistingRow { st: string; rid: string; mk: string; person_id: string; method: string; score: number | null; evidence: Record<string, unknown>; open_res: boolean | null }
@@ -588,17 +589,6 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
   }));
 }
 
-/** The blocking keys a record is stored under (core.person_keys, one row per key and person). */
-export function storedKeys(r: PersonFeatures): string[] {
-  const keys: string[] = [];
-  if (r.pinyin && r.birthDate) keys.push(`sb:${blockSurnameBirth(r.pinyin, r.birthDate)}`, `nb:${blockNameYear(r.pinyin, r.birthDate)}`);
-  if (r.pinyin && r.placeKey) keys.push(`np:${blockNamePlace(r.pinyin, r.placeKey)}`);
-  if (r.phone) keys.push(`ph:${r.phone}`);
-  if (r.idNumberRaw) keys.push(`raw:${r.idNumberRaw}`);
-  if (r.pinyin && r.groupKey) keys.push(`ng:${blockNameGroup(r.pinyin, r.groupKey)}`);
-  return keys;
-}
-
 /** A mention with a name and nothing personal besides (maybe a source group): too weak when the name is shared. */
 function weak(f: PersonFeatures): boolean {
   return !f.idNumber && !f.idNumberRaw && !f.birthDate && !f.phone && !f.placeKey;
@@ -625,19 +615,6 @@ async function nameCounts(client: PoolClient, names: Iterable<string>): Promise<
       WHERE p.name = ANY($1::text[]) AND p.id_number IS NOT NULL AND p.merged_into IS NULL GROUP BY p.name`, [list]);
   for (const row of r.rows) out.set(row.name, row.n);
   return out;
-}
-
-/** The keys a mention looks candidates up by: its stored keys, with the swapped and ID-borne birth dates. */
-export function lookupKeys(f: PersonFeatures): string[] {
-  return lookupKeysFrom(f, storedKeys(f));
-}
-
-function lookupKeysFrom(f: PersonFeatures, stored: string[]): string[] {
-  const dates = f.pinyin ? lookupBirthDates(f) : [];
-  if (!dates.length || (dates.length === 1 && dates[0] === f.birthDate)) return stored;
-  const keys = new Set(stored);
-  for (const d of dates) { keys.add(`sb:${blockSurnameBirth(f.pinyin!, d)}`); keys.add(`nb:${blockNameYear(f.pinyin!, d)}`); }
-  return [...keys];
 }
 
 /**

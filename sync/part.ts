@@ -1,5 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import type { PartDefinition } from '../cli/part';
+import { startLinkingThread } from '../linking';
 import { createPool } from '../platform/db';
 import { createRedis } from '../platform/redis';
 import { createPartRegistry, startMetricsPublisher } from '../observability/part-metrics';
@@ -35,6 +36,8 @@ export const part: PartDefinition = {
     await queues.reconcile(await listConnectors(pool));
     const requeued = await queues.requeueOrphans();
     if (requeued) log.warn({ requeued }, 'queued runs whose jobs were lost were queued again');
+    // The merge step links persons; their normalisation runs on the linking thread (linking/normalise-thread.ts).
+    void startLinkingThread();
     const worker = new SyncWorker({ pool, connection: redis, prefix: config.REDIS_PREFIX, log, concurrencyPerDepartment: config.SYNC_CONCURRENCY });
     await worker.waitUntilReady();
     log.info({ concurrencyPerDepartment: config.SYNC_CONCURRENCY }, 'sync worker ready');

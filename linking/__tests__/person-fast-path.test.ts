@@ -3,7 +3,7 @@ import { withTransaction } from '../../platform/db';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { linkPersons, linkPlaces, prepareMentions } from '../index';
 import { personFeatures } from '../person-features';
-import { lookupKeys } from '../person-linking';
+import { lookupKeys } from '../person-normalise';
 import { loadAddressRegister } from '../place-linking';
 import type { PersonMention } from '../types';
 import { GRID_A, GRID_B, loadTestGrids, mentionsOf } from './fixtures';

@@ -3,7 +3,7 @@ import { withTransaction } from '../../platform/db';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { linkPersons } from '../index';
 import { personFeatures } from '../person-features';
-import { storedKeys } from '../person-linking';
+import { storedKeys } from '../person-normalise';
 import type { PersonMention } from '../types';
 import { mentionsOf } from './fixtures';
 

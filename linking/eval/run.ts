@@ -8,7 +8,8 @@ import { readRegisterFile } from '../../demo/register';
 import { createPool, dropDatabase, ensureDatabase, withDatabase, withTransaction } from '../../platform/db';
 import { migrate } from '../../platform/migrate';
 import { loadGazetteer } from '../gazetteer';
-import { linkBatch, prepareMentions } from '../index';
+import { linkBatch, prepareMentions, startLinkingThread } from '../index';
+import { normaliseThread } from '../normalise-thread';
 import type { PlaceMention } from '../types';
 import { pairwise, type PairwiseFigures } from './metrics';
 import { readDemoSources, readTruth, type EvalMention } from './sources';
@@ -105,6 +106,8 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
 
     // The hub loads the division table once per process; so does the evaluation, before the clock starts.
     await loadGazetteer(pool);
+    const thread = await startLinkingThread();
+    log(thread ? 'linking thread ready' : `linking thread not used${normaliseThread.failure ? ` (${normaliseThread.failure.message})` : ''}`);
     // Every record is linked once, as a first sync of these sources links them: each is a department row the
     // batch inserts with a new id (sync/load/batch-writer.ts marks those), so it has no link to look up yet.
     for (const m of source.mentions) m.person.newRecord = true;

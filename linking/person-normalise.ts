@@ -1,0 +1,133 @@
+import { blockNameGroup, blockNamePlace, blockNameYear, blockSurnameBirth, personFeatures, type PersonFeatures } from './person-features';
+import { lookupBirthDates } from './person-score';
+import type { PersonMention } from './types';
+
+/**
+ * A person mention normalised: its features and blocking keys, computed from the seven values in `from` and
+ * nothing else. Pure and free of I/O, so it runs on the linking thread (linking/normalise-thread.ts) as well as in
+ * the batch; shared between the items of mentions written alike, never changed.
+ */
+export interface Normalised {
+  f: PersonFeatures;
+  /** storedKeys(f), and lookupKeys(f) (the same array when the look-up adds no birth date). */
+  stored: string[];
+  lookup: string[];
+  from: NormaliseSource;
+}
+
+/** What a mention's features are computed from: name, sex, birth date, ID number, phone, place key, group key. */
+export type NormaliseSource = readonly [PersonMention['name'], PersonMention['sex'], PersonMention['birthDate'],
+  PersonMention['idNumber'], PersonMention['phone'], string | null, PersonMention['groupKey']];
+
+export function sourceOf(m: PersonMention, placeKey: string | null): NormaliseSource {
+  return [m.name, m.sex, m.birthDate, m.idNumber, m.phone, placeKey, m.groupKey];
+}
+
+/** Whether n was computed from what the mention holds now. */
+export function sameSource(n: Normalised, m: PersonMention, placeKey: string | null): boolean {
+  const s = n.from;
+  return s[0] === m.name && s[1] === m.sex && s[2] === m.birthDate && s[3] === m.idNumber
+    && s[4] === m.phone && s[5] === placeKey && s[6] === m.groupKey;
+}
+
+function sameValues(a: NormaliseSource, b: NormaliseSource): boolean {
+  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3] && a[4] === b[4] && a[5] === b[5] && a[6] === b[6];
+}
+
+/** The blocking keys a record is stored under (core.person_keys, one row per key and person). */
+export function storedKeys(r: PersonFeatures): string[] {
+  const keys: string[] = [];
+  if (r.pinyin && r.birthDate) keys.push(`sb:${blockSurnameBirth(r.pinyin, r.birthDate)}`, `nb:${blockNameYear(r.pinyin, r.birthDate)}`);
+  if (r.pinyin && r.placeKey) keys.push(`np:${blockNamePlace(r.pinyin, r.placeKey)}`);
+  if (r.phone) keys.push(`ph:${r.phone}`);
+  if (r.idNumberRaw) keys.push(`raw:${r.idNumberRaw}`);
+  if (r.pinyin && r.groupKey) keys.push(`ng:${blockNameGroup(r.pinyin, r.groupKey)}`);
+  return keys;
+}
+
+/** The keys a mention looks candidates up by: its stored keys, with the swapped and ID-borne birth dates. */
+export function lookupKeys(f: PersonFeatures): string[] {
+  return lookupKeysFrom(f, storedKeys(f));
+}
+
+function lookupKeysFrom(f: PersonFeatures, stored: string[]): string[] {
+  const dates = f.pinyin ? lookupBirthDates(f) : [];
+  if (!dates.length || (dates.length === 1 && dates[0] === f.birthDate)) return stored;
+  const keys = new Set(stored);
+  for (const d of dates) { keys.add(`sb:${blockSurnameBirth(f.pinyin!, d)}`); keys.add(`nb:${blockNameYear(f.pinyin!, d)}`); }
+  return [...keys];
+}
+
+export function normaliseFrom(from: NormaliseSource): Normalised {
+  const f = personFeatures({ name: from[0], sex: from[1], birthDate: from[2], idNumber: from[3], phone: from[4], groupKey: from[6] }, from[5]);
+  const stored = storedKeys(f);
+  return { f, stored, lookup: lookupKeysFrom(f, stored), from };
+}
+
+/**
+ * Recent mentions by what they are computed from: a person's records repeat within a batch and the next (twenty
+ * care visits written alike). Found by ID number and name (no signature string to build and hash per mention),
+ * then compared on the rest. Bounded, emptied when full. One per thread.
+ */
+const recent = new Map<unknown, Map<unknown, Normalised>>();
+let recentSize = 0;
+const RECENT_MAX = 20_000;
+
+/** normaliseFrom, or the result for the same values from a recent mention. */
+export function normaliseRecent(from: NormaliseSource): Normalised {
+  let byName = recent.get(from[3]);
+  const r = byName?.get(from[0]);
+  if (r && sameValues(r.from, from)) return r;
+  const v = normaliseFrom(from);
+  if (recentSize >= RECENT_MAX) { recent.clear(); recentSize = 0; byName = undefined; }
+  if (!byName) recent.set(from[3], (byName = new Map()));
+  if (!r) recentSize++;
+  byName.set(from[0], v);
+  return v;
+}
+
+/**
+ * Normalised results as one flat list for a message between threads (structured clone copies a flat list of
+ * strings faster than objects holding them): per mention either the index of an earlier mention of the same list
+ * it equals, as -1 - index, or the nine features, the stored keys (count, keys) and the look-up keys (-1 when
+ * they are the stored keys, else count, keys). The sources are not sent back: the receiver has them.
+ */
+export type NormalisedWire = Array<string | number | null>;
+
+export function encodeNormalised(list: readonly Normalised[]): NormalisedWire {
+  const out: NormalisedWire = [];
+  const first = new Map<Normalised, number>();
+  list.forEach((n, i) => {
+    const earlier = first.get(n);
+    if (earlier !== undefined) { out.push(-1 - earlier); return; }
+    first.set(n, i);
+    const f = n.f;
+    out.push(f.name, f.pinyin, f.sex, f.birthDate, f.phone, f.idNumber, f.idNumberRaw, f.placeKey, f.groupKey, n.stored.length);
+    for (const k of n.stored) out.push(k);
+    if (n.lookup === n.stored) { out.push(-1); return; }
+    out.push(n.lookup.length);
+    for (const k of n.lookup) out.push(k);
+  });
+  return out;
+}
+
+/** The inverse of encodeNormalised, given the sources the list was made from (in the same order). */
+export function decodeNormalised(wire: NormalisedWire, sources: readonly NormaliseSource[]): Normalised[] {
+  const out: Normalised[] = [];
+  let k = 0;
+  const str = () => wire[k++] as string | null;
+  const keys = (n: number) => { const a = wire.slice(k, k + n) as string[]; k += n; return a; };
+  for (let i = 0; i < sources.length; i++) {
+    const head = wire[k]!;
+    if (typeof head === 'number') { k++; out.push(out[-1 - head]!); continue; }
+    const f: PersonFeatures = {
+      name: str(), pinyin: str(), sex: str() as PersonFeatures['sex'], birthDate: str(), phone: str(), idNumber: str(),
+      idNumberRaw: str(), placeKey: str(), groupKey: str(),
+    };
+    const stored = keys(wire[k++] as number);
+    const l = wire[k++] as number;
+    out.push({ f, stored, lookup: l < 0 ? stored : keys(l), from: sources[i]! });
+  }
+  if (k !== wire.length) throw new Error(`normalised list: ${wire.length - k} values left over after ${sources.length} mentions`);
+  return out;
+}
