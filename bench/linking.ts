@@ -4,11 +4,12 @@ import path from 'node:path';
 import { generate } from '../demo/generate';
 import { databaseBaseUrl, printTable } from '../linking/eval';
 import { runEvaluation } from '../linking/eval/run';
+import { normaliseThread } from '../linking/normalise-thread';
 import { personLinkingStats } from '../linking/person-linking';
 import pg from 'pg';
 
 /**
- * `npm run bench:linking -- [--data DIR] [--persons N] [--batch N]`
+ * `npm run bench:linking -- [--data DIR] [--persons N] [--batch N] [--no-thread]` (--no-thread: LINKING_THREAD=off)
  *
  * Linking throughput and quality on a large data set: generates N persons' department records (default
  * 60,000 persons, about 127,000 person mentions) unless --data names a generated directory, links them all in
@@ -32,7 +33,8 @@ async function main(): Promise<void> {
     else if (a === '--batch') batch = Number(v());
     else if (a === '--profile') profile = true;
     else if (a === '--no-prepare') prepareAhead = false;
-    else throw new Error(`unknown argument ${a} (use [--data DIR] [--persons N] [--batch N] [--profile] [--no-prepare])`);
+    else if (a === '--no-thread') process.env.LINKING_THREAD = 'off';
+    else throw new Error(`unknown argument ${a} (use [--data DIR] [--persons N] [--batch N] [--profile] [--no-prepare] [--no-thread])`);
   }
   if (!Number.isInteger(persons) || persons < 1) throw new Error('--persons must be a positive integer');
   if (!Number.isInteger(batch) || batch < 1) throw new Error('--batch must be a positive integer');
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
     process.stdout.write(`  person linking (overlapped)         ${personSeconds.toFixed(2)} s, ${Math.round(personRecordsPerSecond)} /s\n`);
     for (const [phase, sec] of Object.entries(personLinkingStats.phases)) process.stdout.write(`    ${phase.padEnd(32)} ${sec.toFixed(2)} s\n`);
     const load = loadavg().map((x) => Math.round(x * 100) / 100);
+    const server = await serverSettings();
     process.stdout.write(`${JSON.stringify({
       benchmark: 'linking', records: r.records, persons: r.truePersons, batch, prepareAhead, seconds: round(r.seconds),
       recordsPerSecond: Math.round(r.recordsPerSecond), personLinkingSeconds: round(personSeconds),
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
       targetRecordsPerSecond: TARGET_RECORDS_PER_SECOND, throughputRatio: round(r.recordsPerSecond / TARGET_RECORDS_PER_SECOND),
       personThroughputRatio: round(personRecordsPerSecond / TARGET_RECORDS_PER_SECOND),
       cpuSeconds: { process: round(r.cpuSeconds.process), database: r.cpuSeconds.database === null ? null : round(r.cpuSeconds.database) }, loadAverage: load,
+      linkingThread: normaliseThread.stats.mentions > 0, database: server,
     })}\n`);
     if (statements) {
       const top = [...statements.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25);
@@ -73,6 +77,22 @@ async function main(): Promise<void> {
     }
   } finally {
     if (temp) await rm(temp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The database server's memory settings, printed with the figures: with PostgreSQL's default 128 MB of shared
+ * buffers the run's tables outgrow them, and the backends write out evicted pages themselves (docs/performance.md).
+ */
+async function serverSettings(): Promise<Record<string, string>> {
+  const client = new pg.Client({ connectionString: databaseBaseUrl() });
+  await client.connect();
+  try {
+    const r = await client.query<{ name: string; setting: string }>(
+      `SELECT name, current_setting(name) AS setting FROM pg_settings WHERE name IN ('shared_buffers', 'wal_buffers', 'max_wal_size')`);
+    return Object.fromEntries(r.rows.map((x) => [x.name, x.setting]));
+  } finally {
+    await client.end();
   }
 }
 
