@@ -7,6 +7,7 @@ import { runEvaluation } from '../linking/eval/run';
 import { normaliseThread } from '../linking/normalise-thread';
 import { personLinkingStats } from '../linking/person-linking';
 import pg from 'pg';
+import { DEFAULT_BATCH_ROWS } from '../sync/batch-size';
 
 /**
  * `npm run bench:linking -- [--data DIR] [--persons N] [--batch N] [--no-thread]` (--no-thread: LINKING_THREAD=off)
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   let data: string | undefined;
   let persons = 60_000;
-  let batch = 5_000;
+  let batch = DEFAULT_BATCH_ROWS;
   let profile = false;
   let prepareAhead = true;
   for (let i = 0; i < argv.length; i++) {

@@ -18,6 +18,7 @@ import { enqueueRun } from '../sync/runs';
 import { policeConnectorInput } from '../sync/__tests__/fixtures';
 import { printJsonLine, printTable } from './lib/report';
 import { median, ratio, round, spread } from './lib/stats';
+import { DEFAULT_BATCH_ROWS } from '../sync/batch-size';
 
 /**
  * `npm run bench:sync` — the sync pipeline end to end against the raw speed of the same database, in one run.
@@ -35,7 +36,7 @@ import { median, ratio, round, spread } from './lib/stats';
  * and to the 50,000 rows/s target. Each figure is the median of BENCH_RUNS (default 3) runs after one warm-up;
  * the hub's tables are emptied between runs so every run loads the same rows from scratch.
  *
- * Options (environment): BENCH_ROWS, BENCH_RUNS, BENCH_BATCH (rows per batch, default 10000),
+ * Options (environment): BENCH_ROWS, BENCH_RUNS, BENCH_BATCH (rows per batch, default sync's, DEFAULT_BATCH_ROWS: 10,000),
  * BENCH_LINKING=0 (skip the linked runs), BENCH_WARMUP=0 (no warm-up run), BENCH_DATABASE_URL (server, default
  * the local one). Profiling: BENCH_PROFILE=1 logs every statement of the hub database on the server
  * (log_min_duration_statement = 0, read back from BENCH_PG_LOG) and prints the server time per statement shape;
@@ -46,7 +47,7 @@ import { median, ratio, round, spread } from './lib/stats';
 const PG = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const BATCH = Number(process.env.BENCH_BATCH ?? 10_000);
+const BATCH = Number(process.env.BENCH_BATCH ?? DEFAULT_BATCH_ROWS);
 const LINKING = process.env.BENCH_LINKING !== '0';
 /** BENCH_WARMUP=0: no warm-up run (a single measured run of 1,000,000 rows is long enough to warm up by itself). */
 const WARMUP = process.env.BENCH_WARMUP !== '0';

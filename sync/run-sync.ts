@@ -13,6 +13,7 @@ import { quarantine, type QuarantineEntry } from './load/quarantine-writer';
 import { loadTarget, quoteIdent } from './load/targets';
 import { addCounts, failRun, finishRun, markRunning, tryLockConnector, unlockConnector, type SyncMode } from './runs';
 import { connectorSettings, type ConnectorRecord } from './connector-store';
+import { DEFAULT_BATCH_ROWS } from './batch-size';
 
 /**
  * Executes one sync run of one connector: for each selected stream, read from the connector, map and validate
@@ -36,6 +37,7 @@ export interface RunOptions {
   log: Logger;
   /** Stop between batches (graceful shutdown): the committed batches stay, the run ends 'cancelled'. */
   signal?: AbortSignal;
+  /** Records per batch (one transaction each): default DEFAULT_BATCH_ROWS. */
   batchSize?: number;
   /** null: load without linking (benchmark baseline). Default: the hub's linker. */
   linker?: Linker | null;
@@ -156,7 +158,7 @@ export async function prepareStream(client: PoolClient, record: ConnectorRecord,
 
 export async function executeRun(options: RunOptions): Promise<RunResult> {
   const { pool, runId, connectorId, mode, log, signal } = options;
-  const batchSize = options.batchSize ?? 5000;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_ROWS;
   const linker = options.linker === undefined ? hubLinker : options.linker;
   const result: RunResult = { status: 'succeeded', read: 0, written: 0, unchanged: 0, quarantined: 0, deleted: 0, schemaChanges: [] };
   const client = await pool.connect();
