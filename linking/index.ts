@@ -7,7 +7,9 @@ import type { PoolClient, Queryable } from '../platform/db';
 import { connectAtOnce, inTransactionBeside, type BesidePool } from './beside';
 import { loadGazetteer } from './gazetteer';
 import { normaliseThread } from './normalise-thread';
-import { LINKING_LOCK_KEY, linkPersons as linkPersonMentions, prepareBatch, prepareFeatures, type Residence } from './person-linking';
+import {
+  LINKING_LOCK_KEY, linkPersons as linkPersonMentions, normalisesOnThread, prepareBatch, prepareFeatures, type Residence,
+} from './person-linking';
 import { linkPlaces as linkPlaceMentions, parseWithCache, placeKeyFor } from './place-linking';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from './types';
 
@@ -152,8 +154,8 @@ export async function prepareMentions(db: Queryable, persons: PersonMention[], p
     for (const m of persons.slice(i, i + slice)) placeKeys.push(m.address ? placeKeyFor(m.address, g) : null);
     await nextTurn();
   }
-  // The persons' features and keys: on the linking thread, or here in slices when it is not used.
-  if (normaliseThread.start()) { await prepareBatch(persons, placeKeys); return; }
+  // The persons' features and keys: on the linking thread (many mentions), or here in slices.
+  if (normalisesOnThread(persons.length)) { await prepareBatch(persons, placeKeys); return; }
   for (let i = 0; i < persons.length; i += slice) {
     for (let j = i; j < Math.min(i + slice, persons.length); j++) prepareFeatures(persons[j]!, placeKeys[j]!);
     await nextTurn();

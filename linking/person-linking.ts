@@ -208,6 +208,11 @@ export function prepareFeatures(m: PersonMention, placeKey: string | null): void
 /** At least this many mentions to normalise go to the linking thread; fewer are done here (tests, small batches). */
 const THREAD_MIN = 256;
 
+/** Whether this many mentions would be normalised on the linking thread (started now if it is not yet). */
+export function normalisesOnThread(count: number): boolean {
+  return count >= THREAD_MIN && normaliseThread.start();
+}
+
 /**
  * The batch's mentions normalised, in order: those prepared ahead as they were, the rest on the linking thread
  * (linking/normalise-thread.ts) when they are many, else here. The linking thread's answers are the same as this
@@ -221,7 +226,7 @@ async function normaliseBatch(mentions: readonly PersonMention[], placeKeys: Rea
     if (p) prepared.delete(m);
     if (p && sameSource(p, m, placeKeys[i]!)) out[i] = p; else rest.push(i);
   });
-  const viaThread = rest.length >= THREAD_MIN ? normaliseThread.normalise(rest.map((i) => sourceOf(mentions[i]!, placeKeys[i]!))) : null;
+  const viaThread = normalisesOnThread(rest.length) ? normaliseThread.normalise(rest.map((i) => sourceOf(mentions[i]!, placeKeys[i]!))) : null;
   const done = viaThread ? await viaThread.catch(() => null) : null;
   rest.forEach((i, j) => { out[i] = done ? done[j]! : normaliseRecent(sourceOf(mentions[i]!, placeKeys[i]!)); });
   return out;
