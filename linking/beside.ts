@@ -35,7 +35,10 @@ export async function connectAtOnce(pool: BesidePool, withinMs = 50): Promise<Po
 export async function inTransactionBeside<T>(side: PoolClient, work: (side: PoolClient) => Promise<T>): Promise<T> {
   let broken = false;
   try {
-    await side.query(`BEGIN; SET LOCAL lock_timeout = '${LOCK_TIMEOUT_BESIDE}'`);
+    // JIT off, as in sync's batch transaction (sync/run-sync.ts): the work beside is index probes over thousands of
+    // rows, and a candidates-sized statement whose cost estimate passes jit_above_cost (stale statistics of tables
+    // a run fills) spent 0.4 s compiling, measured in round 11, for 1 ms of work.
+    await side.query(`BEGIN; SET LOCAL lock_timeout = '${LOCK_TIMEOUT_BESIDE}'; SET LOCAL jit = off`);
     const out = await work(side);
     await side.query('COMMIT');
     return out;
