@@ -188,21 +188,12 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
  */
 const prepared = new WeakMap<PersonMention, Normalised>();
 
-function normalised(m: PersonMention, placeKey: string | null): Normalised {
-  const p = prepared.get(m);
-  if (p) {
-    prepared.delete(m);
-    if (sameSource(p, m, placeKey)) return p;
-  }
-  return normaliseRecent(sourceOf(m, placeKey));
-}
-
 /**
  * Normalises a mention ahead of its batch (kept with the mention object; nothing else): see prepareMentions in
- * linking/index.ts.
+ * linking/index.ts. Repeats of recent mentions share one result (normaliseRecent).
  */
 export function prepareFeatures(m: PersonMention, placeKey: string | null): void {
-  prepared.set(m, normalised(m, placeKey));
+  prepared.set(m, normaliseRecent(sourceOf(m, placeKey)));
 }
 
 /** At least this many mentions to normalise go to the linking thread; fewer are done here (tests, small batches). */
@@ -226,9 +217,10 @@ async function normaliseBatch(mentions: readonly PersonMention[], placeKeys: Rea
     if (p) prepared.delete(m);
     if (p && sameSource(p, m, placeKeys[i]!)) out[i] = p; else rest.push(i);
   });
-  const viaThread = normalisesOnThread(rest.length) ? normaliseThread.normalise(rest.map((i) => sourceOf(mentions[i]!, placeKeys[i]!))) : null;
+  const sources = rest.map((i) => sourceOf(mentions[i]!, placeKeys[i]!));
+  const viaThread = normalisesOnThread(rest.length) ? normaliseThread.normalise(sources) : null;
   const done = viaThread ? await viaThread.catch(() => null) : null;
-  rest.forEach((i, j) => { out[i] = done ? done[j]! : normaliseRecent(sourceOf(mentions[i]!, placeKeys[i]!)); });
+  rest.forEach((i, j) => { out[i] = done ? done[j]! : normaliseRecent(sources[j]!); });
   return out;
 }
 
