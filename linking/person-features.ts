@@ -83,6 +83,17 @@ export function recordKeysSql(pr: string): string {
                  'ng:' || replace(${pr}.name_pinyin, ' ', '') || '|' || ${pr}.group_key])`;
 }
 
+/**
+ * An INSERT of (key, person) pairs into a key table (core.person_keys, core.person_open_keys), each pair only where
+ * it is not there yet: core.person_keys has a hash index on the key and no unique one (migration 0370), so nothing
+ * but this check keeps a pair single. `pairs`: a query yielding the key and the person id, in that order.
+ */
+export function insertMissingKeysSql(table: string, pairs: string): string {
+  return `INSERT INTO ${table} (key, person_id)
+    SELECT DISTINCT n.key, n.person_id FROM (${pairs}) AS n(key, person_id)
+     WHERE n.key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${table} x WHERE x.key = n.key COLLATE "C" AND x.person_id = n.person_id)`;
+}
+
 /** What personFeatures reads of a mention (besides its place key). */
 export type FeatureSource = Pick<PersonMention, 'name' | 'sex' | 'birthDate' | 'idNumber' | 'phone' | 'groupKey'>;
 

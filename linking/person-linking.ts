@@ -4,7 +4,7 @@ import { uuidv7 } from '../platform/uuidv7';
 import { connectAtOnce, inTransactionBeside, type BesidePool } from './beside';
 import { copyRows, type CopyText } from './copy-text';
 import { normaliseThread } from './normalise-thread';
-import { recordKeysSql, type PersonFeatures } from './person-features';
+import { insertMissingKeysSql, recordKeysSql, type PersonFeatures } from './person-features';
 import { normaliseRecent, sameSource, sourceOf, storedKeys, type Normalised } from './person-normalise';
 import { AMBIGUITY_MARGIN, CONFLICT, LINK_THRESHOLD, REVIEW_THRESHOLD, scorePair, type Evidence } from './person-score';
 import { absorbPerson } from './review';
@@ -251,17 +251,13 @@ async function keysComplete(client: PoolClient): Promise<boolean> {
  */
 async function ensureKeys(client: PoolClient): Promise<void> {
   if (await keysComplete(client)) return;
-  await client.query(
-    `INSERT INTO core.person_keys (key, person_id)
-     SELECT DISTINCT k, pr.person_id FROM core.person_records pr, ${recordKeysSql('pr')} AS k WHERE k IS NOT NULL
-     ON CONFLICT DO NOTHING`);
-  await client.query(
-    `INSERT INTO core.person_open_keys (key, person_id)
-     SELECT DISTINCT k, pr.person_id FROM core.person_records pr
+  await client.query(insertMissingKeysSql('core.person_keys',
+    `SELECT k, pr.person_id FROM core.person_records pr, ${recordKeysSql('pr')} AS k`));
+  await client.query(insertMissingKeysSql('core.person_open_keys',
+    `SELECT k, pr.person_id FROM core.person_records pr
        JOIN core.persons p ON p.id = pr.person_id AND p.id_number IS NULL AND p.merged_into IS NULL,
-       ${recordKeysSql('pr')} AS k WHERE k IS NOT NULL
-     ON CONFLICT DO NOTHING`);
-  await client.query('INSERT INTO core.person_keys (key, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [KEYS_BUILT, NIL_UUID]);
+       ${recordKeysSql('pr')} AS k`));
+  await client.query(insertMissingKeysSql('core.person_keys', 'SELECT $1::text, $2::uuid'), [KEYS_BUILT, NIL_UUID]);
 }
 
 /**
@@ -551,7 +547,9 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
   if (!open.size && !orphansOnly.size) return [];
   const r = await client.query(
     `WITH hit AS (
-       SELECT person_id FROM core.person_keys WHERE key = ANY(string_to_array($1, chr(31)))
+       -- A probe of the key's hash index per key (migration 0370: an index that = ANY(…) cannot use).
+       SELECT k.person_id FROM unnest(string_to_array($1, chr(31))) AS q(key)
+         JOIN core.person_keys k ON k.key = q.key COLLATE "C"
        UNION
        SELECT o.person_id FROM (
          -- Persons without a number are few; the mentions with a number that look among them, many (absorption).
@@ -824,7 +822,7 @@ async function upsertRecords(client: PoolClient, items: Item[]): Promise<void> {
  * The persons' blocking keys: each (key, person) once; most mentions of known persons add none. The keys of the
  * persons this batch created cannot be in the table yet (their ids are new), so they are COPYed straight into it
  * (`fresh`); the keys of persons that existed before (`known`) go through a session-local staging table (COPY,
- * then INSERT … ON CONFLICT DO NOTHING). The keys of persons without an ID number go to core.person_open_keys
+ * then an INSERT of the pairs not there yet: the table has no unique index, migration 0370). The keys of persons without an ID number go to core.person_open_keys
  * as well (`freshOpen`, `knownOpen`): mentions their number settles look only there (absorption).
  * Not sorted: linking batches take the linking lock, so no two of them insert keys at the same time (sorting the
  * pairs of a batch cost more than a second per 100,000 mentions).
@@ -853,7 +851,7 @@ function planKeys(items: Item[], personIdNumber: Map<string, string>, created: S
 
 const KEY_STAGE_TABLE = 'CREATE TEMP TABLE IF NOT EXISTS tl_person_keys_stage (key text COLLATE "C", person_id uuid) ON COMMIT DELETE ROWS';
 // Emptied by DELETE (a TRUNCATE makes a new file each time); ON COMMIT DELETE ROWS truncates it at commit.
-const KEY_STAGE_MERGE = `INSERT INTO core.person_keys (key, person_id) SELECT key, person_id FROM tl_person_keys_stage ON CONFLICT DO NOTHING;
+const KEY_STAGE_MERGE = `${insertMissingKeysSql('core.person_keys', 'SELECT key, person_id FROM tl_person_keys_stage')};
   DELETE FROM tl_person_keys_stage`;
 const OPEN_KEYS_INSERT = 'INSERT INTO core.person_open_keys (key, person_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING';
 const ADOPT_ID_NUMBERS = `UPDATE core.persons p SET id_number = a.id_number, updated_at = now()
@@ -934,11 +932,11 @@ async function writeQueued(client: PoolClient, w: BatchWrites, besidePool?: Besi
     if ((failed.reason as { code?: string }).code !== '23505') throw failed.reason;
     await client.query('ROLLBACK TO SAVEPOINT tl_link_writes; RELEASE SAVEPOINT tl_link_writes');
     // Keys written beside stay (keys of a person that does not exist are dropped by the candidate look-up);
-    // writeOneByOne then writes every key with ON CONFLICT DO NOTHING.
+    // writeOneByOne then writes every key that is not there yet (through the staging table).
     return side ? 'keys-aside' : 'keys-here';
   }
   // The keys could not be written beside (a lock wait over lock_timeout, a lost connection): written here, each
-  // with ON CONFLICT DO NOTHING (part of them may have been committed beside).
+  // only where not there yet (part of them may have been committed beside).
   if (side && !keysAside) await insertKeys(client, w.pending, w.personIdNumber, new Set());
   return true;
 }
@@ -967,6 +965,8 @@ function queueKeys(client: PoolClient, keys: KeyPlan, steps: Array<Promise<unkno
 async function writeKeysAside(side: PoolClient, keys: KeyPlan): Promise<void> {
   await inTransactionBeside(side, async (c) => {
     const steps: Array<Promise<unknown>> = [];
+    // The staging merge probes the keys' index per pair, whatever the (lagging) statistics say: see INDEX_PROBES_ON.
+    if (keys.known.length) steps.push(c.query(INDEX_PROBES_ON));
     queueKeys(c, keys, steps);
     await allInOrder(steps);
   });
@@ -979,7 +979,7 @@ async function writeOneByOne(client: PoolClient, w: BatchWrites, keysAside: bool
   await insertRecords(client, w.pending);
   // Persons this batch created (and kept: one whose ID number someone outside the lock took meanwhile was
   // remapped to that holder by insertPersons; no mention links to it any more).
-  // Keys already written beside for these persons: every key through ON CONFLICT DO NOTHING.
+  // Keys already written beside for these persons: every key through the staging table (pairs not there yet).
   await insertKeys(client, w.pending, w.personIdNumber, keysAside ? new Set() : w.keptIds);
   const residences = residenceUpdate(w.residences, w.keptIds);
   if (residences) await client.query(residences.text, residences.values);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolClient, Queryable } from '../platform/db';
 import { HubError } from '../platform/errors';
-import { recordKeysSql } from './person-features';
+import { insertMissingKeysSql, recordKeysSql } from './person-features';
 
 /**
  * The linking review queue and the manual link operations behind it. Every function takes a client inside the
@@ -173,11 +173,9 @@ export async function splitRecord(client: PoolClient, ref: RecordRef, actor: str
     [ref.sourceTable, ref.recordId, mentionKey, id, String(from), actor]);
   await repoint(client, [from], id, [{ sourceTable: ref.sourceTable, recordId: ref.recordId }]);
   for (const table of row.id_number ? ['core.person_keys'] : ['core.person_keys', 'core.person_open_keys']) {
-    await client.query(
-      `INSERT INTO ${table} (key, person_id)
-       SELECT DISTINCT k, $4::uuid FROM core.person_records pr, ${recordKeysSql('pr')} AS k
-        WHERE pr.source_table = $1 AND pr.record_id = $2 AND pr.mention_key = $3 AND k IS NOT NULL
-       ON CONFLICT DO NOTHING`, [ref.sourceTable, ref.recordId, mentionKey, id]);
+    await client.query(insertMissingKeysSql(table,
+      `SELECT k, $4::uuid FROM core.person_records pr, ${recordKeysSql('pr')} AS k
+        WHERE pr.source_table = $1 AND pr.record_id = $2 AND pr.mention_key = $3`), [ref.sourceTable, ref.recordId, mentionKey, id]);
   }
   // Reviews about this mention are settled by the split.
   await client.query(
@@ -234,11 +232,8 @@ async function mergeInto(client: PoolClient, keep: string, drop: string, actor: 
   // every look-up, which joins core.persons and ignores merged persons).
   // A kept person still without an ID number is an open person (core.person_open_keys) with those keys too.
   for (const table of k.id_number || d.id_number ? ['core.person_keys'] : ['core.person_keys', 'core.person_open_keys']) {
-    await client.query(
-      `INSERT INTO ${table} (key, person_id)
-       SELECT DISTINCT k, $1::uuid FROM core.person_records pr, ${recordKeysSql('pr')} AS k
-        WHERE pr.person_id = $2 AND k IS NOT NULL
-       ON CONFLICT DO NOTHING`, [keep, drop]);
+    await client.query(insertMissingKeysSql(table,
+      `SELECT k, $1::uuid FROM core.person_records pr, ${recordKeysSql('pr')} AS k WHERE pr.person_id = $2`), [keep, drop]);
   }
   const moved = await client.query<{ source_table: string; record_id: string; mention_key: string }>(
     `UPDATE core.person_records SET person_id = $1,

@@ -2,6 +2,7 @@ import { generateIdNumber } from '../../domain/id-number';
 import { withTransaction } from '../../platform/db';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { linkPersons } from '../index';
+import { absorbPerson } from '../review';
 import { personFeatures } from '../person-features';
 import { storedKeys } from '../person-normalise';
 import type { PersonMention } from '../types';
@@ -134,12 +135,12 @@ describe('person linking: keys and writes', () => {
       const [a] = await linkAside([mention({ name: '钱进', idNumber })]);
       const extra = mention({ name: '钱进', idNumber, phone: '13900009999', sourceTable: 'police.household_registrations', department: 'POLICE' });
       const phoneKey = storedKeys(personFeatures(extra, null)).find((k) => k.startsWith('ph:'))!;
-      // Another transaction holds the very key the batch adds for the known person, uncommitted, for longer than
-      // the writer beside may wait (lock_timeout) ...
+      // Another transaction holds a lock on the key table that writers wait for (as a maintenance statement
+      // would), for longer than the writer beside may wait (lock_timeout) ...
       const other = await db.pool.connect();
       try {
         await other.query('BEGIN');
-        await other.query('INSERT INTO core.person_keys (key, person_id) VALUES ($1, $2)', [phoneKey, a!.personId]);
+        await other.query('LOCK TABLE core.person_keys IN SHARE MODE');
         const linking = linkAside([extra]);
         await new Promise((resolve) => setTimeout(resolve, 2_600));
         // ... so the batch writes its keys itself and waits on that transaction, which the database can see: the
@@ -176,6 +177,23 @@ describe('person linking: keys and writes', () => {
         other.release();
       }
     });
+  });
+
+  it('keeps each (key, person) pair once when a merge brings keys the kept person has (the table has no unique index)', async () => {
+    // Two persons without a number whose records share name and birth date (so their sb: and nb: keys) but not the
+    // phone: kept apart by linking (the phones conflict), merged by hand.
+    const [a] = await link([mention({ name: '邓丽华', birthDate: '1966-06-16', phone: '13500006666' })]);
+    const [b] = await link([mention({ name: '邓丽华', birthDate: '1966-06-16', phone: '13500007777', sourceTable: 'petition.petitions', department: 'PETITION' })]);
+    expect(b!.personId).not.toBe(a!.personId);
+    const before = await keysOf(a!.personId);
+    await withTransaction(db.pool, (c) => absorbPerson(c, a!.personId, b!.personId, 'test', { action: 'merge' }));
+    const after = await keysOf(a!.personId);
+    // The other phone is new to the kept person; the name and birth-date keys it had are not written again.
+    expect(after.filter((k) => k.startsWith('ph:'))).toEqual(['ph:13500006666', 'ph:13500007777']);
+    expect(after).toEqual([...new Set(after)]);
+    expect(after.length).toBe(before.length + 1);
+    const open = (await db.pool.query<{ key: string }>('SELECT key FROM core.person_open_keys WHERE person_id = $1', [a!.personId])).rows.map((r) => r.key);
+    expect(open.sort()).toEqual(after);
   });
 
   it('refuses record keys with the separator control characters, saying which mention', async () => {
