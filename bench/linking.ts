@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { generate } from '../demo/generate';
@@ -10,14 +11,22 @@ import pg from 'pg';
 import { DEFAULT_BATCH_ROWS } from '../sync/batch-size';
 
 /**
- * `npm run bench:linking -- [--data DIR] [--persons N] [--batch N] [--no-thread]` (--no-thread: LINKING_THREAD=off)
+ * `npm run bench:linking -- [--data DIR] [--persons N] [--batch N] [--warmup-persons N] [--no-thread]`
+ * (--no-thread: LINKING_THREAD=off)
  *
  * Linking throughput and quality on a large data set: generates N persons' department records (default
  * 60,000 persons, about 127,000 person mentions) unless --data names a generated directory, links them all in
  * sync-sized batches into a fresh database, and ends with one JSON line: records/s, F1, precision, recall,
  * grid accuracy, and the ratio of the throughput to the 20,000 records/s target.
+ *
+ * Measured in a warm process, as sync's worker links batch after batch for as long as it runs (and as bench:sync
+ * measures after a warm-up run): first another city's data set (--warmup-persons, default 20,000 persons, generated
+ * with another seed, linked into a database of its own and dropped) is linked, so that the measured run is not
+ * charged with compiling the code it runs. `--warmup-persons 0` measures a cold process; the JSON line gives the
+ * warm-up's own figure (a cold process on the smaller set) as `warmup`.
  */
 const TARGET_RECORDS_PER_SECOND = 20_000;
+const DEFAULT_WARMUP_PERSONS = 20_000;
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -26,6 +35,7 @@ async function main(): Promise<void> {
   let batch = DEFAULT_BATCH_ROWS;
   let profile = false;
   let prepareAhead = true;
+  let warmupPersons = DEFAULT_WARMUP_PERSONS;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => { const x = argv[++i]; if (x === undefined) throw new Error(`${a} needs a value`); return x; };
@@ -35,16 +45,23 @@ async function main(): Promise<void> {
     else if (a === '--profile') profile = true;
     else if (a === '--no-prepare') prepareAhead = false;
     else if (a === '--no-thread') process.env.LINKING_THREAD = 'off';
-    else throw new Error(`unknown argument ${a} (use [--data DIR] [--persons N] [--batch N] [--profile] [--no-prepare] [--no-thread])`);
+    else if (a === '--warmup-persons') warmupPersons = Number(v());
+    else throw new Error(`unknown argument ${a} (use [--data DIR] [--persons N] [--batch N] [--warmup-persons N] [--profile] [--no-prepare] [--no-thread])`);
   }
   if (!Number.isInteger(persons) || persons < 1) throw new Error('--persons must be a positive integer');
   if (!Number.isInteger(batch) || batch < 1) throw new Error('--batch must be a positive integer');
+  if (!Number.isInteger(warmupPersons) || warmupPersons < 0) throw new Error('--warmup-persons must be 0 or a positive integer');
   let temp: string | undefined;
   if (!data) {
     temp = await mkdtemp(path.join(tmpdir(), 'tonglan-bench-linking-'));
     data = temp;
     process.stderr.write(`generating ${persons} persons into ${data}\n`);
     await generate({ out: data, persons });
+  }
+  const warmup = warmupPersons ? await warmUp(data, warmupPersons, batch) : null;
+  if (warmup) {
+    personLinkingStats.batches = 0; personLinkingStats.mentions = 0; personLinkingStats.seconds = 0; personLinkingStats.phases = {};
+    normaliseThread.stats.mentions = 0; normaliseThread.stats.messages = 0;
   }
   const statements = profile ? profileStatements() : undefined;
   try {
@@ -69,7 +86,7 @@ async function main(): Promise<void> {
       targetRecordsPerSecond: TARGET_RECORDS_PER_SECOND, throughputRatio: round(r.recordsPerSecond / TARGET_RECORDS_PER_SECOND),
       personThroughputRatio: round(personRecordsPerSecond / TARGET_RECORDS_PER_SECOND),
       cpuSeconds: { process: round(r.cpuSeconds.process), database: r.cpuSeconds.database === null ? null : round(r.cpuSeconds.database) }, loadAverage: load,
-      linkingThread: normaliseThread.stats.mentions > 0, database: server,
+      linkingThread: normaliseThread.stats.mentions > 0, database: server, warmup,
     })}\n`);
     if (statements) {
       const top = [...statements.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25);
@@ -78,6 +95,45 @@ async function main(): Promise<void> {
     }
   } finally {
     if (temp) await rm(temp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The warm-up: another city (the data set's seed + 1) of `persons` persons, generated into a temporary folder and
+ * linked as the measured run links (its own database, dropped afterwards). Returns its figures: those of a cold
+ * process on that set.
+ */
+async function warmUp(data: string, persons: number, batch: number): Promise<{ persons: number; records: number; recordsPerSecond: number; f1: number }> {
+  const manifest = JSON.parse(await readFile(path.join(data, 'manifest.json'), 'utf8')) as { seed: number };
+  const dir = await mkdtemp(path.join(tmpdir(), 'tonglan-bench-warmup-'));
+  try {
+    process.stderr.write(`warm-up: generating ${persons} persons (seed ${manifest.seed + 1}) into ${dir}\n`);
+    // In a child process: the generator's garbage stays out of this process's heap (the measured run's GC works
+    // through what is left in the old generation).
+    execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'demo', 'generate.ts'),
+      '--out', dir, '--persons', String(persons), '--seed', String(manifest.seed + 1)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const r = await runEvaluation({ dataDir: dir, databaseUrl: databaseBaseUrl(), batchSize: batch, log: (l) => process.stderr.write(`warm-up: ${l}\n`) });
+    await checkpoint();
+    process.stdout.write(`warm-up (cold process, ${r.records} records of another city): ${Math.round(r.recordsPerSecond)} records/s, F1 ${r.f1.toFixed(4)}\n`);
+    return { persons, records: r.records, recordsPerSecond: Math.round(r.recordsPerSecond), f1: Math.round(r.f1 * 10000) / 10000 };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A checkpoint after the warm-up, so that the measured run does not pay for writing out the warm-up's pages (a
+ * checkpoint the warm-up's WAL would bring on during it). Needs the pg_checkpoint role or superuser; skipped without.
+ */
+async function checkpoint(): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseBaseUrl() });
+  await client.connect();
+  try {
+    await client.query('CHECKPOINT');
+  } catch (err) {
+    process.stderr.write(`warm-up: no checkpoint (${(err as Error).message})\n`);
+  } finally {
+    await client.end();
   }
 }
 
