@@ -9,6 +9,7 @@ import { normaliseThread } from '../linking/normalise-thread';
 import { personLinkingStats } from '../linking/person-linking';
 import pg from 'pg';
 import { DEFAULT_BATCH_ROWS } from '../sync/batch-size';
+import { ROOT } from './lib/process';
 
 /**
  * `npm run bench:linking -- [--data DIR] [--persons N] [--batch N] [--warmup-persons N] [--no-thread]`
@@ -110,7 +111,7 @@ async function warmUp(data: string, persons: number, batch: number): Promise<{ p
     process.stderr.write(`warm-up: generating ${persons} persons (seed ${manifest.seed + 1}) into ${dir}\n`);
     // In a child process: the generator's garbage stays out of this process's heap (the measured run's GC works
     // through what is left in the old generation).
-    execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'demo', 'generate.ts'),
+    execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'demo', 'generate.ts'),
       '--out', dir, '--persons', String(persons), '--seed', String(manifest.seed + 1)], { stdio: ['ignore', 'ignore', 'inherit'] });
     const r = await runEvaluation({ dataDir: dir, databaseUrl: databaseBaseUrl(), batchSize: batch, log: (l) => process.stderr.write(`warm-up: ${l}\n`) });
     await checkpoint();
@@ -126,15 +127,8 @@ async function warmUp(data: string, persons: number, batch: number): Promise<{ p
  * checkpoint the warm-up's WAL would bring on during it). Needs the pg_checkpoint role or superuser; skipped without.
  */
 async function checkpoint(): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseBaseUrl() });
-  await client.connect();
-  try {
-    await client.query('CHECKPOINT');
-  } catch (err) {
-    process.stderr.write(`warm-up: no checkpoint (${(err as Error).message})\n`);
-  } finally {
-    await client.end();
-  }
+  await onServer((client) => client.query('CHECKPOINT'))
+    .catch((err: unknown) => { process.stderr.write(`warm-up: no checkpoint (${(err as Error).message})\n`); });
 }
 
 /**
@@ -142,12 +136,17 @@ async function checkpoint(): Promise<void> {
  * buffers the run's tables outgrow them, and the backends write out evicted pages themselves (docs/performance.md).
  */
 async function serverSettings(): Promise<Record<string, string>> {
+  const r = await onServer((client) => client.query<{ name: string; setting: string }>(
+    `SELECT name, current_setting(name) AS setting FROM pg_settings WHERE name IN ('shared_buffers', 'wal_buffers', 'max_wal_size')`));
+  return Object.fromEntries(r.rows.map((x) => [x.name, x.setting]));
+}
+
+/** One statement's worth of work on the benchmark's server, on a connection of its own. */
+async function onServer<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: databaseBaseUrl() });
   await client.connect();
   try {
-    const r = await client.query<{ name: string; setting: string }>(
-      `SELECT name, current_setting(name) AS setting FROM pg_settings WHERE name IN ('shared_buffers', 'wal_buffers', 'max_wal_size')`);
-    return Object.fromEntries(r.rows.map((x) => [x.name, x.setting]));
+    return await work(client);
   } finally {
     await client.end();
   }
