@@ -83,7 +83,7 @@ const COPY_CHUNK = 128 * 1024;
  * by chunk with a turn of the event loop between chunks: chunks made while earlier statements run wait in the
  * stream, later ones go out as they are made. Settles when the COPY is done or has failed.
  */
-export function copyRows<T>(client: PoolClient, table: string, columns: readonly string[], rows: Iterable<T>,
+export function copyRows<T>(client: PoolClient, table: string, columns: readonly string[], rows: readonly T[],
   encode: (r: T, out: CopyText) => void): Promise<void> {
   const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
   const done = new Promise<void>((resolve, reject) => { stream.once('finish', resolve); stream.once('error', reject); });
@@ -93,8 +93,9 @@ export function copyRows<T>(client: PoolClient, table: string, columns: readonly
   const encoded = (async () => {
     if (before) await before;
     const out = new CopyText();
-    for (const r of rows) {
-      encode(r, out);
+    // By index: an iterator in this async function (it awaits between chunks) allocates a result per row.
+    for (let i = 0; i < rows.length; i++) {
+      encode(rows[i]!, out);
       out.end();
       if (out.size >= COPY_CHUNK) {
         if (stream.destroyed) return;

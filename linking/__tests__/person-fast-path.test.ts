@@ -109,6 +109,34 @@ describe('person linking: valid ID numbers, residences, preparing ahead', () => 
     expect(await person(c!.personId)).toEqual(set);
   });
 
+  it('redoes the writes with their residences when a writer outside linking took a new person\'s number meanwhile', async () => {
+    // The batch's links go out before its residences are known, inside the savepoint that a unique violation rolls
+    // back; places linked for the residences on the batch's connection (no batch places given here) are inside it too.
+    const idNumber = generateIdNumber('510104', '1977-07-17', 61, 'M');
+    const other = await db.pool.connect();
+    let outsider: string;
+    try {
+      await other.query('BEGIN');
+      outsider = (await other.query<{ id: string }>(`INSERT INTO core.persons (id_number, name) VALUES ($1, '简宁') RETURNING id`, [idNumber])).rows[0]!.id;
+      const linking = link([
+        mention({ name: '简宁', idNumber, address: '锦江区永丰街38号1栋4单元401室' }),
+        mention({ name: '简安', birthDate: '1992-02-12', phone: '13900006666', address: '锦江区永丰街38号2栋4单元402室' }),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await other.query('COMMIT');
+      const [a, b] = await linking;
+      expect(a!.personId).toBe(outsider);
+      expect(b!.created).toBe(true);
+      // Both residences are places that exist: the one meant for the lost new person went to the outsider's person.
+      const homes = await db.pool.query<{ id: string; grid_code: string | null; address: string }>(
+        `SELECT p.id, p.grid_code, pl.address FROM core.persons p JOIN core.places pl ON pl.id = p.residence_place_id WHERE p.id = ANY($1::uuid[])`,
+        [[outsider, b!.personId]]);
+      expect(Object.fromEntries(homes.rows.map((h) => [h.id, h.grid_code]))).toEqual({ [outsider]: GRID_A, [b!.personId]: GRID_B });
+    } finally {
+      other.release();
+    }
+  });
+
   it('links the same whether the batch was prepared ahead or not', async () => {
     // Two batches alike in shape, unrelated to each other (other names, dates, phones, addresses).
     const batch = (name: string, year: string, d: string) => [
