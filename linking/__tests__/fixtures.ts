@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Queryable } from '../../platform/db';
+import type { Pool, Queryable } from '../../platform/db';
 import type { PersonMention } from '../types';
 
 /**
@@ -12,6 +12,27 @@ export function mentionsOf(department: PersonMention['department'], sourceTable:
     const recordId = over.recordId ?? randomUUID();
     return { ref: over.ref ?? recordId, department, sourceTable, recordId, recordKey: recordId.slice(0, 8), connectorId, ...over };
   };
+}
+
+/**
+ * A writer outside linking: another session creates a person holding `idNumber` and keeps its transaction open
+ * while `link` starts (linking cannot see that person, decides on a new one, and its write of it waits on the
+ * unique index), then commits. Returns the outsider's person id and what `link` gave.
+ */
+export async function withOutsiderPerson<T>(pool: Pool, idNumber: string, name: string, link: () => Promise<T>): Promise<{ outsider: string; linked: T }> {
+  const other = await pool.connect();
+  try {
+    await other.query('BEGIN');
+    const outsider = (await other.query<{ id: string }>(
+      'INSERT INTO core.persons (id_number, name) VALUES ($1, $2) RETURNING id', [idNumber, name])).rows[0]!.id;
+    const linking = link();
+    linking.catch(() => undefined); // awaited below, after the commit
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await other.query('COMMIT');
+    return { outsider, linked: await linking };
+  } finally {
+    other.release();
+  }
 }
 
 /**

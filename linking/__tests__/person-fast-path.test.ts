@@ -6,7 +6,7 @@ import { personFeatures } from '../person-features';
 import { lookupKeys } from '../person-normalise';
 import { loadAddressRegister } from '../place-linking';
 import type { PersonMention } from '../types';
-import { GRID_A, GRID_B, loadTestGrids, mentionsOf } from './fixtures';
+import { GRID_A, GRID_B, loadTestGrids, mentionsOf, withOutsiderPerson } from './fixtures';
 
 /**
  * Round 6 of linking throughput (docs/linking.md): mentions with a valid ID number look only among persons
@@ -110,31 +110,20 @@ describe('person linking: valid ID numbers, residences, preparing ahead', () => 
   });
 
   it('redoes the writes with their residences when a writer outside linking took a new person\'s number meanwhile', async () => {
-    // The batch's links go out before its residences are known, inside the savepoint that a unique violation rolls
-    // back; places linked for the residences on the batch's connection (no batch places given here) are inside it too.
+    // No batch places are given, so the residences' places are linked on the batch's own connection; the unique
+    // violation rolls the batch's writes back to their savepoint and they are written again one by one.
     const idNumber = generateIdNumber('510104', '1977-07-17', 61, 'M');
-    const other = await db.pool.connect();
-    let outsider: string;
-    try {
-      await other.query('BEGIN');
-      outsider = (await other.query<{ id: string }>(`INSERT INTO core.persons (id_number, name) VALUES ($1, '简宁') RETURNING id`, [idNumber])).rows[0]!.id;
-      const linking = link([
-        mention({ name: '简宁', idNumber, address: '锦江区永丰街38号1栋4单元401室' }),
-        mention({ name: '简安', birthDate: '1992-02-12', phone: '13900006666', address: '锦江区永丰街38号2栋4单元402室' }),
-      ]);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      await other.query('COMMIT');
-      const [a, b] = await linking;
-      expect(a!.personId).toBe(outsider);
-      expect(b!.created).toBe(true);
-      // Both residences are places that exist: the one meant for the lost new person went to the outsider's person.
-      const homes = await db.pool.query<{ id: string; grid_code: string | null; address: string }>(
-        `SELECT p.id, p.grid_code, pl.address FROM core.persons p JOIN core.places pl ON pl.id = p.residence_place_id WHERE p.id = ANY($1::uuid[])`,
-        [[outsider, b!.personId]]);
-      expect(Object.fromEntries(homes.rows.map((h) => [h.id, h.grid_code]))).toEqual({ [outsider]: GRID_A, [b!.personId]: GRID_B });
-    } finally {
-      other.release();
-    }
+    const { outsider, linked: [a, b] } = await withOutsiderPerson(db.pool, idNumber, '简宁', () => link([
+      mention({ name: '简宁', idNumber, address: '锦江区永丰街38号1栋4单元401室' }),
+      mention({ name: '简安', birthDate: '1992-02-12', phone: '13900006666', address: '锦江区永丰街38号2栋4单元402室' }),
+    ]));
+    expect(a!.personId).toBe(outsider);
+    expect(b!.created).toBe(true);
+    // Both residences are places that exist: the one meant for the lost new person went to the outsider's person.
+    const homes = await db.pool.query<{ id: string; grid_code: string | null }>(
+      `SELECT p.id, p.grid_code FROM core.persons p JOIN core.places pl ON pl.id = p.residence_place_id WHERE p.id = ANY($1::uuid[])`,
+      [[outsider, b!.personId]]);
+    expect(Object.fromEntries(homes.rows.map((h) => [h.id, h.grid_code]))).toEqual({ [outsider]: GRID_A, [b!.personId]: GRID_B });
   });
 
   it('links the same whether the batch was prepared ahead or not', async () => {

@@ -6,7 +6,7 @@ import { absorbPerson } from '../review';
 import { personFeatures } from '../person-features';
 import { storedKeys } from '../person-normalise';
 import type { PersonMention } from '../types';
-import { mentionsOf } from './fixtures';
+import { mentionsOf, withOutsiderPerson } from './fixtures';
 
 /**
  * The write path of person linking (docs/linking.md, "Throughput"): the key tables are derived data (unlogged,
@@ -82,26 +82,15 @@ describe('person linking: keys and writes', () => {
 
   it('joins the person a writer outside linking created with the ID number meanwhile (COPY of new persons falls back)', async () => {
     const idNumber = generateIdNumber('510108', '1966-06-06', 31, 'M');
-    const other = await db.pool.connect();
-    let outsider: string;
-    try {
-      await other.query('BEGIN');
-      outsider = (await other.query<{ id: string }>(
-        `INSERT INTO core.persons (id_number, name) VALUES ($1, '罗军') RETURNING id`, [idNumber])).rows[0]!.id;
-      // Linking does not see the uncommitted person, decides on a new one, and its COPY waits on the unique index.
-      const linking = link([mention({ name: '罗军', idNumber }), mention({ name: '罗新', birthDate: '1990-01-02', phone: '13900007777' })]);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      await other.query('COMMIT');
-      const [a, b] = await linking;
-      expect(a!.personId).toBe(outsider);
-      expect(a!.method).toBe('id_number');
-      expect(a!.created).toBe(false);
-      // The other new person of the batch was still made, with its keys.
-      expect(b!.created).toBe(true);
-      expect((await keysOf(b!.personId)).length).toBeGreaterThan(0);
-    } finally {
-      other.release();
-    }
+    // Linking does not see the uncommitted person, decides on a new one, and its COPY waits on the unique index.
+    const { outsider, linked: [a, b] } = await withOutsiderPerson(db.pool, idNumber, '罗军',
+      () => link([mention({ name: '罗军', idNumber }), mention({ name: '罗新', birthDate: '1990-01-02', phone: '13900007777' })]));
+    expect(a!.personId).toBe(outsider);
+    expect(a!.method).toBe('id_number');
+    expect(a!.created).toBe(false);
+    // The other new person of the batch was still made, with its keys.
+    expect(b!.created).toBe(true);
+    expect((await keysOf(b!.personId)).length).toBeGreaterThan(0);
     const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM core.persons WHERE id_number = $1', [idNumber]);
     expect(rows[0].n).toBe(1);
   });
@@ -161,21 +150,11 @@ describe('person linking: keys and writes', () => {
 
     it('keeps the batch when a writer outside linking made its new person meanwhile (keys beside, writes redone)', async () => {
       const idNumber = generateIdNumber('510108', '1967-07-07', 35, 'F');
-      const other = await db.pool.connect();
-      let outsider: string;
-      try {
-        await other.query('BEGIN');
-        outsider = (await other.query<{ id: string }>(`INSERT INTO core.persons (id_number, name) VALUES ($1, '罗兰') RETURNING id`, [idNumber])).rows[0]!.id;
-        const linking = linkAside([mention({ name: '罗兰', idNumber }), mention({ name: '罗芸', birthDate: '1991-02-03', phone: '13900008888' })]);
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        await other.query('COMMIT');
-        const [a, b] = await linking;
-        expect(a!.personId).toBe(outsider);
-        expect(b!.created).toBe(true);
-        expect((await keysOf(b!.personId)).length).toBeGreaterThan(0);
-      } finally {
-        other.release();
-      }
+      const { outsider, linked: [a, b] } = await withOutsiderPerson(db.pool, idNumber, '罗兰',
+        () => linkAside([mention({ name: '罗兰', idNumber }), mention({ name: '罗芸', birthDate: '1991-02-03', phone: '13900008888' })]));
+      expect(a!.personId).toBe(outsider);
+      expect(b!.created).toBe(true);
+      expect((await keysOf(b!.personId)).length).toBeGreaterThan(0);
     });
   });
 
