@@ -265,6 +265,12 @@ async function ensureKeys(client: PoolClient): Promise<void> {
  * planner's statistics lag behind tables this very run fills (core.person_keys is "empty" to it while it holds
  * 400,000 rows), and it then hashes or sorts whole tables for each batch: quadratic over a run. For the
  * duration of the call (SET LOCAL, set back right after) only index probes are allowed, and no parallel workers.
+ *
+ * The lists of values an index is probed with are written `= ANY((SELECT <list>)::text[])`: a one-time subquery,
+ * which the planner takes for a value it does not know. As a parameter or `string_to_array($n, …)` the list is a
+ * constant when the statement is planned for its parameters (node-postgres' unnamed statements are), and the
+ * planner then estimates every element's selectivity against the column's statistics: thousands per batch, a third
+ * of the database's planning time in the run (perf, docs/linking.md round 14). The plan is the same index probe.
  */
 const INDEX_PROBES_ON = `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_hashjoin = off;
   SET LOCAL enable_mergejoin = off; SET LOCAL enable_material = off; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off`;
@@ -384,10 +390,10 @@ function sendReads(client: PoolClient, items: Item[]): Reads {
   const reads: Reads = {
     keysBuilt: keysComplete(client),
     numbered: ids.length ? client.query<{ id: string; id_number: string; open_res: boolean | null }>(
-      // Canonical 18-character numbers as one text (see fetchCandidates).
+      // Canonical 18-character numbers as one text (see fetchCandidates), as a one-time subquery (see INDEX_PROBES_ON).
       `SELECT coalesce(merged_into, id) AS id, id_number,
               CASE WHEN merged_into IS NULL THEN residence_place_id IS NULL END AS open_res
-         FROM core.persons WHERE id_number = ANY(string_to_array($1, chr(31)))`,
+         FROM core.persons WHERE id_number = ANY((SELECT string_to_array($1, chr(31)))::text[])`,
       [ids.join('\u001f')]) : null,
     candidates: fetchCandidates(client, items, (i) => !!i.f.idNumber),
     // A name-only mention (perhaps with its source group) may join a person only if no other person bears the
@@ -555,9 +561,11 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
          -- Persons without a number are few; the mentions with a number that look among them, many (absorption).
          -- When there are more keys to look up than the table has rows to read (16 per 8 kB page), one pass over
          -- the table against a hash of the keys (the key as an expression: no index) costs less than a probe per
-         -- key; otherwise the probes. Decided in the statement, on the table's size now (one-time filters).
+         -- key; otherwise the probes. Decided in the statement, on the table's size now (one-time filters). The
+         -- probes' list is a one-time subquery (INDEX_PROBES_ON); the pass's stays a constant: only a constant list
+         -- is hashed.
          SELECT k.person_id FROM core.person_open_keys k
-          WHERE (SELECT pg_relation_size('core.person_open_keys')) >= $3 AND k.key = ANY(string_to_array($2, chr(31)))
+          WHERE (SELECT pg_relation_size('core.person_open_keys')) >= $3 AND k.key = ANY((SELECT string_to_array($2, chr(31)))::text[])
          UNION ALL
          SELECT k.person_id FROM core.person_open_keys k
           WHERE (SELECT pg_relation_size('core.person_open_keys')) < $3 AND (k.key || '') = ANY(string_to_array($2, chr(31)))) o
@@ -607,7 +615,7 @@ async function nameCounts(client: PoolClient, names: Iterable<string>): Promise<
   if (!list.length) return out;
   const r = await client.query<{ name: string; n: number }>(
     `SELECT p.name, count(*)::int AS n FROM core.persons p
-      WHERE p.name = ANY($1::text[]) AND p.id_number IS NOT NULL AND p.merged_into IS NULL GROUP BY p.name`, [list]);
+      WHERE p.name = ANY((SELECT $1::text[])::text[]) AND p.id_number IS NOT NULL AND p.merged_into IS NULL GROUP BY p.name`, [list]);
   for (const row of r.rows) out.set(row.name, row.n);
   return out;
 }
