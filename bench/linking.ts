@@ -18,7 +18,9 @@ import { ROOT } from './lib/process';
  * Linking throughput and quality on a large data set: generates N persons' department records (default
  * 60,000 persons, about 127,000 person mentions) unless --data names a generated directory, links them all in
  * sync-sized batches into a fresh database, and ends with one JSON line: records/s, F1, precision, recall,
- * grid accuracy, and the ratio of the throughput to the 20,000 records/s target.
+ * grid accuracy, the ratio of the throughput to the 20,000 records/s target, and the measured run's `window` on the
+ * monotonic clock (seconds), to cut a system-wide `perf record -k CLOCK_MONOTONIC` of the run down to it
+ * (`perf report --time START,END`: the process's threads and the database's backends, docs/performance.md).
  *
  * Measured in a warm process, as sync's worker links batch after batch for as long as it runs (and as bench:sync
  * measures after a warm-up run): first another city's data set (--warmup-persons, default 20,000 persons, generated
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
       personThroughputRatio: round(personRecordsPerSecond / TARGET_RECORDS_PER_SECOND),
       cpuSeconds: { process: round(r.cpuSeconds.process), database: r.cpuSeconds.database === null ? null : round(r.cpuSeconds.database) }, loadAverage: load,
       linkingThread: normaliseThread.stats.mentions > 0, database: server, warmup,
+      window: { start: Math.round(r.window.start * 1e6) / 1e6, end: Math.round(r.window.end * 1e6) / 1e6 },
     })}\n`);
     if (statements) {
       const top = [...statements.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25);

@@ -36,6 +36,11 @@ export interface EvalResult extends PairwiseFigures {
   persons: number;
   truePersons: number;
   seconds: number;
+  /**
+   * The linking's start and end on the machine's monotonic clock, in seconds (process.hrtime, CLOCK_MONOTONIC on
+   * Linux): the `--time` window of a system-wide `perf record -k CLOCK_MONOTONIC` of the run (docs/performance.md).
+   */
+  window: { start: number; end: number };
   /** CPU seconds over the linking: this process, and the database backends of its pool (null when unreadable). */
   cpuSeconds: { process: number; database: number | null };
   recordsPerSecond: number;
@@ -134,7 +139,8 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
       });
       await ahead;
     }
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const ended = process.hrtime.bigint();
+    const seconds = Number(ended - started) / 1e9;
     const cpu = process.cpuUsage(cpu0);
     const backendCpu1 = backendCpuSeconds(backends);
     const cpuSeconds = {
@@ -211,6 +217,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
       persons: new Set(predicted.values()).size,
       truePersons,
       seconds,
+      window: { start: Number(started) / 1e9, end: Number(ended) / 1e9 },
       cpuSeconds,
       recordsPerSecond: source.mentions.length / seconds,
       gridAccuracy: addresses ? gridRight / addresses : 1,
