@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { generate } from '../demo/generate';
 import { databaseBaseUrl, printTable } from '../linking/eval';
@@ -18,7 +18,8 @@ import { ROOT } from './lib/process';
  * Linking throughput and quality on a large data set: generates N persons' department records (default
  * 60,000 persons, about 127,000 person mentions) unless --data names a generated directory, links them all in
  * sync-sized batches into a fresh database, and ends with one JSON line: records/s, F1, precision, recall,
- * grid accuracy, the ratio of the throughput to the 20,000 records/s target, and the measured run's `window` on the
+ * grid accuracy, the ratio of the throughput to the 20,000 records/s target, the bound this machine's cores put on
+ * the same work (`cpuBound`: records/s with every core busy at the run's CPU seconds per record), and the measured run's `window` on the
  * monotonic clock (seconds), to cut a system-wide `perf record -k CLOCK_MONOTONIC` of the run down to it
  * (`perf report --time START,END`: the process's threads and the database's backends, docs/performance.md).
  *
@@ -77,6 +78,10 @@ async function main(): Promise<void> {
     const personSeconds = personLinkingStats.seconds;
     const personRecordsPerSecond = personSeconds ? personLinkingStats.mentions / personSeconds : 0;
     process.stdout.write(`  CPU over the linking                ${r.cpuSeconds.process.toFixed(2)} s this process, ${r.cpuSeconds.database?.toFixed(2) ?? '?'} s database backends\n`);
+    const bound = cpuBound(r.records, r.seconds, r.cpuSeconds);
+    if (bound) {
+      process.stdout.write(`  the machine's cores, busy with it   ${(bound.coreUtilisation * 100).toFixed(0)} % of ${bound.cores} over the run; all of them busy: ${Math.round(bound.recordsPerSecond)} records/s at this work per record\n`);
+    }
     process.stdout.write(`  person linking (overlapped)         ${personSeconds.toFixed(2)} s, ${Math.round(personRecordsPerSecond)} /s\n`);
     for (const [phase, sec] of Object.entries(personLinkingStats.phases)) process.stdout.write(`    ${phase.padEnd(32)} ${sec.toFixed(2)} s\n`);
     const load = loadavg().map((x) => Math.round(x * 100) / 100);
@@ -89,6 +94,8 @@ async function main(): Promise<void> {
       targetRecordsPerSecond: TARGET_RECORDS_PER_SECOND, throughputRatio: round(r.recordsPerSecond / TARGET_RECORDS_PER_SECOND),
       personThroughputRatio: round(personRecordsPerSecond / TARGET_RECORDS_PER_SECOND),
       cpuSeconds: { process: round(r.cpuSeconds.process), database: r.cpuSeconds.database === null ? null : round(r.cpuSeconds.database) }, loadAverage: load,
+      cpuBound: bound ? { cores: bound.cores, coreUtilisation: round(bound.coreUtilisation), recordsPerSecond: Math.round(bound.recordsPerSecond),
+        throughputRatio: round(bound.recordsPerSecond / TARGET_RECORDS_PER_SECOND) } : null,
       linkingThread: normaliseThread.stats.mentions > 0, database: server, warmup,
       window: { start: Math.round(r.window.start * 1e6) / 1e6, end: Math.round(r.window.end * 1e6) / 1e6 },
     })}\n`);
@@ -100,6 +107,21 @@ async function main(): Promise<void> {
   } finally {
     if (temp) await rm(temp, { recursive: true, force: true });
   }
+}
+
+/**
+ * The physical limit of this run on this machine: its CPU seconds (the process's and the database backends') over
+ * the machine's cores is the shortest the same work could take with every core busy. Measured in the same run, so the
+ * host's phases (the same work takes 5 or 10 CPU seconds within an hour here) move it with the figure; the share of
+ * the cores used says how much an overlap could still gain, the bound's records/s whether less work is needed.
+ * Null when the database's CPU could not be read (a server on another machine).
+ */
+function cpuBound(records: number, seconds: number, cpu: { process: number; database: number | null }):
+  { cores: number; coreUtilisation: number; recordsPerSecond: number } | null {
+  if (cpu.database === null || seconds <= 0) return null;
+  const cores = availableParallelism();
+  const busy = (cpu.process + cpu.database) / cores;
+  return { cores, coreUtilisation: busy / seconds, recordsPerSecond: records / busy };
 }
 
 /**
