@@ -112,8 +112,9 @@ async function main(): Promise<void> {
 /**
  * The physical limit of this run on this machine: its CPU seconds (the process's and the database backends') over
  * the machine's cores is the shortest the same work could take with every core busy. Measured in the same run, so the
- * host's phases (the same work takes 5 or 10 CPU seconds within an hour here) move it with the figure; the share of
- * the cores used says how much an overlap could still gain, the bound's records/s whether less work is needed.
+ * host's phases (the same work takes 5 or 10 CPU seconds within an hour here) move it with the figure. The share of
+ * the cores the run used leaves the rest to idle time, other processes and, on a virtual machine, time the host did
+ * not run the guest (a system-wide perf record of the window tells them apart: docs/linking.md, round 14).
  * Null when the database's CPU could not be read (a server on another machine).
  */
 function cpuBound(records: number, seconds: number, cpu: { process: number; database: number | null }):
