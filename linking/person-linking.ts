@@ -4,6 +4,7 @@ import { uuidv7 } from '../platform/uuidv7';
 import { connectAtOnce, inTransactionBeside, type BesidePool } from './beside';
 import { copyRows, type CopyText } from './copy-text';
 import { normaliseThread } from './normalise-thread';
+import { keyList } from './key-list';
 import { insertMissingKeysSql, recordKeysSql, type PersonFeatures } from './person-features';
 import { normaliseRecent, sameSource, sourceOf, storedKeys, type Normalised } from './person-normalise';
 import { AMBIGUITY_MARGIN, CONFLICT, LINK_THRESHOLD, REVIEW_THRESHOLD, scorePair, type Evidence } from './person-score';
@@ -265,12 +266,7 @@ async function ensureKeys(client: PoolClient): Promise<void> {
  * planner's statistics lag behind tables this very run fills (core.person_keys is "empty" to it while it holds
  * 400,000 rows), and it then hashes or sorts whole tables for each batch: quadratic over a run. For the
  * duration of the call (SET LOCAL, set back right after) only index probes are allowed, and no parallel workers.
- *
- * The lists of values an index is probed with are written `= ANY((SELECT <list>)::text[])`: a one-time subquery,
- * which the planner takes for a value it does not know. As a parameter or `string_to_array($n, …)` the list is a
- * constant when the statement is planned for its parameters (node-postgres' unnamed statements are), and the
- * planner then estimates every element's selectivity against the column's statistics: thousands per batch, a third
- * of the database's planning time in the run (perf, docs/linking.md round 14). The plan is the same index probe.
+ * The lists the reads probe indexes with go as keyList parameters (linking/key-list.ts): to the planner, one value.
  */
 const INDEX_PROBES_ON = `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_hashjoin = off;
   SET LOCAL enable_mergejoin = off; SET LOCAL enable_material = off; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off`;
@@ -386,15 +382,14 @@ interface Reads {
  * more names. Deciding looks each item up by its own number, keys and name only, so the answers it uses are the same.
  */
 function sendReads(client: PoolClient, items: Item[]): Reads {
-  const ids = [...new Set(items.map((i) => i.f.idNumber).filter((v): v is string => !!v))];
+  const ids = keyList([...new Set(items.map((i) => i.f.idNumber).filter((v): v is string => !!v))]);
   const reads: Reads = {
     keysBuilt: keysComplete(client),
-    numbered: ids.length ? client.query<{ id: string; id_number: string; open_res: boolean | null }>(
-      // Canonical 18-character numbers as one text (see fetchCandidates), as a one-time subquery (see INDEX_PROBES_ON).
+    numbered: ids.value.length ? client.query<{ id: string; id_number: string; open_res: boolean | null }>(
       `SELECT coalesce(merged_into, id) AS id, id_number,
               CASE WHEN merged_into IS NULL THEN residence_place_id IS NULL END AS open_res
-         FROM core.persons WHERE id_number = ANY((SELECT string_to_array($1, chr(31)))::text[])`,
-      [ids.join('\u001f')]) : null,
+         FROM core.persons WHERE id_number = ANY(${ids.sql(1)})`,
+      [ids.value]) : null,
     candidates: fetchCandidates(client, items, (i) => !!i.f.idNumber),
     // A name-only mention (perhaps with its source group) may join a person only if no other person bears the
     // name: two 刘秀淑 served by one care station are two persons. Counted for weak mentions here, and for the
@@ -551,10 +546,11 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
   }
   for (const k of open) orphansOnly.delete(k);
   if (!open.size && !orphansOnly.size) return [];
+  const [openKeys, orphanKeys] = [keyList([...open]), keyList([...orphansOnly])];
   const r = await client.query(
     `WITH hit AS (
        -- A probe of the key's hash index per key (migration 0370: an index that = ANY(…) cannot use).
-       SELECT k.person_id FROM unnest(string_to_array($1, chr(31))) AS q(key)
+       SELECT k.person_id FROM unnest(${openKeys.constant(1)}) AS q(key)
          JOIN core.person_keys k ON k.key = q.key COLLATE "C"
        UNION
        SELECT o.person_id FROM (
@@ -562,13 +558,12 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
          -- When there are more keys to look up than the table has rows to read (16 per 8 kB page), one pass over
          -- the table against a hash of the keys (the key as an expression: no index) costs less than a probe per
          -- key; otherwise the probes. Decided in the statement, on the table's size now (one-time filters). The
-         -- probes' list is a one-time subquery (INDEX_PROBES_ON); the pass's stays a constant: only a constant list
-         -- is hashed.
+         -- pass hashes the list: a constant (keyList).
          SELECT k.person_id FROM core.person_open_keys k
-          WHERE (SELECT pg_relation_size('core.person_open_keys')) >= $3 AND k.key = ANY((SELECT string_to_array($2, chr(31)))::text[])
+          WHERE (SELECT pg_relation_size('core.person_open_keys')) >= $3 AND k.key = ANY(${orphanKeys.sql(2)})
          UNION ALL
          SELECT k.person_id FROM core.person_open_keys k
-          WHERE (SELECT pg_relation_size('core.person_open_keys')) < $3 AND (k.key || '') = ANY(string_to_array($2, chr(31)))) o
+          WHERE (SELECT pg_relation_size('core.person_open_keys')) < $3 AND (k.key || '') = ANY(${orphanKeys.constant(2)})) o
        JOIN core.persons p ON p.id = o.person_id AND p.id_number IS NULL)
      -- A person's records, each distinct set of features once (twenty care visits written alike are one).
      , recs AS (
@@ -582,9 +577,9 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
               (SELECT count(*)::int FROM core.persons x WHERE x.name = recs.name AND x.id_number IS NOT NULL AND x.merged_into IS NULL)
             END AS name_n
        FROM recs`,
-    // Keys as one text each, separated by U+001F (no key contains it): tens of thousands of array elements
-    // cost more to quote one by one than the look-up itself.
-    [[...open].join('\u001f'), [...orphansOnly].join('\u001f'), orphansOnly.size * (8192 / 16)]);
+    // Keys as one text each (keyList): tens of thousands of array elements cost more to quote one by one than the
+    // look-up itself.
+    [openKeys.value, orphanKeys.value, orphansOnly.size * (8192 / 16)]);
   return r.rows.map((row) => ({
     personId: row.person_id, name: row.name, pinyin: row.name_pinyin, sex: row.sex, birthDate: row.birth_date,
     phone: row.phone, idNumber: row.id_number, idNumberRaw: row.id_number_raw, placeKey: row.place_key, groupKey: row.group_key,
@@ -610,12 +605,12 @@ function household(groupKey: string | null): boolean {
  * person was registered under; index persons_name).
  */
 async function nameCounts(client: PoolClient, names: Iterable<string>): Promise<Map<string, number>> {
-  const list = [...new Set(names)];
+  const list = keyList([...new Set(names)]);
   const out = new Map<string, number>();
-  if (!list.length) return out;
+  if (!list.value.length) return out;
   const r = await client.query<{ name: string; n: number }>(
     `SELECT p.name, count(*)::int AS n FROM core.persons p
-      WHERE p.name = ANY((SELECT $1::text[])::text[]) AND p.id_number IS NOT NULL AND p.merged_into IS NULL GROUP BY p.name`, [list]);
+      WHERE p.name = ANY(${list.sql(1)}) AND p.id_number IS NOT NULL AND p.merged_into IS NULL GROUP BY p.name`, [list.value]);
   for (const row of r.rows) out.set(row.name, row.n);
   return out;
 }

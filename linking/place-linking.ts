@@ -4,6 +4,7 @@ import { uuidv7 } from '../platform/uuidv7';
 import { cleanAddress, parseAddress, type ParsedAddress } from './address-parser';
 import { copyRows } from './copy-text';
 import { gridAt, loadGazetteer, type Gazetteer } from './gazetteer';
+import { keyList } from './key-list';
 import type { PlaceLink, PlaceMention } from './types';
 
 /**
@@ -255,16 +256,6 @@ async function copyNewPlaces(client: PoolClient, write: PlaceRow[], g: Gazetteer
     const v = values[i]!;
     return { id: v[19] as string, norm_key: r.key, grid_code: r.gridCode, parse_status: r.parsed.status, parse_error: v[15] as string | null };
   });
-}
-
-/**
- * A list of keys as one query parameter: one text split in SQL (`string_to_array`, chr(31) between keys) rather
- * than an array node-postgres quotes element by element; the array form when a key holds U+001F (an address as
- * written may hold anything; an empty key, which a joined text could not tell from no key at all).
- */
-export function keyList(keys: string[]): { sql: (n: number) => string; value: string | string[] } {
-  if (keys.some((k) => k === '' || k.includes('\u001f'))) return { sql: (n) => `$${n}::text[]`, value: keys };
-  return { sql: (n) => `string_to_array($${n}, chr(31))`, value: keys.join('\u001f') };
 }
 
 /** What parse_error holds: the parser's reason, else (with a register loaded) why the register did not resolve it. */
