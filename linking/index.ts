@@ -6,9 +6,10 @@
 import type { PoolClient, Queryable } from '../platform/db';
 import { connectAtOnce, inTransactionBeside, type BesidePool } from './beside';
 import { loadGazetteer } from './gazetteer';
+import { takeLinkingLock } from './linking-lock';
 import { normaliseThread } from './normalise-thread';
 import {
-  LINKING_LOCK_KEY, linkPersons as linkPersonMentions, normalisesOnThread, prepareBatch, prepareFeatures, type Residence,
+  linkPersons as linkPersonMentions, normalisesOnThread, prepareBatch, prepareFeatures, type Residence,
 } from './person-linking';
 import { linkPlaces as linkPlaceMentions, parseWithCache, placeKeyFor } from './place-linking';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from './types';
@@ -75,7 +76,7 @@ export function placesByAddress(mentions: readonly PlaceMention[], links: readon
  */
 export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): Promise<PlaceLink[]> {
   if (!mentions.length) return [];
-  await client.query(`SELECT pg_advisory_xact_lock(${LINKING_LOCK_KEY})`);
+  await takeLinkingLock(client);
   return linkPlaceMentions(client, mentions);
 }
 

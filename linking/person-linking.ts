@@ -5,6 +5,7 @@ import { connectAtOnce, inTransactionBeside, type BesidePool } from './beside';
 import { copyRows, type CopyText } from './copy-text';
 import { normaliseThread } from './normalise-thread';
 import { keyList } from './key-list';
+import { LINKING_LOCK_SQL } from './linking-lock';
 import { insertMissingKeysSql, recordKeysSql, type PersonFeatures } from './person-features';
 import { normaliseRecent, sameSource, sourceOf, storedKeys, type Normalised } from './person-normalise';
 import { AMBIGUITY_MARGIN, CONFLICT, LINK_THRESHOLD, REVIEW_THRESHOLD, scorePair, type Evidence } from './person-score';
@@ -15,7 +16,7 @@ import type { PersonLink, PersonMention } from './types';
  * Person linking for one batch of mentions, inside the caller's transaction, in a fixed number of SQL
  * statements whatever the batch size:
  *  1. links that already exist for these records are returned as they are (a replayed batch changes nothing);
- *  2. under a transaction-scoped advisory lock (so concurrent batches cannot both create the same person),
+ *  2. under the linking lock (linking-lock.ts: so concurrent batches cannot both create the same person),
  *     mentions with a valid ID number join the person holding it;
  *  3. the others are scored against the persons their blocking keys find (and those made earlier in the same
  *     batch): above the link threshold they join the best one, in the grey band they get a new person and a
@@ -23,8 +24,6 @@ import type { PersonLink, PersonMention } from './types';
  *  4. new persons, ID numbers adopted by persons that had none, the links and review entries are written in
  *     bulk.
  */
-export const LINKING_LOCK_KEY = 7_401_300;
-
 /** The characters the batch's key lists are joined with (see the existing-link check): refused in keys. */
 const SEPARATORS = /[\u001e\u001f]/;
 
@@ -137,7 +136,7 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
 
   // Under a transaction-scoped advisory lock, so that concurrent batches cannot both create one new person, nor
   // both link one record: whatever the previous holder wrote is committed (and visible) when this one gets it.
-  await client.query(`SELECT pg_advisory_xact_lock(${LINKING_LOCK_KEY}); ${INDEX_PROBES_ON}`);
+  await client.query(`${LINKING_LOCK_SQL}; ${INDEX_PROBES_ON}`);
   try {
     // 1. Existing links: the same record always ends at the same person. The statement is sent now and runs in
     //    the database while this process normalises the mentions (pinyin, ID numbers, addresses). Records the
@@ -961,9 +960,10 @@ function queueKeys(client: PoolClient, keys: KeyPlan, steps: Array<Promise<unkno
  * write its keys beside it (linking/beside.ts) while its own connection writes the persons and links: the database
  * then works on both at once. The caller waits for both before it commits, and holds the linking lock all along,
  * so no other linking batch reads keys in between. Should the batch roll back after the keys committed, they name
- * persons that do not exist, and the candidate look-up (a join with core.persons) drops them. A lock wait beside
- * (a review's merge holding a row the keys need while it waits on the batch) ends at the lock timeout, and the
- * batch writes the keys itself (writeQueued).
+ * persons that do not exist, and the candidate look-up (a join with core.persons) drops them. The review queue's
+ * merges and splits take the linking lock too (linking-lock.ts), so none of them holds a key row meanwhile; a lock
+ * wait beside all the same (a writer outside linking) ends at the lock timeout, and the batch writes the keys
+ * itself (writeQueued).
  */
 async function writeKeysAside(side: PoolClient, keys: KeyPlan): Promise<void> {
   await inTransactionBeside(side, async (c) => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolClient, Queryable } from '../platform/db';
 import { HubError } from '../platform/errors';
+import { takeLinkingLock } from './linking-lock';
 import { insertMissingKeysSql, recordKeysSql } from './person-features';
 
 /**
@@ -13,6 +14,8 @@ import { insertMissingKeysSql, recordKeysSql } from './person-features';
  *  - merge:  two persons are one → the second is merged into the first (persons.merged_into), its records,
  *            department rows and event participations move, its ID number too when the first has none.
  * Who may decide is the caller's business (the admin subgraph allows city-admin only: see docs/linking.md).
+ * Accept, split and merge take the linking lock first (linking-lock.ts): they wait for a linking batch in flight
+ * and run as if between two batches; linking's own absorption of a person (absorbPerson) runs under it already.
  */
 export interface RecordRef {
   sourceTable: string;
@@ -119,6 +122,7 @@ async function lockReview(client: PoolClient, id: string): Promise<ReviewRow> {
 
 /** The persons are one: the mention's person is merged into the candidate. */
 export async function acceptReview(client: PoolClient, id: string, actor: string, note?: string): Promise<MergeResult> {
+  await takeLinkingLock(client);
   const review = await lockReview(client, id);
   const keep = await resolvePerson(client, review.candidatePersonId);
   const drop = await resolvePerson(client, review.personId);
@@ -140,6 +144,7 @@ export async function rejectReview(client: PoolClient, id: string, actor: string
 
 /** Merge `otherId` into `personId` (a missed link). */
 export async function mergePersons(client: PoolClient, personId: string, otherId: string, actor: string, note?: string): Promise<MergeResult> {
+  await takeLinkingLock(client);
   const keep = await resolvePerson(client, personId);
   const drop = await resolvePerson(client, otherId);
   if (keep === drop) throw new HubError('TL_ERR_CONFLICT', `Persons ${personId} and ${otherId} are one person already`, { personId: keep });
@@ -148,6 +153,7 @@ export async function mergePersons(client: PoolClient, personId: string, otherId
 
 /** Move one record (a wrong link) to a new person of its own, made from the record's own features. */
 export async function splitRecord(client: PoolClient, ref: RecordRef, actor: string, note?: string): Promise<SplitResult> {
+  await takeLinkingLock(client);
   const mentionKey = ref.mentionKey ?? '';
   const rec = await client.query<{ person_id: string; name: string | null; sex: string | null; birth_date: string | null; phone: string | null; id_number: string | null }>(
     `SELECT person_id, name, sex, birth_date, phone, id_number FROM core.person_records

@@ -1,7 +1,7 @@
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { withTransaction } from '../../platform/db';
 import { linkBatch, linkPersons, linkPlaces } from '../index';
-import { LINKING_LOCK_KEY } from '../person-linking';
+import { LINKING_LOCK_KEY } from '../linking-lock';
 import { keyList } from '../key-list';
 import { linkPlaces as linkPlacesUnlocked } from '../place-linking';
 import { GRID_B, loadTestGrids } from './fixtures';

@@ -92,4 +92,34 @@ describe('linking review: accept, reject, split, merge', () => {
     await expect(tx((c) => mergePersons(c, x!.personId, other!.personId, 'u-city'))).rejects.toMatchObject({ code: 'TL_ERR_CONFLICT' });
     await expect(tx((c) => mergePersons(c, x!.personId, y!.personId, 'u-city'))).rejects.toMatchObject({ code: 'TL_ERR_CONFLICT' });
   });
+
+  it('a merge waits for the linking batch in flight: the batch\'s new record moves with the merged person', async () => {
+    // The batch links a new care-visit record to B (same name, birth date and phone) and has not committed when an
+    // administrator merges B into A. Run between the batch's reads and its commit, the merge would move B's one
+    // record and leave the batch's record (and its keys) with B, merged, where no look-up finds it any more.
+    const [a] = await link([mention({ name: '韦小宝', idNumber: generateIdNumber('510104', '1962-03-03', 21, 'M'), department: 'POLICE', sourceTable: 'police.household_registrations' })]);
+    const visit = { name: '钱慧', birthDate: '1948-09-09', phone: '13811112222', department: 'CIVIL_AFFAIRS' as const, sourceTable: 'civil.services' };
+    const [b] = await link([mention(visit)]);
+    const batch = await db.pool.connect();
+    try {
+      await batch.query('BEGIN');
+      const [m] = await linkPersons(batch, [mention(visit)]);
+      expect(m).toMatchObject({ personId: b!.personId, method: 'scored' });
+      const merge = tx((c) => mergePersons(c, a!.personId, b!.personId, 'u-city'));
+      let merged = false;
+      void merge.then(() => { merged = true; }, () => undefined);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(merged).toBe(false);
+      await batch.query('COMMIT');
+      expect(await merge).toEqual({ personId: a!.personId, mergedPersonId: b!.personId, recordsMoved: 2 });
+      const recs = await db.pool.query('SELECT count(*)::int AS n FROM core.person_records WHERE person_id = $1', [b!.personId]);
+      expect(recs.rows[0].n).toBe(0);
+      // The next visit finds the kept person by the keys the batch wrote.
+      const [next] = await link([mention(visit)]);
+      expect(next!.personId).toBe(a!.personId);
+    } finally {
+      await batch.query('ROLLBACK').catch(() => undefined);
+      batch.release();
+    }
+  });
 });
