@@ -80,27 +80,7 @@ export async function linkPlaces(client: PoolClient, mentions: PlaceMention[]): 
   return linkPlaceMentions(client, mentions);
 }
 
-export interface BatchLinks {
-  places: PlaceLink[];
-  persons: PersonLink[];
-  /** The next batch's places, being linked ahead (asked for with `nextPlaces`): pass as its `placesAhead`. */
-  placesAhead?: PlacesAhead;
-}
-
-export interface LinkBatchOptions extends Omit<LinkPersonsOptions, 'linkedPlaces'> {
-  /**
-   * This batch's places as the batch before linked them ahead (its BatchLinks.placesAhead): used when they were
-   * linked for this very array of mentions; when they could not be (no connection free, a failure), the places
-   * are linked here as without it.
-   */
-  placesAhead?: PlacesAhead;
-  /**
-   * The next batch's place mentions (a pipeline that knows them: the evaluation, the benchmark): linked beside
-   * (linkPlacesAhead, on `besidePool`) as soon as this batch's places are, while this batch's persons are read,
-   * scored and written. Returned as BatchLinks.placesAhead.
-   */
-  nextPlaces?: PlaceMention[];
-}
+export interface BatchLinks { places: PlaceLink[]; persons: PersonLink[] }
 
 /**
  * A batch's addresses and persons, linked together in the batch's transaction (the sync merge step, the
@@ -113,55 +93,21 @@ export interface LinkBatchOptions extends Omit<LinkPersonsOptions, 'linkedPlaces
  * linked on the batch's connection, overlapped with person linking (node-postgres queues the statements): person
  * linking's lock, reads and scoring are sent while place linking's statements run. Place statements may then run
  * under person linking's index-probe planner settings (SET LOCAL, person-linking.ts): each of them is written as
- * index look-ups (resolveRegister's three, not one OR-ed WHERE). A pipeline that knows the next batch has its
- * places linked ahead, beside this one (`nextPlaces`, `placesAhead`: linkPlacesAhead).
+ * index look-ups (resolveRegister's three, not one OR-ed WHERE).
  *
  * Both are awaited before this returns or throws (the first failure: place linking's, when both failed), so no
  * statement of either is still to be sent when the caller commits or rolls back.
  */
 export async function linkBatch(client: PoolClient, places: PlaceMention[], persons: PersonMention[],
-  options: LinkBatchOptions = {}): Promise<BatchLinks> {
-  const { placesAhead, nextPlaces, ...personOptions } = options;
-  const linkHere = () => (options.besidePool && places.length ? linkPlacesBeside(client, options.besidePool, places) : linkPlaces(client, places));
-  const ahead = placesAhead && placesAhead.mentions === places ? placesAhead.links : null;
-  const placesDone = ahead ? ahead.then((links) => links ?? linkHere()) : linkHere();
+  options: Omit<LinkPersonsOptions, 'linkedPlaces'> = {}): Promise<BatchLinks> {
+  const placesDone = options.besidePool && places.length ? linkPlacesBeside(client, options.besidePool, places) : linkPlaces(client, places);
   const linkedPlaces = placesDone.then((links) => placesByAddress(places, links));
   linkedPlaces.catch(() => undefined); // a failure is reported through placesDone
-  const next = nextPlaces?.length && options.besidePool ? linkPlacesAhead(options.besidePool, nextPlaces, placesDone) : undefined;
-  const personsDone = linkPersons(client, persons, { ...personOptions, linkedPlaces });
+  const personsDone = linkPersons(client, persons, { ...options, linkedPlaces });
   const [p, q] = await Promise.allSettled([placesDone, personsDone]);
   if (p.status === 'rejected') throw p.reason;
   if (q.status === 'rejected') throw q.reason;
-  return { places: p.value, persons: q.value, ...(next ? { placesAhead: next } : {}) };
-}
-
-/** A batch's places being linked ahead of it (linkPlacesAhead): null when that could not be done. */
-export interface PlacesAhead {
-  readonly mentions: readonly PlaceMention[];
-  readonly links: Promise<PlaceLink[] | null>;
-}
-
-/**
- * A coming batch's places linked now, beside the batch in flight, once `after` settles (that batch's own places
- * linked): on a connection of `pool` and in a transaction of their own, as linkPlacesBeside links a batch's places
- * (shared rows, upserted, safe to commit without the batch that needs them). Linked after the batch before's places
- * are committed, they are linked from what that batch wrote, as they would be one batch later; the persons of that
- * batch, still being written, change no place. Settles with null when no connection is free at once or the linking
- * fails: the batch then links its places itself (linkBatch), where an error in the mentions recurs and is
- * reported. Never rejects.
- */
-export function linkPlacesAhead(pool: BesidePool, mentions: PlaceMention[], after?: PromiseLike<unknown>): PlacesAhead {
-  const links = (async () => {
-    try { await after; } catch { /* that batch reports its own failure */ }
-    const side = await connectAtOnce(pool);
-    if (!side) return null;
-    try {
-      return await inTransactionBeside(side, (c) => linkPlaceMentions(c, mentions));
-    } catch {
-      return null;
-    }
-  })();
-  return { mentions, links };
+  return { places: p.value, persons: q.value };
 }
 
 /**

@@ -8,7 +8,7 @@ import { readRegisterFile } from '../../demo/register';
 import { createPool, dropDatabase, ensureDatabase, withDatabase, withTransaction } from '../../platform/db';
 import { migrate } from '../../platform/migrate';
 import { loadGazetteer } from '../gazetteer';
-import { linkBatch, prepareMentions, startLinkingThread, type PlacesAhead } from '../index';
+import { linkBatch, prepareMentions, startLinkingThread } from '../index';
 import { normaliseThread } from '../normalise-thread';
 import type { PlaceMention } from '../types';
 import { pairwise, type PairwiseFigures } from './metrics';
@@ -91,8 +91,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   const manifest = JSON.parse(await readFile(path.join(options.dataDir, 'manifest.json'), 'utf8')) as { seed: number; cityCode: string };
   const url = withDatabase(options.databaseUrl, `tl_linkeval_${randomBytes(4).toString('hex')}`);
   await ensureDatabase(url);
-  // Four connections: the batch's, two beside it (its places, or the next batch's linked ahead, and its key tables:
-  // linkBatch's besidePool), and prepareMentions' check.
+  // Four connections: the batch's, two beside it (its places and its key tables: linkBatch's besidePool), and prepareMentions' check.
   const pool = createPool(url, { max: 4, applicationName: 'linking-eval' });
   try {
     await migrate(url);
@@ -127,7 +126,6 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     const backendCpu0 = backendCpuSeconds(backends);
     const cpu0 = process.cpuUsage();
     const started = process.hrtime.bigint();
-    let placesAhead: PlacesAhead | undefined;
     for (let i = 0; i < plan.length; i++) {
       const b = plan[i]!;
       const next = plan[i + 1];
@@ -135,13 +133,9 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
       // writing): the same work, overlapped; it changes no link.
       const ahead = next && options.prepareAhead !== false ? prepareMentions(pool, next.persons.map((m) => m.person), next.places) : undefined;
       await withTransaction(pool, async (client) => {
-        // As the sync pipeline does: places and persons together, residences from the batch's places. The next
-        // batch's places are linked beside this one once its own places are (linkPlacesAhead).
-        const links = await linkBatch(client, b.places, b.persons.map((m) => m.person), {
-          besidePool: pool, ...(placesAhead ? { placesAhead } : {}), ...(next ? { nextPlaces: next.places } : {}),
-        });
+        // As the sync pipeline does: places and persons together, residences from the batch's places.
+        const links = await linkBatch(client, b.places, b.persons.map((m) => m.person), { besidePool: pool });
         for (const p of links.places) placeOf.set(p.ref, p.placeId);
-        placesAhead = links.placesAhead;
       });
       await ahead;
     }
