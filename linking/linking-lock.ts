@@ -12,7 +12,7 @@ import type { PoolClient } from '../platform/db';
  * any more (they skip merged persons). Taking it first, before any row lock, keeps the order the same for every
  * holder (no deadlock between a review that locked a row and a batch that needs that row).
  */
-export const LINKING_LOCK_KEY = 7_401_300;
+const LINKING_LOCK_KEY = 7_401_300;
 
 /** The lock's statement, for callers that send it together with other statements. */
 export const LINKING_LOCK_SQL = `SELECT pg_advisory_xact_lock(${LINKING_LOCK_KEY})`;

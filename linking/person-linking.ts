@@ -134,7 +134,7 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
   });
   const mentionKeys = mentions.map(mentionKeyOf);
 
-  // Under a transaction-scoped advisory lock, so that concurrent batches cannot both create one new person, nor
+  // Under the linking lock (linking-lock.ts), so that concurrent batches cannot both create one new person, nor
   // both link one record: whatever the previous holder wrote is committed (and visible) when this one gets it.
   await client.query(`${LINKING_LOCK_SQL}; ${INDEX_PROBES_ON}`);
   try {

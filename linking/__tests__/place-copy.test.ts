@@ -1,7 +1,7 @@
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { withTransaction } from '../../platform/db';
 import { linkBatch, linkPersons, linkPlaces } from '../index';
-import { LINKING_LOCK_KEY } from '../linking-lock';
+import { takeLinkingLock } from '../linking-lock';
 import { keyList } from '../key-list';
 import { linkPlaces as linkPlacesUnlocked } from '../place-linking';
 import { GRID_B, loadTestGrids } from './fixtures';
@@ -91,7 +91,7 @@ describe('place linking: new places by COPY', () => {
     const address = '锦江区河滨社区永丰街88号1栋1单元101室';
     try {
       await holder.query('BEGIN');
-      await holder.query(`SELECT pg_advisory_xact_lock(${LINKING_LOCK_KEY})`);
+      await takeLinkingLock(holder);
       await waiter.query('BEGIN');
       const second = (async () => {
         const [p] = await linkPlaces(waiter, [{ ref: 'w', address }]);
