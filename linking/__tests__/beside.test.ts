@@ -7,7 +7,12 @@ import { connectAtOnce, inTransactionBeside } from '../beside';
  */
 describe('work beside the batch', () => {
   let db: TestDatabase;
-  beforeAll(async () => { db = await createTestDatabase('beside'); });
+  beforeAll(async () => {
+    db = await createTestDatabase('beside');
+    // A free connection is an idle one in the pool: not one that has yet to come up (CI's parallel suites took longer
+    // than connectAtOnce's 50 ms once).
+    await db.warm(1);
+  });
   afterAll(async () => { await db.drop(); });
 
   it('runs in a transaction of its own with JIT off and a lock timeout, and commits', async () => {

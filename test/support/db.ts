@@ -7,6 +7,12 @@ export interface TestDatabase {
   url: string;
   /** A pool as the login (super)user: full rights, for fixtures and assertions. */
   pool: Pool;
+  /**
+   * Leaves `connections` connections open and idle in the pool. For tests of work that takes a connection only if
+   * one is free at once (linking's work beside the batch: connectAtOnce waits 50 ms): on a loaded machine a new
+   * connection can take longer than that to come up, and the work would run in the batch instead.
+   */
+  warm(connections: number): Promise<void>;
   drop(): Promise<void>;
 }
 
@@ -23,6 +29,10 @@ export async function createTestDatabase(label = 'test', options: { migrated?: b
   return {
     url,
     pool,
+    async warm(connections) {
+      const held = await Promise.all(Array.from({ length: connections }, () => pool.connect()));
+      for (const c of held) c.release();
+    },
     async drop() {
       await pool.end();
       await dropDatabase(url);
