@@ -3,14 +3,15 @@ import { escapeCopyText } from '../platform/copy-text';
 import type { PoolClient } from '../platform/db';
 
 /**
- * COPY … FROM STDIN in text format (tab-separated, \N for null, UTF-8): values are appended to a short string
- * (a few kilobytes), which is encoded into the chunk's buffer whenever it grows past that. No array of values per
- * row, no line strings to join (they made hundreds of megabytes of garbage per 100,000 linked mentions). Measured
- * on 125,000 link rows: one native write per value is 30 % slower; one string per 128 kB chunk, encoded at once,
- * 40 % slower (flattening a long rope of small strings costs more than the encoding).
+ * COPY … FROM STDIN in text format (tab-separated, \N for null, UTF-8), encoded straight into the chunk's buffer as
+ * values come: short values (UUIDs, codes, dates, names) by a loop here, which escapes as it goes, longer ones by
+ * one native UTF-8 write. Nothing is allocated per value: a rope of the row's values (as before round 17) made a
+ * quarter of everything a linking run allocated (a new string per separator and value, then its flattening), and
+ * allocation is what brings on the scavenges that copy a batch's live data again and again (docs/linking.md round
+ * 17). No array of values per row, no line strings to join (they made hundreds of megabytes of garbage per 100,000
+ * linked mentions).
  */
 export class CopyText {
-  private s = '';
   private lineStart = true;
   private buf: Buffer;
   private at = 0;
@@ -23,32 +24,34 @@ export class CopyText {
 
   /** A value that may hold anything (names, addresses, keys a department wrote): backslash, tab, CR, LF escaped. */
   text(v: string | null | undefined): this {
-    if (v == null) return this.plain(null);
-    return this.plain(escapeCopyText(v));
+    if (v == null) return this.nul();
+    this.separate();
+    this.put(v, true);
+    return this;
   }
 
   /** A value that cannot hold a backslash, tab, CR or LF (UUIDs, codes, digits, dates, numbers made here). */
   plain(v: string | number | null | undefined): this {
-    const value = v == null ? '\\N' : v;
-    if (this.lineStart) { this.s += value; this.lineStart = false; } else this.s += '\t' + value;
+    if (v == null) return this.nul();
+    this.separate();
+    this.put(typeof v === 'string' ? v : String(v), false);
     return this;
   }
 
   /** Ends the row. */
   end(): void {
-    this.s += '\n';
+    this.room(1);
+    this.buf[this.at++] = LF;
     this.lineStart = true;
-    if (this.s.length > PENDING_MAX) this.encode();
   }
 
-  /** Bytes (about: characters not yet encoded count one each) written and not yet taken. */
+  /** Bytes written and not yet taken. */
   get size(): number {
-    return this.fullBytes + this.at + this.s.length;
+    return this.fullBytes + this.at;
   }
 
   /** The text written so far, encoded (the writer starts afresh). */
   take(): Buffer[] {
-    this.encode();
     const out = this.full.splice(0);
     this.fullBytes = 0;
     if (this.at) {
@@ -59,21 +62,85 @@ export class CopyText {
     return out;
   }
 
-  private encode(): void {
-    if (!this.s) return;
-    // At most 3 bytes per UTF-16 unit.
-    if (this.at + this.s.length * 3 > this.buf.length) {
-      if (this.at) { this.full.push(this.buf.subarray(0, this.at)); this.fullBytes += this.at; }
-      this.buf = Buffer.allocUnsafe(Math.max(this.chunkSize, this.s.length * 3));
-      this.at = 0;
+  private nul(): this {
+    this.separate();
+    this.room(2);
+    this.buf[this.at++] = BACKSLASH;
+    this.buf[this.at++] = 0x4e; // N
+    return this;
+  }
+
+  private separate(): void {
+    if (this.lineStart) { this.lineStart = false; return; }
+    this.room(1);
+    this.buf[this.at++] = TAB;
+  }
+
+  /** At least n bytes free in the buffer (a full one is set aside, and a new one begun). */
+  private room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    if (this.at) { this.full.push(this.buf.subarray(0, this.at)); this.fullBytes += this.at; }
+    this.buf = Buffer.allocUnsafe(Math.max(this.chunkSize, n));
+    this.at = 0;
+  }
+
+  /** v in UTF-8 (a lone surrogate as U+FFFD, as Buffer does), escaped when `escape`. At most 3 bytes per UTF-16 unit. */
+  private put(v: string, escape: boolean): void {
+    const n = v.length;
+    this.room(n * 3);
+    if (n > NATIVE_FROM) {
+      const text = escape ? escapeCopyText(v) : v;
+      if (text.length !== n) this.room(text.length * 3);
+      this.at += this.buf.write(text, this.at, 'utf8');
+      return;
     }
-    this.at += this.buf.write(this.s, this.at, 'utf8');
-    this.s = '';
+    const b = this.buf;
+    let at = this.at;
+    for (let i = 0; i < n; i++) {
+      let c = v.charCodeAt(i);
+      if (c < 0x80) {
+        if (escape && (c === BACKSLASH || c === TAB || c === LF || c === CR)) {
+          b[at++] = BACKSLASH;
+          b[at++] = c === BACKSLASH ? BACKSLASH : c === TAB ? 0x74 : c === LF ? 0x6e : 0x72; // \\ \t \n \r
+        } else {
+          b[at++] = c;
+        }
+      } else if (c < 0x800) {
+        b[at++] = 0xc0 | (c >> 6);
+        b[at++] = 0x80 | (c & 0x3f);
+      } else {
+        if (c >= 0xd800 && c < 0xe000) {
+          const d = i + 1 < n ? v.charCodeAt(i + 1) : 0;
+          if (c < 0xdc00 && d >= 0xdc00 && d < 0xe000) {
+            const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+            b[at++] = 0xf0 | (cp >> 18);
+            b[at++] = 0x80 | ((cp >> 12) & 0x3f);
+            b[at++] = 0x80 | ((cp >> 6) & 0x3f);
+            b[at++] = 0x80 | (cp & 0x3f);
+            i++;
+            continue;
+          }
+          c = 0xfffd;
+        }
+        b[at++] = 0xe0 | (c >> 12);
+        b[at++] = 0x80 | ((c >> 6) & 0x3f);
+        b[at++] = 0x80 | (c & 0x3f);
+      }
+    }
+    this.at = at;
   }
 }
 
-/** Characters appended before they are encoded into the buffer. */
-const PENDING_MAX = 8 * 1024;
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+const BACKSLASH = 0x5c;
+
+/**
+ * Values longer than this go through one native UTF-8 write (evidence, addresses); shorter ones through the loop,
+ * which beat a native call per value on 125,000 link rows (.scratch measurements, docs/linking.md round 17).
+ */
+const NATIVE_FROM = 24;
 
 /** Bytes of COPY text per chunk: the database ingests one chunk while the next is made. */
 const COPY_CHUNK = 128 * 1024;
@@ -84,7 +151,7 @@ const COPY_CHUNK = 128 * 1024;
  * stream, later ones go out as they are made. Settles when the COPY is done or has failed.
  */
 export function copyRows<T>(client: PoolClient, table: string, columns: readonly string[], rows: readonly T[],
-  encode: (r: T, out: CopyText) => void): Promise<void> {
+  encode: (r: T, out: CopyText, i: number) => void): Promise<void> {
   const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
   const done = new Promise<void>((resolve, reject) => { stream.once('finish', resolve); stream.once('error', reject); });
   // COPYs queued on one connection are encoded one after the other, in the order the database will read them:
@@ -95,7 +162,7 @@ export function copyRows<T>(client: PoolClient, table: string, columns: readonly
     const out = new CopyText();
     // By index: an iterator in this async function (it awaits between chunks) allocates a result per row.
     for (let i = 0; i < rows.length; i++) {
-      encode(rows[i]!, out);
+      encode(rows[i]!, out, i);
       out.end();
       if (out.size >= COPY_CHUNK) {
         if (stream.destroyed) return;

@@ -19,6 +19,13 @@ describe('COPY text', () => {
     out.end();
     expect(Buffer.concat(out.take()).toString('utf8')).toBe('a\\tb\\\\c\\nd\\re\t\\N\t\t12.5\t\\N\n');
     expect(out.size).toBe(0);
+    // Encoded as Buffer encodes UTF-8, short values (by the loop) and long ones (natively) alike: surrogate pairs,
+    // and a lone surrogate as U+FFFD.
+    for (const v of ['𠮷', 'a\uD800b', 'x\uDC00', '\uD83D', '𠮷野家'.repeat(9), `${'长'.repeat(30)}\uD800\t`]) {
+      out.text(v);
+      out.end();
+      expect(Buffer.concat(out.take())).toEqual(Buffer.from(`${v.replace('\t', '\\t')}\n`, 'utf8'));
+    }
     // Buffers far smaller than the text: every row spills into buffers of its own, nothing is cut or lost.
     const small = new CopyText(16);
     const rows = Array.from({ length: 2000 }, (_, i) => [`张伟${i}`.repeat(1 + (i % 9)), `a\tb${i}`]);
