@@ -9,7 +9,7 @@ import { loadGazetteer } from './gazetteer';
 import { takeLinkingLock } from './linking-lock';
 import { normaliseThread } from './normalise-thread';
 import {
-  linkPersons as linkPersonMentions, normalisesOnThread, prepareBatch, prepareFeatures, type Residence,
+  linkPersons as linkPersonMentions, prepareBatch, type Residence,
 } from './person-linking';
 import { linkPlaces as linkPlaceMentions, parseWithCache, placeKeyFor } from './place-linking';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from './types';
@@ -156,11 +156,7 @@ export async function prepareMentions(db: Queryable, persons: PersonMention[], p
     await nextTurn();
   }
   // The persons' features and keys: on the linking thread (many mentions), or here in slices.
-  if (normalisesOnThread(persons.length)) { await prepareBatch(persons, placeKeys); return; }
-  for (let i = 0; i < persons.length; i += slice) {
-    for (let j = i; j < Math.min(i + slice, persons.length); j++) prepareFeatures(persons[j]!, placeKeys[j]!);
-    await nextTurn();
-  }
+  await prepareBatch(persons, placeKeys);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import {
-  decodeNormalised, encodeNormalised, normaliseRecent, type Normalised, type NormaliseSource, type NormalisedWire,
+  decodeNormalised, encodeNormalised, normaliseRecent, sourceAt, SOURCE_WIDTH, type Normalised, type NormalisedWire, type SourceList,
 } from './person-normalise';
 
 /**
@@ -10,8 +10,8 @@ import {
  * it was busy (CPU profile, docs/linking.md round 11); the copies to and from the worker, about a third of that.
  *
  * The worker computes exactly what the batch would (person-normalise.ts, the same functions), from the seven
- * values a mention's features depend on; the results come back as flat lists (encodeNormalised) in messages of at
- * most CHUNK mentions, each decoded as it arrives. When the thread cannot be used (switched off with
+ * values a mention's features depend on, sent as one flat list (SourceList); the results come back as flat lists
+ * (encodeNormalised) in messages of at most CHUNK mentions, each decoded as it arrives. When the thread cannot be used (switched off with
  * LINKING_THREAD=off, not started, failed or gone), `normalise` returns null and the caller normalises the mentions
  * itself: the results are the same.
  */
@@ -19,7 +19,7 @@ export class NormaliseThread {
   private worker: Worker | null = null;
   private failed: Error | null = null;
   private nextId = 1;
-  private readonly waiting = new Map<number, { sources: readonly NormaliseSource[]; resolve: (n: Normalised[]) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, { sources: SourceList; resolve: (n: Normalised[]) => void; reject: (e: Error) => void }>();
   /** Mentions and messages sent, for the benchmark. */
   readonly stats = { mentions: 0, messages: 0 };
 
@@ -54,11 +54,12 @@ export class NormaliseThread {
   }
 
   /** The mentions' normalised forms, in order; null when the thread is not available (then normalise here). */
-  normalise(sources: readonly NormaliseSource[]): Promise<Normalised[]> | null {
+  normalise(sources: SourceList): Promise<Normalised[]> | null {
     if (!this.start()) return null;
     const parts: Array<Promise<Normalised[]>> = [];
-    for (let i = 0; i < sources.length; i += CHUNK) parts.push(this.send(sources.slice(i, i + CHUNK)));
-    this.stats.mentions += sources.length;
+    const step = CHUNK * SOURCE_WIDTH;
+    for (let i = 0; i < sources.length; i += step) parts.push(this.send(sources.slice(i, i + step)));
+    this.stats.mentions += sources.length / SOURCE_WIDTH;
     return Promise.all(parts).then((p) => p.flat());
   }
 
@@ -73,7 +74,7 @@ export class NormaliseThread {
   /** Why the thread is not used, when it failed. */
   get failure(): Error | null { return this.failed; }
 
-  private send(sources: readonly NormaliseSource[]): Promise<Normalised[]> {
+  private send(sources: SourceList): Promise<Normalised[]> {
     const id = this.nextId++;
     const w = this.worker!;
     return new Promise((resolve, reject) => {
@@ -135,9 +136,11 @@ if (/\\.[cm]?ts$/.test(entry)) require('tsx/cjs/api').require(entry, entry); els
 /** In the worker: each message's sources normalised (recent results reused, as in the batch) and sent back flat. */
 if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE && parentPort) {
   const port = parentPort;
-  port.on('message', (m: { id: number; sources: NormaliseSource[] }) => {
+  port.on('message', (m: { id: number; sources: SourceList }) => {
     try {
-      port.postMessage({ id: m.id, wire: encodeNormalised(m.sources.map(normaliseRecent)) });
+      const done: Normalised[] = [];
+      for (let i = 0; i < m.sources.length / SOURCE_WIDTH; i++) done.push(normaliseRecent(sourceAt(m.sources, i)));
+      port.postMessage({ id: m.id, wire: encodeNormalised(done, m.sources) });
     } catch (err) {
       port.postMessage({ id: m.id, error: (err as Error).message });
     }

@@ -7,7 +7,8 @@ import { normaliseThread } from './normalise-thread';
 import { keyList } from './key-list';
 import { LINKING_LOCK_SQL } from './linking-lock';
 import { insertMissingKeysSql, recordKeysSql, type PersonFeatures } from './person-features';
-import { normaliseRecent, sameSource, sourceOf, storedKeys, type Normalised } from './person-normalise';
+import { normaliseRecent, sourceAt, sourceList, storedKeys, type Normalised } from './person-normalise';
+import { rememberPrepared, takePrepared } from './prepared-mentions';
 import { AMBIGUITY_MARGIN, CONFLICT, LINK_THRESHOLD, REVIEW_THRESHOLD, scorePair, type Evidence } from './person-score';
 import { absorbPerson } from './review';
 import type { PersonLink, PersonMention } from './types';
@@ -180,22 +181,6 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
   }
 }
 
-/**
- * Mentions normalised ahead of their batch (prepareFeatures, prepareBatch), by the mention object: an entry is used
- * only while the mention still holds what it was computed from, and is dropped when its batch takes it. Nothing
- * is kept per process beyond the batches in flight: a cache of every mention seen (tens of megabytes of features
- * and keys) made the garbage collector copy and mark it again and again.
- */
-const prepared = new WeakMap<PersonMention, Normalised>();
-
-/**
- * Normalises a mention ahead of its batch (kept with the mention object; nothing else): see prepareMentions in
- * linking/index.ts. Repeats of recent mentions share one result (normaliseRecent).
- */
-export function prepareFeatures(m: PersonMention, placeKey: string | null): void {
-  prepared.set(m, normaliseRecent(sourceOf(m, placeKey)));
-}
-
 /** At least this many mentions to normalise go to the linking thread; fewer are done here (tests, small batches). */
 const THREAD_MIN = 256;
 
@@ -205,32 +190,49 @@ export function normalisesOnThread(count: number): boolean {
 }
 
 /**
- * The batch's mentions normalised, in order: those prepared ahead as they were, the rest on the linking thread
- * (linking/normalise-thread.ts) when they are many, else here. The linking thread's answers are the same as this
- * thread's; should it fail, the mentions are normalised here.
+ * The batch's mentions normalised, in order: those prepared ahead as they were (linking/prepared-mentions.ts), the
+ * rest on the linking thread (linking/normalise-thread.ts) when they are many, else here. The linking thread's
+ * answers are the same as this thread's; should it fail, the mentions are normalised here.
  */
 async function normaliseBatch(mentions: readonly PersonMention[], placeKeys: ReadonlyArray<string | null>): Promise<Normalised[]> {
   const out = new Array<Normalised>(mentions.length);
   const rest: number[] = [];
-  mentions.forEach((m, i) => {
-    const p = prepared.get(m);
-    if (p) prepared.delete(m);
-    if (p && sameSource(p, m, placeKeys[i]!)) out[i] = p; else rest.push(i);
-  });
-  const sources = rest.map((i) => sourceOf(mentions[i]!, placeKeys[i]!));
+  for (let i = 0; i < mentions.length; i++) {
+    const p = takePrepared(mentions[i]!, i, placeKeys[i]!);
+    if (p) out[i] = p; else rest.push(i);
+  }
+  if (!rest.length) return out;
+  const sources = sourceList(mentions, placeKeys, rest);
   const viaThread = normalisesOnThread(rest.length) ? normaliseThread.normalise(sources) : null;
   const done = viaThread ? await viaThread.catch(() => null) : null;
-  rest.forEach((i, j) => { out[i] = done ? done[j]! : normaliseRecent(sources[j]!); });
+  rest.forEach((i, j) => { out[i] = done ? done[j]! : normaliseRecent(sourceAt(sources, j)); });
   return out;
 }
 
 /**
- * Normalises a coming batch's mentions (on the linking thread when they are many) and keeps the results with the
- * mention objects for linkPersons: see prepareMentions in linking/index.ts.
+ * Normalises a coming batch's mentions and keeps the results for its linkPersons (linking/prepared-mentions.ts): on
+ * the linking thread when they are many, else here in slices with a turn of the event loop between them (the
+ * current batch's replies are not held up). See prepareMentions in linking/index.ts.
  */
 export async function prepareBatch(mentions: readonly PersonMention[], placeKeys: ReadonlyArray<string | null>): Promise<void> {
-  const done = await normaliseBatch(mentions, placeKeys);
-  mentions.forEach((m, i) => prepared.set(m, done[i]!));
+  const sources = sourceList(mentions, placeKeys);
+  const viaThread = normalisesOnThread(mentions.length) ? normaliseThread.normalise(sources) : null;
+  let results = viaThread ? await viaThread.catch(() => null) : null;
+  if (!results) {
+    results = [];
+    for (let i = 0; i < mentions.length; i++) {
+      results.push(normaliseRecent(sourceAt(sources, i)));
+      if (i % PREPARE_SLICE === PREPARE_SLICE - 1) await nextTurn();
+    }
+  }
+  rememberPrepared(mentions, sources, results);
+}
+
+/** Mentions normalised here between two turns of the event loop, when preparing ahead without the thread. */
+const PREPARE_SLICE = 50;
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 interface ExistingRow { st: string; rid: string; mk: string; person_id: string; method: string; score: number | null; evidence: Record<string, unknown>; open_res: boolean | null }
@@ -768,10 +770,6 @@ function recordRow(i: Item, out: CopyText): void {
     .text(i.f.idNumberRaw).text(i.f.placeKey).text(i.f.groupKey);
 }
 
-/** A (key, person) pair of the key tables. */
-function keyRow(p: [string, string], out: CopyText): void {
-  out.text(p[0]).plain(p[1]);
-}
 
 /**
  * The links, COPYed straight into core.person_records: this runs under the linking lock after the existing-link
@@ -829,10 +827,26 @@ async function upsertRecords(client: PoolClient, items: Item[]): Promise<void> {
  * Not sorted: linking batches take the linking lock, so no two of them insert keys at the same time (sorting the
  * pairs of a batch cost more than a second per 100,000 mentions).
  */
-interface KeyPlan { fresh: Array<[string, string]>; freshOpen: Array<[string, string]>; known: Array<[string, string]>; knownOpen: Array<[string, string]> }
+interface KeyPlan { fresh: KeyPairs; freshOpen: KeyPairs; known: KeyPairs; knownOpen: KeyPairs }
+
+/**
+ * (key, person) pairs as two parallel lists, not a two-element array per pair: a batch plans about five pairs per
+ * mention, and they live until the batch's COPYs are encoded, long enough for the garbage collector to copy each
+ * array twice (a tenth of what survived a scavenge in bench:linking, docs/linking.md round 17).
+ */
+class KeyPairs {
+  readonly keys: string[] = [];
+  readonly persons: string[] = [];
+  get length(): number { return this.keys.length; }
+  push(key: string, personId: string): void { this.keys.push(key); this.persons.push(personId); }
+  /** COPYs the pairs into `table` (key, person_id). */
+  copyInto(client: PoolClient, table: string): Promise<void> {
+    return copyRows(client, table, ['key', 'person_id'], this.keys, (k, out, i) => { out.text(k).plain(this.persons[i]); });
+  }
+}
 
 function planKeys(items: Item[], personIdNumber: Map<string, string>, created: Set<string>): KeyPlan {
-  const plan: KeyPlan = { fresh: [], freshOpen: [], known: [], knownOpen: [] };
+  const plan: KeyPlan = { fresh: new KeyPairs(), freshOpen: new KeyPairs(), known: new KeyPairs(), knownOpen: new KeyPairs() };
   // Per person the keys already planned: a few per person, compared in a short array (no string per pair).
   const planned = new Map<string, string[]>();
   for (const item of items) {
@@ -844,8 +858,8 @@ function planKeys(items: Item[], personIdNumber: Map<string, string>, created: S
     for (const k of item.stored) {
       if (keys.includes(k)) continue;
       keys.push(k);
-      (isNew ? plan.fresh : plan.known).push([k, personId]);
-      if (!numbered) (isNew ? plan.freshOpen : plan.knownOpen).push([k, personId]);
+      (isNew ? plan.fresh : plan.known).push(k, personId);
+      if (!numbered) (isNew ? plan.freshOpen : plan.knownOpen).push(k, personId);
     }
   }
   return plan;
@@ -945,14 +959,14 @@ async function writeQueued(client: PoolClient, w: BatchWrites, besidePool?: Besi
 
 /** The key writes queued on the batch's connection (their share of writeQueued). */
 function queueKeys(client: PoolClient, keys: KeyPlan, steps: Array<Promise<unknown>>): void {
-  if (keys.fresh.length) steps.push(copyRows(client, 'core.person_keys', ['key', 'person_id'], keys.fresh, keyRow));
-  if (keys.freshOpen.length) steps.push(copyRows(client, 'core.person_open_keys', ['key', 'person_id'], keys.freshOpen, keyRow));
+  if (keys.fresh.length) steps.push(keys.fresh.copyInto(client, 'core.person_keys'));
+  if (keys.freshOpen.length) steps.push(keys.freshOpen.copyInto(client, 'core.person_open_keys'));
   if (keys.known.length) {
     steps.push(client.query(KEY_STAGE_TABLE));
-    steps.push(copyRows(client, 'tl_person_keys_stage', ['key', 'person_id'], keys.known, keyRow));
+    steps.push(keys.known.copyInto(client, 'tl_person_keys_stage'));
     steps.push(client.query(KEY_STAGE_MERGE));
   }
-  if (keys.knownOpen.length) steps.push(client.query(OPEN_KEYS_INSERT, [keys.knownOpen.map((o) => o[0]), keys.knownOpen.map((o) => o[1])]));
+  if (keys.knownOpen.length) steps.push(client.query(OPEN_KEYS_INSERT, [keys.knownOpen.keys, keys.knownOpen.persons]));
 }
 
 /**

@@ -3,7 +3,7 @@ import { lookupBirthDates } from './person-score';
 import type { PersonMention } from './types';
 
 /**
- * A person mention normalised: its features and blocking keys, computed from the seven values in `from` and
+ * A person mention normalised: its features and blocking keys, computed from the seven values of its source and
  * nothing else. Pure and free of I/O, so it runs on the linking thread (linking/normalise-thread.ts) as well as in
  * the batch; shared between the items of mentions written alike, never changed.
  */
@@ -12,7 +12,8 @@ export interface Normalised {
   /** storedKeys(f), and lookupKeys(f) (the same array when the look-up adds no birth date). */
   stored: string[];
   lookup: string[];
-  from: NormaliseSource;
+  /** What it was computed from, when computed in this thread (recent results are found by it); null when received. */
+  from: NormaliseSource | null;
 }
 
 /** What a mention's features are computed from: name, sex, birth date, ID number, phone, place key, group key. */
@@ -23,11 +24,36 @@ export function sourceOf(m: PersonMention, placeKey: string | null): NormaliseSo
   return [m.name, m.sex, m.birthDate, m.idNumber, m.phone, placeKey, m.groupKey];
 }
 
-/** Whether n was computed from what the mention holds now. */
-export function sameSource(n: Normalised, m: PersonMention, placeKey: string | null): boolean {
-  const s = n.from;
-  return s[0] === m.name && s[1] === m.sex && s[2] === m.birthDate && s[3] === m.idNumber
-    && s[4] === m.phone && s[5] === placeKey && s[6] === m.groupKey;
+/**
+ * The sources of a batch's mentions as one flat list, SOURCE_WIDTH values a mention in sourceOf's order: one array
+ * for a batch instead of one per mention (sent to the linking thread, kept with mentions prepared ahead until their
+ * batch takes them: long enough for the garbage collector to copy every small array twice).
+ */
+export type SourceList = Array<NormaliseSource[number]>;
+export const SOURCE_WIDTH = 7;
+
+export function sourceList(mentions: readonly PersonMention[], placeKeys: ReadonlyArray<string | null>, at?: readonly number[]): SourceList {
+  const out: SourceList = [];
+  const n = at ? at.length : mentions.length;
+  for (let j = 0; j < n; j++) {
+    const i = at ? at[j]! : j;
+    const m = mentions[i]!;
+    out.push(m.name, m.sex, m.birthDate, m.idNumber, m.phone, placeKeys[i]!, m.groupKey);
+  }
+  return out;
+}
+
+/** The i-th mention's source in a SourceList. */
+export function sourceAt(list: SourceList, i: number): NormaliseSource {
+  const b = i * SOURCE_WIDTH;
+  return [list[b], list[b + 1], list[b + 2], list[b + 3], list[b + 4], list[b + 5], list[b + 6]] as NormaliseSource;
+}
+
+/** Whether the i-th source of `list` is what the mention holds now. */
+export function sameSourceAt(list: SourceList, i: number, m: PersonMention, placeKey: string | null): boolean {
+  const b = i * SOURCE_WIDTH;
+  return list[b] === m.name && list[b + 1] === m.sex && list[b + 2] === m.birthDate && list[b + 3] === m.idNumber
+    && list[b + 4] === m.phone && list[b + 5] === placeKey && list[b + 6] === m.groupKey;
 }
 
 function sameValues(a: NormaliseSource, b: NormaliseSource): boolean {
@@ -77,7 +103,7 @@ const RECENT_MAX = 20_000;
 export function normaliseRecent(from: NormaliseSource): Normalised {
   let byName = recent.get(from[3]);
   const r = byName?.get(from[0]);
-  if (r && sameValues(r.from, from)) return r;
+  if (r?.from && sameValues(r.from, from)) return r;
   const v = normaliseFrom(from);
   if (recentSize >= RECENT_MAX) { recent.clear(); recentSize = 0; byName = undefined; }
   if (!byName) recent.set(from[3], (byName = new Map()));
@@ -90,11 +116,17 @@ export function normaliseRecent(from: NormaliseSource): Normalised {
  * Normalised results as one flat list for a message between threads (structured clone copies a flat list of
  * strings faster than objects holding them): per mention either the index of an earlier mention of the same list
  * it equals, as -1 - index, or the nine features, the stored keys (count, keys) and the look-up keys (-1 when
- * they are the stored keys, else count, keys). The sources are not sent back: the receiver has them.
+ * they are the stored keys, else count, keys). A feature equal to a value of the mention's own source (a name, date,
+ * ID number or phone already in normal form, the place and group keys) is sent as that value's index in the source
+ * (0 to 6): the receiver has the sources, and takes its own string instead of a copy (about a fifth of what the
+ * batch's thread kept of each result, docs/linking.md round 17).
  */
 export type NormalisedWire = Array<string | number | null>;
 
-export function encodeNormalised(list: readonly Normalised[]): NormalisedWire {
+/** Per feature, in the wire's order, the source value (sourceOf's index) it often equals; -1 for none. */
+const FEATURE_SOURCE = [0, -1, 1, 2, 4, 3, 3, 5, 6] as const;
+
+export function encodeNormalised(list: readonly Normalised[], sources: SourceList): NormalisedWire {
   const out: NormalisedWire = [];
   const first = new Map<Normalised, number>();
   list.forEach((n, i) => {
@@ -102,32 +134,43 @@ export function encodeNormalised(list: readonly Normalised[]): NormalisedWire {
     if (earlier !== undefined) { out.push(-1 - earlier); return; }
     first.set(n, i);
     const f = n.f;
-    out.push(f.name, f.pinyin, f.sex, f.birthDate, f.phone, f.idNumber, f.idNumberRaw, f.placeKey, f.groupKey, n.stored.length);
-    for (const k of n.stored) out.push(k);
+    const b = i * SOURCE_WIDTH;
+    const values = [f.name, f.pinyin, f.sex, f.birthDate, f.phone, f.idNumber, f.idNumberRaw, f.placeKey, f.groupKey];
+    for (let k = 0; k < values.length; k++) {
+      const v = values[k]!;
+      const s = FEATURE_SOURCE[k]!;
+      out.push(v !== null && s >= 0 && sources[b + s] === v ? s : v);
+    }
+    out.push(n.stored.length);
+    for (const key of n.stored) out.push(key);
     if (n.lookup === n.stored) { out.push(-1); return; }
     out.push(n.lookup.length);
-    for (const k of n.lookup) out.push(k);
+    for (const key of n.lookup) out.push(key);
   });
   return out;
 }
 
 /** The inverse of encodeNormalised, given the sources the list was made from (in the same order). */
-export function decodeNormalised(wire: NormalisedWire, sources: readonly NormaliseSource[]): Normalised[] {
+export function decodeNormalised(wire: NormalisedWire, sources: SourceList): Normalised[] {
   const out: Normalised[] = [];
+  const count = sources.length / SOURCE_WIDTH;
   let k = 0;
-  const str = () => wire[k++] as string | null;
+  let b = 0;
+  // A feature: its value, or the index of the source value it equals.
+  const feature = () => { const v = wire[k++]!; return typeof v === 'number' ? sources[b + v] as string | null : v; };
   const keys = (n: number) => { const a = wire.slice(k, k + n) as string[]; k += n; return a; };
-  for (let i = 0; i < sources.length; i++) {
+  for (let i = 0; i < count; i++) {
+    b = i * SOURCE_WIDTH;
     const head = wire[k]!;
-    if (typeof head === 'number') { k++; out.push(out[-1 - head]!); continue; }
+    if (typeof head === 'number' && head < 0) { k++; out.push(out[-1 - head]!); continue; }
     const f: PersonFeatures = {
-      name: str(), pinyin: str(), sex: str() as PersonFeatures['sex'], birthDate: str(), phone: str(), idNumber: str(),
-      idNumberRaw: str(), placeKey: str(), groupKey: str(),
+      name: feature(), pinyin: feature(), sex: feature() as PersonFeatures['sex'], birthDate: feature(), phone: feature(),
+      idNumber: feature(), idNumberRaw: feature(), placeKey: feature(), groupKey: feature(),
     };
     const stored = keys(wire[k++] as number);
     const l = wire[k++] as number;
-    out.push({ f, stored, lookup: l < 0 ? stored : keys(l), from: sources[i]! });
+    out.push({ f, stored, lookup: l < 0 ? stored : keys(l), from: null });
   }
-  if (k !== wire.length) throw new Error(`normalised list: ${wire.length - k} values left over after ${sources.length} mentions`);
+  if (k !== wire.length) throw new Error(`normalised list: ${wire.length - k} values left over after ${count} mentions`);
   return out;
 }

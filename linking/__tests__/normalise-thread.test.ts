@@ -5,7 +5,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { linkPersons } from '../index';
 import { NormaliseThread, normaliseThread } from '../normalise-thread';
 import {
-  decodeNormalised, encodeNormalised, normaliseFrom, normaliseRecent, type Normalised, type NormaliseSource,
+  decodeNormalised, encodeNormalised, normaliseFrom, normaliseRecent, SOURCE_WIDTH, type Normalised, type NormaliseSource, type SourceList,
 } from '../person-normalise';
 import type { PersonMention } from '../types';
 import { mentionsOf } from './fixtures';
@@ -37,20 +37,45 @@ function sources(n: number): NormaliseSource[] {
   return out;
 }
 
+/** Sources as the batch sends them: one flat list. */
+const flat = (src: NormaliseSource[]): SourceList => src.flatMap((s) => [...s]);
+
 const plain = (n: Normalised) => ({ f: n.f, stored: n.stored, lookup: n.lookup, sameLookup: n.lookup === n.stored });
 
 describe('the linking thread', () => {
   it('sends normalised mentions as flat lists and gets back the same, repeats as references', () => {
     const src = sources(400);
     const list = src.map(normaliseRecent);
-    const wire = encodeNormalised(list);
-    const back = decodeNormalised(wire, src);
+    const wire = encodeNormalised(list, flat(src));
+    const back = decodeNormalised(wire, flat(src));
     expect(back.map(plain)).toEqual(list.map(plain));
     // Repeats come back as the same object, as normaliseRecent shares them.
     expect(back[1]).toBe(back[0]);
-    expect(back.map((n) => n.from)).toEqual(src);
+    expect(back.every((n) => n.from === null)).toBe(true);
     // A list that does not fit its sources is refused, not misread.
-    expect(() => decodeNormalised(wire, src.slice(1))).toThrow(/left over/);
+    expect(() => decodeNormalised(wire, flat(src.slice(1)))).toThrow(/left over/);
+  });
+
+  it('sends a feature equal to a value of its source as that value\'s place in the source, not as a copy', () => {
+    const id = generateIdNumber('510104', '1985-04-04', 41, 'F');
+    const src: NormaliseSource[] = [
+      ['梁静', 'F', '1985-04-04', id, '13700004444', '510104|东湖街道|永丰街|9号|1栋', 'CIVIL_AFFAIRS:household:7'],
+      // Not in normal form: the normalised values differ from the source's and go as text.
+      [' 梁静 ', null, '1985-04-04T00:00:00', id.toLowerCase().replace(/^(\d{6})/, '$1 '), '+86 137 0000 4444', null, null],
+    ];
+    const list = src.map(normaliseFrom);
+    // The first mention alone: none of its features goes as text but its pinyin (the keys are made of them).
+    const first = encodeNormalised(list.slice(0, 1), flat(src.slice(0, 1)));
+    expect(first.slice(0, 9)).toEqual([0, 'liang jing', 1, 2, 4, 3, null, 5, 6]);
+    for (const v of ['梁静', 'F', '1985-04-04', id, '13700004444', '510104|东湖街道|永丰街|9号|1栋', 'CIVIL_AFFAIRS:household:7']) {
+      expect(first.filter((x) => x === v)).toEqual([]);
+    }
+    const wire = encodeNormalised(list, flat(src));
+    const back = decodeNormalised(wire, flat(src));
+    expect(back.map(plain)).toEqual(list.map(plain));
+    // The second mention's features: the normal forms, as text.
+    expect(back[1]!.f).toMatchObject({ name: '梁静', birthDate: '1985-04-04', idNumber: id, phone: '13700004444', sex: 'F' });
+    expect(SOURCE_WIDTH).toBe(src[0]!.length);
   });
 
   it('normalises on a worker thread exactly as here, in messages of at most 1,000 mentions', async () => {
@@ -58,7 +83,7 @@ describe('the linking thread', () => {
     try {
       expect(await thread.ready()).toBe(true);
       const src = sources(2500);
-      const done = await thread.normalise(src);
+      const done = await thread.normalise(flat(src));
       expect(done).not.toBeNull();
       expect(done!.map(plain)).toEqual(src.map((s) => plain(normaliseFrom(s))));
       expect(thread.stats.messages).toBe(1 + Math.ceil(src.length / 1000)); // the first answer (ready) and the chunks
@@ -73,18 +98,18 @@ describe('the linking thread', () => {
     try {
       const off = new NormaliseThread();
       expect(off.start()).toBe(false);
-      expect(off.normalise(sources(3))).toBeNull();
+      expect(off.normalise(flat(sources(3)))).toBeNull();
     } finally {
       if (before === undefined) delete process.env.LINKING_THREAD; else process.env.LINKING_THREAD = before;
     }
     const thread = new NormaliseThread();
     expect(await thread.ready()).toBe(true);
     // The worker ends under it (as a crash would): answers due are refused, later calls say "normalise here".
-    const due = thread.normalise(sources(20000));
+    const due = thread.normalise(flat(sources(20000)));
     await (thread as unknown as { worker: Worker }).worker.terminate();
     await expect(due).rejects.toThrow(/linking thread/);
     expect(thread.failure).not.toBeNull();
-    expect(thread.normalise(sources(3))).toBeNull();
+    expect(thread.normalise(flat(sources(3)))).toBeNull();
   });
 
   describe('in a batch', () => {

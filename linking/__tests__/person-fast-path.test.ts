@@ -5,6 +5,7 @@ import { linkPersons, linkPlaces, prepareMentions } from '../index';
 import { personFeatures } from '../person-features';
 import { lookupKeys } from '../person-normalise';
 import { loadAddressRegister } from '../place-linking';
+import { preparedCount } from '../prepared-mentions';
 import type { PersonMention } from '../types';
 import { GRID_A, GRID_B, loadTestGrids, mentionsOf, withOutsiderPerson } from './fixtures';
 
@@ -137,7 +138,10 @@ describe('person linking: valid ID numbers, residences, preparing ahead', () => 
     const plain = await link(plainBatch);
     const preparedBatch = batch('蒋国华', '1972', '2');
     await prepareMentions(db.pool, preparedBatch, preparedBatch.filter((m) => m.address).map((m) => ({ ref: m.ref, address: m.address! })));
+    expect(preparedCount()).toBe(3);
     const ahead = await link(preparedBatch);
+    // The batch took the results prepared for it.
+    expect(preparedCount()).toBe(0);
     // Persons by their position in the batch (the ids differ between the two batches).
     const at = (ls: typeof plain, id: unknown) => ls.findIndex((x) => x.personId === id);
     const shape = (ls: typeof plain) => ls.map((l) => [at(ls, l.personId), l.method, l.score,
