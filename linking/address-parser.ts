@@ -89,11 +89,31 @@ const COMPOUND = new RegExp(
 const VILLAGE = new RegExp(`^(?<road>.*?${ROAD_END})?(?<group>\\d+)(?:组|社|队)(?<number>\\d+)号?$`);
 
 const LEVEL_DEPTH: Record<NameEntry['level'], number> = { province: 0, city: 1, district: 2, street: 3, community: 4 };
-const ROAD_OR_NUMBER_NEXT = /^(\d|号|路|街|大道|大街|巷|道|胡同|[一二三四五六七八九十东西南北中]段)/;
+/** Whether a road suffix or a number comes at lastIndex (sticky: tested in place, no slice of the rest). */
+const ROAD_OR_NUMBER_AT = /(\d|号|路|街|大道|大街|巷|道|胡同|[一二三四五六七八九十东西南北中]段)/y;
 
 const NO_LENGTHS: number[] = [];
 
 interface Found { level: NameEntry['level']; entries: NameEntry[]; form: string }
+
+/** The entries a name form may stand for after divisions down to `depth`, the address going on at `next`. */
+function usableEntries(entries: NameEntry[], depth: number, s: string, next: number): NameEntry[] {
+  let roadNext: boolean | undefined;
+  const usable = (e: NameEntry) => {
+    if (LEVEL_DEPTH[e.level] <= depth) return false;
+    if (!e.abbreviated) return true;
+    if (roadNext === undefined) { ROAD_OR_NUMBER_AT.lastIndex = next; roadNext = ROAD_OR_NUMBER_AT.test(s); }
+    return !roadNext;
+  };
+  return entries.every(usable) ? entries : entries.filter(usable);
+}
+
+/** The entries of a level among the division names found. */
+function entriesAt(found: readonly Found[], level: NameEntry['level']): NameEntry[] {
+  const out: NameEntry[] = [];
+  for (const f of found) for (const e of f.entries) if (e.level === level) out.push(e);
+  return out;
+}
 
 function stripNumberZeros(v: string | undefined): string | undefined {
   return v === undefined ? undefined : String(Number(v));
@@ -109,16 +129,16 @@ export function parseAddress(raw: string | null | undefined, g: Gazetteer): Pars
   let depth = -1;
   while (pos < s.length && depth < LEVEL_DEPTH.community) {
     let match: Found | undefined;
-    // Longest first, only the lengths some name form starting with this character has.
-    for (const len of g.nameLengths.get(s[pos]!) ?? NO_LENGTHS) {
+    // Longest first, only the lengths some name form starting with this character has (keyed by its code: no
+    // string per position). A parse makes no string but the forms it looks up (43,000 parses a bench:linking run).
+    for (const len of g.nameLengths.get(s.charCodeAt(pos)) ?? NO_LENGTHS) {
       if (len > s.length - pos || len < 2) continue;
       const form = s.slice(pos, pos + len);
       const entries = g.names.get(form);
       if (!entries) continue;
-      const rest = s.slice(pos + len);
       // Divisions come in order, each deeper than the last; an abbreviation followed by a road suffix or a
       // number is the road itself (永丰 of 永丰街38号, 春熙路 of 春熙路12号), not the division of that name.
-      const usable = entries.filter((e) => LEVEL_DEPTH[e.level] > depth && (!e.abbreviated || !ROAD_OR_NUMBER_NEXT.test(rest)));
+      const usable = usableEntries(entries, depth, s, pos + len);
       if (!usable.length) continue;
       match = { level: usable[0]!.level, entries: usable, form };
       break;
@@ -132,20 +152,15 @@ export function parseAddress(raw: string | null | undefined, g: Gazetteer): Pars
   const rest = s.slice(pos);
 
   // 2. Resolve the divisions consistently: community within street within district.
-  const pick = (level: NameEntry['level']) => {
-    const out: NameEntry[] = [];
-    for (const f of found) for (const e of f.entries) if (e.level === level) out.push(e);
-    return out;
-  };
   let districtCode: string | undefined;
   let streetCode: string | undefined;
   let communityCode: string | undefined;
-  const districts = pick('district');
+  const districts = entriesAt(found, 'district');
   if (districts.length === 1) districtCode = districts[0]!.code;
-  const streets = pick('street').filter((e) => !districtCode || e.code.startsWith(districtCode));
+  const streets = entriesAt(found, 'street').filter((e) => !districtCode || e.code.startsWith(districtCode));
   if (streets.length === 1) streetCode = streets[0]!.code;
-  const communities = pick('community').filter((e) => (!streetCode || e.code.startsWith(streetCode)) && (!districtCode || e.code.startsWith(districtCode)));
-  const distinctCommunities = [...new Set(communities.map((c) => c.code))];
+  const communities = entriesAt(found, 'community').filter((e) => (!streetCode || e.code.startsWith(streetCode)) && (!districtCode || e.code.startsWith(districtCode)));
+  const distinctCommunities = communities.length < 2 ? communities.map((c) => c.code) : [...new Set(communities.map((c) => c.code))];
   let reason: string | undefined;
   if (distinctCommunities.length === 1) communityCode = distinctCommunities[0];
   else if (distinctCommunities.length > 1 && !districtCode && !streetCode) {
@@ -176,7 +191,6 @@ export function parseAddress(raw: string | null | undefined, g: Gazetteer): Pars
   const community = communityCode ? g.communities.get(communityCode)!.name : undefined;
   const street = streetCode ? g.streetName.get(streetCode) : undefined;
   const district = districtCode ? g.districtName.get(districtCode) : undefined;
-  const base = { districtCode, streetCode, communityCode, district, street, community, road, number, building, unit, room, group, ...(compound ? { compound } : {}) };
 
   if (!m && !found.length) {
     return { status: 'unparsed', reason: 'no division, road or house number recognised', normKey: `raw|${s}`, buildingKey: null, houseKey: null, compoundKey: null, personKey: null, standard: s };
@@ -220,7 +234,10 @@ export function parseAddress(raw: string | null | undefined, g: Gazetteer): Pars
       : rest);
   // The same properties in the same order as `{ status, reason?, ...base, normKey, … }`, written out (a literal is
   // built much faster than spreads; addresses naming a compound, a few, keep the spread).
-  if (compound) return { status: reason ? 'partial' : 'parsed', ...(reason ? { reason } : {}), ...base, normKey, buildingKey, houseKey, compoundKey, personKey, standard };
+  if (compound) {
+    return { status: reason ? 'partial' : 'parsed', ...(reason ? { reason } : {}), districtCode, streetCode, communityCode, district, street,
+      community, road, number, building, unit, room, group, compound, normKey, buildingKey, houseKey, compoundKey, personKey, standard };
+  }
   return reason
     ? { status: 'partial', reason, districtCode, streetCode, communityCode, district, street, community, road, number, building, unit, room, group, normKey, buildingKey, houseKey, compoundKey, personKey, standard }
     : { status: 'parsed', districtCode, streetCode, communityCode, district, street, community, road, number, building, unit, room, group, normKey, buildingKey, houseKey, compoundKey, personKey, standard };

@@ -36,7 +36,7 @@ export interface Gazetteer {
   names: Map<string, NameEntry[]>;
   maxNameLength: number;
   /** First character of a name form → the lengths of the forms starting with it, longest first (the parser tries only those). */
-  nameLengths: Map<string, number[]>;
+  nameLengths: Map<number, number[]>;
   districtName: Map<string, string>;
   streetName: Map<string, string>;
   /** street code → its district code */
@@ -106,7 +106,7 @@ export function buildGazetteer(rows: GridRow[]): Gazetteer {
       if (!list) g.names.set(v.form, (list = []));
       if (!list.some((e) => e.code === code && e.level === level)) list.push({ level, code, abbreviated: v.abbreviated });
       g.maxNameLength = Math.max(g.maxNameLength, v.form.length);
-      const first = v.form[0]!;
+      const first = v.form.charCodeAt(0);
       let lengths = g.nameLengths.get(first);
       if (!lengths) g.nameLengths.set(first, (lengths = []));
       if (!lengths.includes(v.form.length)) { lengths.push(v.form.length); lengths.sort((a, b) => b - a); }
