@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { escapeCopyText } from '../platform/copy-text';
 import type { PoolClient } from '../platform/db';
@@ -181,6 +182,3 @@ export function copyRows<T>(client: PoolClient, table: string, columns: readonly
 /** Per connection: the encoding of the COPY queued last (settles when its text is all made, never rejects). */
 const encoding = new WeakMap<PoolClient, Promise<void>>();
 
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}

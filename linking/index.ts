@@ -3,6 +3,7 @@
  * Called by the sync pipeline's merge step inside the batch's transaction. Method and figures: docs/linking.md.
  * The two are independent: call them in either order within the batch's transaction.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { PoolClient, Queryable } from '../platform/db';
 import { connectAtOnce, inTransactionBeside, type BesidePool } from './beside';
 import { loadGazetteer } from './gazetteer';
@@ -168,6 +169,3 @@ export function startLinkingThread(): Promise<boolean> {
   return normaliseThread.ready();
 }
 
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { PoolClient } from '../platform/db';
 import { HubError } from '../platform/errors';
 import { uuidv7 } from '../platform/uuidv7';
@@ -231,9 +232,6 @@ export async function prepareBatch(mentions: readonly PersonMention[], placeKeys
 /** Mentions normalised here between two turns of the event loop, when preparing ahead without the thread. */
 const PREPARE_SLICE = 50;
 
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 interface ExistingRow { st: string; rid: string; mk: string; person_id: string; method: string; score: number | null; evidence: Record<string, unknown>; open_res: boolean | null }
 
@@ -769,7 +767,6 @@ function recordRow(i: Item, out: CopyText): void {
     .text(i.f.name).plain(i.f.pinyin).plain(i.f.sex).plain(i.f.birthDate).plain(i.f.phone).plain(i.f.idNumber)
     .text(i.f.idNumberRaw).text(i.f.placeKey).text(i.f.groupKey);
 }
-
 
 /**
  * The links, COPYed straight into core.person_records: this runs under the linking lock after the existing-link
