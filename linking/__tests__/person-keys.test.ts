@@ -1,5 +1,6 @@
 import { generateIdNumber } from '../../domain/id-number';
 import { withTransaction } from '../../platform/db';
+import { waitFor } from '../../events/testing/outbox-fixtures';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { linkPersons } from '../index';
 import { absorbPerson } from '../review';
@@ -130,15 +131,19 @@ describe('person linking: keys and writes', () => {
       try {
         await other.query('BEGIN');
         await other.query('LOCK TABLE core.person_keys IN SHARE MODE');
+        // (A connection beside is free at once: idle in the pool.)
+        await db.warm(3);
+        const started = Date.now();
         const linking = linkAside([extra]);
-        await new Promise((resolve) => setTimeout(resolve, 2_600));
         // ... so the batch writes its keys itself and waits on that transaction, which the database can see: the
-        // backend holding the linking lock is now the one waiting on a lock (not the writer beside).
-        const waiting = await db.pool.query(
+        // backend holding the linking lock comes to wait on a lock (not the writer beside), once the writer beside
+        // has given up (lock_timeout, 2 s). Polled: on a loaded machine the hand-over can take longer than 2.6 s.
+        const lockHolderWaits = async () => (await db.pool.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM pg_stat_activity a
             WHERE a.wait_event_type = 'Lock' AND a.datname = current_database()
-              AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted)`);
-        expect(waiting.rows[0].n).toBe(1);
+              AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted)`)).rows[0]!.n === 1;
+        await waitFor(lockHolderWaits, 'the batch holding the linking lock to wait on the key table', 30_000);
+        expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
         await other.query('ROLLBACK');
         const [b] = await linking;
         expect(b!.personId).toBe(a!.personId);
