@@ -36,7 +36,9 @@ export function rememberPrepared(mentions: readonly PersonMention[], sources: So
  * if it was computed from what `m` holds now; it is taken (a mention changed since is normalised afresh).
  */
 export function takePrepared(m: PersonMention, i: number, placeKey: string | null): Normalised | undefined {
-  for (let b = batches.length - 1; b >= 0; b--) {
+  // Oldest first: a pipeline links the batch it prepared first, while the next one may already be kept (its
+  // mentions are elsewhere, and looking there first would map all of them by object).
+  for (let b = 0; b < batches.length; b++) {
     const batch = batches[b]!;
     let j = batch.mentions[i] === m ? i : -1;
     if (j < 0) {

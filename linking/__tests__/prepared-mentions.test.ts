@@ -44,6 +44,15 @@ describe('mentions prepared ahead', () => {
     expect(preparedCount()).toBe(0);
   });
 
+  it('gives each of two batches prepared ahead its own results, the first linked while the second is kept', () => {
+    const a = prepare(3, '戊');
+    const b = prepare(3, '己');
+    a.ms.forEach((m, i) => expect(takePrepared(m, i, a.keys[i]!)).toBe(a.results[i]));
+    expect(preparedCount()).toBe(3);
+    b.ms.forEach((m, i) => expect(takePrepared(m, i, b.keys[i]!)).toBe(b.results[i]));
+    expect(preparedCount()).toBe(0);
+  });
+
   it('keeps no more than the last four batches prepared', () => {
     const first = prepare(2, '丙');
     for (let i = 0; i < 4; i++) prepare(2, `丁${i}`);
