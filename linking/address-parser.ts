@@ -99,13 +99,19 @@ interface Found { level: NameEntry['level']; entries: NameEntry[]; form: string 
 /** The entries a name form may stand for after divisions down to `depth`, the address going on at `next`. */
 function usableEntries(entries: NameEntry[], depth: number, s: string, next: number): NameEntry[] {
   let roadNext: boolean | undefined;
-  const usable = (e: NameEntry) => {
-    if (LEVEL_DEPTH[e.level] <= depth) return false;
-    if (!e.abbreviated) return true;
-    if (roadNext === undefined) { ROAD_OR_NUMBER_AT.lastIndex = next; roadNext = ROAD_OR_NUMBER_AT.test(s); }
-    return !roadNext;
-  };
-  return entries.every(usable) ? entries : entries.filter(usable);
+  // The entries themselves while all are usable; a copy only once one is not.
+  let out: NameEntry[] | null = null;
+  for (let k = 0; k < entries.length; k++) {
+    const e = entries[k]!;
+    let usable = LEVEL_DEPTH[e.level] > depth;
+    if (usable && e.abbreviated) {
+      if (roadNext === undefined) { ROAD_OR_NUMBER_AT.lastIndex = next; roadNext = ROAD_OR_NUMBER_AT.test(s); }
+      usable = !roadNext;
+    }
+    if (!usable) out ??= entries.slice(0, k);
+    else if (out) out.push(e);
+  }
+  return out ?? entries;
 }
 
 /** The entries of a level among the division names found. */

@@ -20,12 +20,8 @@ export interface Normalised {
 export type NormaliseSource = readonly [PersonMention['name'], PersonMention['sex'], PersonMention['birthDate'],
   PersonMention['idNumber'], PersonMention['phone'], string | null, PersonMention['groupKey']];
 
-export function sourceOf(m: PersonMention, placeKey: string | null): NormaliseSource {
-  return [m.name, m.sex, m.birthDate, m.idNumber, m.phone, placeKey, m.groupKey];
-}
-
 /**
- * The sources of a batch's mentions as one flat list, SOURCE_WIDTH values a mention in sourceOf's order: one array
+ * The sources of a batch's mentions as one flat list, SOURCE_WIDTH values a mention in NormaliseSource's order: one array
  * for a batch instead of one per mention (sent to the linking thread, kept with mentions prepared ahead until their
  * batch takes them: long enough for the garbage collector to copy every small array twice).
  */
@@ -123,8 +119,14 @@ export function normaliseRecent(from: NormaliseSource): Normalised {
  */
 export type NormalisedWire = Array<string | number | null>;
 
-/** Per feature, in the wire's order, the source value (sourceOf's index) it often equals; -1 for none. */
+/** Per feature, in the wire's order, the source value (its index in NormaliseSource) it often equals; -1 for none. */
 const FEATURE_SOURCE = [0, -1, 1, 2, 4, 3, 3, 5, 6] as const;
+
+/** The k-th feature (the wire's order) of the mention whose source starts at b: its value, or its source value's index. */
+function pushFeature(out: NormalisedWire, v: string | null, k: number, sources: SourceList, b: number): void {
+  const s = FEATURE_SOURCE[k]!;
+  out.push(v !== null && s >= 0 && sources[b + s] === v ? s : v);
+}
 
 export function encodeNormalised(list: readonly Normalised[], sources: SourceList): NormalisedWire {
   const out: NormalisedWire = [];
@@ -135,12 +137,9 @@ export function encodeNormalised(list: readonly Normalised[], sources: SourceLis
     first.set(n, i);
     const f = n.f;
     const b = i * SOURCE_WIDTH;
-    const values = [f.name, f.pinyin, f.sex, f.birthDate, f.phone, f.idNumber, f.idNumberRaw, f.placeKey, f.groupKey];
-    for (let k = 0; k < values.length; k++) {
-      const v = values[k]!;
-      const s = FEATURE_SOURCE[k]!;
-      out.push(v !== null && s >= 0 && sources[b + s] === v ? s : v);
-    }
+    pushFeature(out, f.name, 0, sources, b); pushFeature(out, f.pinyin, 1, sources, b); pushFeature(out, f.sex, 2, sources, b);
+    pushFeature(out, f.birthDate, 3, sources, b); pushFeature(out, f.phone, 4, sources, b); pushFeature(out, f.idNumber, 5, sources, b);
+    pushFeature(out, f.idNumberRaw, 6, sources, b); pushFeature(out, f.placeKey, 7, sources, b); pushFeature(out, f.groupKey, 8, sources, b);
     out.push(n.stored.length);
     for (const key of n.stored) out.push(key);
     if (n.lookup === n.stored) { out.push(-1); return; }
