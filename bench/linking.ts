@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { generate } from '../demo/generate';
@@ -12,8 +13,9 @@ import { DEFAULT_BATCH_ROWS } from '../sync/batch-size';
 import { ROOT } from './lib/process';
 
 /**
- * `npm run bench:linking -- [--data DIR] [--persons N] [--batch N] [--warmup-persons N] [--no-thread]`
- * (--no-thread: LINKING_THREAD=off)
+ * `npm run bench:linking -- [--data DIR] [--persons N] [--batch N] [--warmup-persons N] [--no-thread] [--cpu-profile FILE]`
+ * (--no-thread: LINKING_THREAD=off; --cpu-profile: a CPU profile of the main thread over the measured run only, in
+ * the `.cpuprofile` format Chrome's DevTools and `node --cpu-prof` use)
  *
  * Linking throughput and quality on a large data set: generates N persons' department records (default
  * 60,000 persons, about 127,000 person mentions) unless --data names a generated directory, links them all in
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
   let profile = false;
   let prepareAhead = true;
   let warmupPersons = DEFAULT_WARMUP_PERSONS;
+  let cpuProfile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => { const x = argv[++i]; if (x === undefined) throw new Error(`${a} needs a value`); return x; };
@@ -50,7 +53,8 @@ async function main(): Promise<void> {
     else if (a === '--no-prepare') prepareAhead = false;
     else if (a === '--no-thread') process.env.LINKING_THREAD = 'off';
     else if (a === '--warmup-persons') warmupPersons = Number(v());
-    else throw new Error(`unknown argument ${a} (use [--data DIR] [--persons N] [--batch N] [--warmup-persons N] [--profile] [--no-prepare] [--no-thread])`);
+    else if (a === '--cpu-profile') cpuProfile = v();
+    else throw new Error(`unknown argument ${a} (use [--data DIR] [--persons N] [--batch N] [--warmup-persons N] [--profile] [--no-prepare] [--no-thread] [--cpu-profile FILE])`);
   }
   if (!Number.isInteger(persons) || persons < 1) throw new Error('--persons must be a positive integer');
   if (!Number.isInteger(batch) || batch < 1) throw new Error('--batch must be a positive integer');
@@ -69,7 +73,8 @@ async function main(): Promise<void> {
   }
   const statements = profile ? profileStatements() : undefined;
   try {
-    const r = await runEvaluation({ dataDir: data, databaseUrl: databaseBaseUrl(), batchSize: batch, prepareAhead, log: (l) => process.stderr.write(`${l}\n`) });
+    const r = await runEvaluation({ dataDir: data, databaseUrl: databaseBaseUrl(), batchSize: batch, prepareAhead,
+      around: cpuProfile ? profileCpu(cpuProfile) : undefined, log: (l) => process.stderr.write(`${l}\n`) });
     printTable(`linking benchmark (${data}, batches of ${batch})`, r, (s) => process.stdout.write(`${s}\n`));
     const round = (x: number) => Math.round(x * 10000) / 10000;
     // Person linking (linkPersons: features, look-ups, scoring, writes). Since linkBatch overlaps it with place
@@ -93,7 +98,11 @@ async function main(): Promise<void> {
       gridAccuracy: round(r.gridAccuracy), communityAccuracy: round(r.communityAccuracy),
       targetRecordsPerSecond: TARGET_RECORDS_PER_SECOND, throughputRatio: round(r.recordsPerSecond / TARGET_RECORDS_PER_SECOND),
       personThroughputRatio: round(personRecordsPerSecond / TARGET_RECORDS_PER_SECOND),
-      cpuSeconds: { process: round(r.cpuSeconds.process), database: r.cpuSeconds.database === null ? null : round(r.cpuSeconds.database) }, loadAverage: load,
+      cpuSeconds: { process: round(r.cpuSeconds.process), database: r.cpuSeconds.database === null ? null : round(r.cpuSeconds.database) },
+      kernel: {
+        process: { ...r.kernel.process, systemSeconds: round(r.kernel.process.systemSeconds) },
+        database: r.kernel.database && { ...r.kernel.database, systemSeconds: round(r.kernel.database.systemSeconds) },
+      }, loadAverage: load,
       cpuBound: bound ? { cores: bound.cores, coreUtilisation: round(bound.coreUtilisation), recordsPerSecond: Math.round(bound.recordsPerSecond),
         throughputRatio: round(bound.recordsPerSecond / TARGET_RECORDS_PER_SECOND) } : null,
       linkingThread: normaliseThread.stats.mentions > 0, database: server, warmup,
@@ -176,6 +185,32 @@ async function onServer<T>(work: (client: pg.Client) => Promise<T>): Promise<T> 
   } finally {
     await client.end();
   }
+}
+
+/**
+ * --cpu-profile FILE: V8's sampling profiler on the main thread (the batch's thread), started just before the
+ * measured run and stopped just after, so neither set-up nor the warm-up is in it (`node --cpu-prof` would profile the
+ * whole process). Sampled every 500 µs.
+ */
+function profileCpu(file: string): { start(): Promise<void>; stop(): Promise<void> } {
+  const session = new Session();
+  const post = <T = unknown>(method: string, params?: object) => new Promise<T>((resolve, reject) => {
+    session.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result as T)));
+  });
+  return {
+    async start() {
+      session.connect();
+      await post('Profiler.enable');
+      await post('Profiler.setSamplingInterval', { interval: 500 });
+      await post('Profiler.start');
+    },
+    async stop() {
+      const { profile } = await post<{ profile: object }>('Profiler.stop');
+      session.disconnect();
+      await writeFile(file, JSON.stringify(profile));
+      process.stderr.write(`CPU profile of the measured run written to ${file}\n`);
+    },
+  };
 }
 
 /**

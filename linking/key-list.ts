@@ -8,17 +8,18 @@
  * know. Written plainly, the list is a constant when a statement is planned for its parameters (node-postgres'
  * unnamed statements are), and the planner then estimates every element's selectivity against the column's
  * statistics: thousands per batch, a third of the database's planning time in `bench:linking` (perf,
- * docs/linking.md round 14). The plan is the same index probe. `constant(n)` is the plain form, for a pass over a
- * table that compares each row with the list: only a constant list is hashed for that.
+ * docs/linking.md round 14). The plan is the same index probe. A pass over a table that compares each row with the
+ * list looks the row up in a hashed subplan of it (`x IN (SELECT unnest(…))`), not in a constant array: that too
+ * was estimated element by element, and the planning's memory was a third of the database's page faults
+ * (docs/linking.md round 18).
  */
 export interface KeyList {
   sql: (n: number) => string;
-  constant: (n: number) => string;
   value: string | string[];
 }
 
 export function keyList(keys: readonly string[]): KeyList {
   const asArray = keys.some((k) => k === '' || k.includes('\u001f'));
-  const constant = asArray ? (n: number) => `$${n}::text[]` : (n: number) => `string_to_array($${n}, chr(31))`;
-  return { sql: (n) => `(SELECT ${constant(n)})::text[]`, constant, value: asArray ? [...keys] : keys.join('\u001f') };
+  const plain = asArray ? (n: number) => `$${n}::text[]` : (n: number) => `string_to_array($${n}, chr(31))`;
+  return { sql: (n) => `(SELECT ${plain(n)})::text[]`, value: asArray ? [...keys] : keys.join('\u001f') };
 }

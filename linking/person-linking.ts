@@ -267,7 +267,7 @@ async function ensureKeys(client: PoolClient): Promise<void> {
  * duration of the call (SET LOCAL, set back right after) only index probes are allowed, and no parallel workers.
  * The lists the reads probe indexes with go as keyList parameters (linking/key-list.ts): to the planner, one value.
  */
-const INDEX_PROBES_ON = `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_hashjoin = off;
+export const INDEX_PROBES_ON = `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_hashjoin = off;
   SET LOCAL enable_mergejoin = off; SET LOCAL enable_material = off; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off`;
 const INDEX_PROBES_OFF = `SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL enable_hashjoin TO DEFAULT;
   SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_material TO DEFAULT; SET LOCAL max_parallel_workers_per_gather TO DEFAULT;
@@ -545,11 +545,27 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
   }
   for (const k of open) orphansOnly.delete(k);
   if (!open.size && !orphansOnly.size) return [];
-  const [openKeys, orphanKeys] = [keyList([...open]), keyList([...orphansOnly])];
-  const r = await client.query(
-    `WITH hit AS (
+  const read = candidateRead([...open], [...orphansOnly]);
+  const r = await client.query(read.text, read.values);
+  return r.rows.map((row) => ({
+    personId: row.person_id, name: row.name, pinyin: row.name_pinyin, sex: row.sex, birthDate: row.birth_date,
+    phone: row.phone, idNumber: row.id_number, idNumberRaw: row.id_number_raw, placeKey: row.place_key, groupKey: row.group_key,
+    openRes: row.open_res, ...(row.name_n === null ? {} : { nameCount: row.name_n }),
+  }));
+}
+
+/**
+ * The candidate read of fetchCandidates: the persons holding any of `openKeys` (mentions without a valid ID number
+ * look them up among all persons) or any of `orphanKeys` among persons without a number (mentions with one), with
+ * their records. Every key list goes as one parameter the planner sees as a single value (keyList's `sql` form):
+ * no list is a constant it would estimate element by element.
+ */
+export function candidateRead(openKeys: readonly string[], orphanKeys: readonly string[]): { text: string; values: unknown[] } {
+  const [open, orphans] = [keyList(openKeys), keyList(orphanKeys)];
+  return {
+    text: `WITH hit AS (
        -- A probe of the key's hash index per key (migration 0370: an index that = ANY(…) cannot use).
-       SELECT k.person_id FROM unnest(${openKeys.constant(1)}) AS q(key)
+       SELECT k.person_id FROM unnest(${open.sql(1)}) AS q(key)
          JOIN core.person_keys k ON k.key = q.key COLLATE "C"
        UNION
        SELECT o.person_id FROM (
@@ -557,12 +573,16 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
          -- When there are more keys to look up than the table has rows to read (16 per 8 kB page), one pass over
          -- the table against a hash of the keys (the key as an expression: no index) costs less than a probe per
          -- key; otherwise the probes. Decided in the statement, on the table's size now (one-time filters). The
-         -- pass hashes the list: a constant (keyList).
+         -- pass looks each row up in a hashed subplan of the list: as a constant array (which the executor would
+         -- hash as well) the list was estimated element by element by the planner, for both branches, in every
+         -- batch: the largest share of the database's planning, and of its page faults (docs/linking.md round 18).
+         -- IS TRUE keeps the IN a subplan: as a plain condition it would become a join, and the hash joins are off.
          SELECT k.person_id FROM core.person_open_keys k
-          WHERE (SELECT pg_relation_size('core.person_open_keys')) >= $3 AND k.key = ANY(${orphanKeys.sql(2)})
+          WHERE (SELECT pg_relation_size('core.person_open_keys')) >= $3 AND k.key = ANY(${orphans.sql(2)})
          UNION ALL
          SELECT k.person_id FROM core.person_open_keys k
-          WHERE (SELECT pg_relation_size('core.person_open_keys')) < $3 AND (k.key || '') = ANY(${orphanKeys.constant(2)})) o
+          WHERE (SELECT pg_relation_size('core.person_open_keys')) < $3
+            AND ((k.key || '') IN (SELECT unnest(${orphans.sql(2)}))) IS TRUE) o
        JOIN core.persons p ON p.id = o.person_id AND p.id_number IS NULL)
      -- A person's records, each distinct set of features once (twenty care visits written alike are one).
      , recs AS (
@@ -577,13 +597,9 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
             END AS name_n
        FROM recs`,
     // Keys as one text each (keyList): tens of thousands of array elements cost more to quote one by one than the
-    // look-up itself.
-    [openKeys.value, orphanKeys.value, orphansOnly.size * (8192 / 16)]);
-  return r.rows.map((row) => ({
-    personId: row.person_id, name: row.name, pinyin: row.name_pinyin, sex: row.sex, birthDate: row.birth_date,
-    phone: row.phone, idNumber: row.id_number, idNumberRaw: row.id_number_raw, placeKey: row.place_key, groupKey: row.group_key,
-    openRes: row.open_res, ...(row.name_n === null ? {} : { nameCount: row.name_n }),
-  }));
+    // look-up itself. $3: the open-keys table's size above which probing beats one pass (16 rows per 8 kB page).
+    values: [open.value, orphans.value, orphanKeys.length * (8192 / 16)],
+  };
 }
 
 /** A mention with a name and nothing personal besides (maybe a source group): too weak when the name is shared. */

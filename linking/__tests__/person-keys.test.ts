@@ -3,6 +3,7 @@ import { withTransaction } from '../../platform/db';
 import { waitFor } from '../../events/testing/outbox-fixtures';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { linkPersons } from '../index';
+import { candidateRead, INDEX_PROBES_ON } from '../person-linking';
 import { absorbPerson } from '../review';
 import { personFeatures } from '../person-features';
 import { storedKeys } from '../person-normalise';
@@ -54,6 +55,36 @@ describe('person linking: keys and writes', () => {
     const n = async (id: string) => (await db.pool.query('SELECT count(*)::int AS n FROM core.person_open_keys WHERE person_id = $1', [id])).rows[0].n;
     expect(await n(withId!.personId)).toBe(0);
     expect(await n(without!.personId)).toBeGreaterThan(0);
+  });
+
+  it('reads candidates among persons without a number by probes or by one hashed pass, with no key list the planner estimates', async () => {
+    const [orphan] = await link([mention({ name: '蒋文', birthDate: '1986-04-21', phone: '13600004444' })]);
+    const [numbered] = await link([mention({ name: '蒋武', idNumber: generateIdNumber('510104', '1986-04-22', 12, 'M'), phone: '13600005555' })]);
+    const orphanKeys = (await db.pool.query<{ key: string }>('SELECT key FROM core.person_open_keys WHERE person_id = $1', [orphan!.personId])).rows.map((r) => r.key);
+    const numberedKeys = await keysOf(numbered!.personId);
+    expect(orphanKeys.length).toBeGreaterThan(0);
+    // A few keys: the table (at least a page) has more rows to read than there are keys, so the index is probed; two
+    // thousand: one pass over the table, each row looked up in a hash of the list.
+    const many = [...orphanKeys, ...Array.from({ length: 2000 }, (_, i) => `ph:1390000${String(i).padStart(4, '0')}`)];
+    for (const [keys, pass] of [[orphanKeys, 'Index Only Scan using person_open_keys_pkey'], [many, 'hashed SubPlan']] as const) {
+      const read = candidateRead([], keys);
+      const { plan, persons } = await withTransaction(db.pool, async (c) => {
+        await c.query(INDEX_PROBES_ON);
+        const explained = (await c.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${read.text}`, read.values)).rows.map((r) => r['QUERY PLAN']).join('\n');
+        return { plan: explained, persons: new Set((await c.query<{ person_id: string }>(read.text, read.values)).rows.map((r) => r.person_id)) };
+      });
+      // Persons holding a number are not among the candidates of the orphan keys (they look among persons without one).
+      expect([...persons]).toEqual([orphan!.personId]);
+      expect(plan).toContain(pass);
+      expect(plan).not.toMatch(/ph:1390000|sb:|nb:/);
+    }
+    // Keys every person is looked up by (mentions without a number): a probe of the keys' hash index per key.
+    const read = candidateRead(numberedKeys, []);
+    const found = await withTransaction(db.pool, async (c) => {
+      await c.query(INDEX_PROBES_ON);
+      return new Set((await c.query<{ person_id: string }>(read.text, read.values)).rows.map((r) => r.person_id));
+    });
+    expect(found.has(numbered!.personId)).toBe(true);
   });
 
   it('reports the person a record already has when a writer outside linking stored its link first', async () => {

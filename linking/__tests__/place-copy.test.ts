@@ -158,11 +158,9 @@ describe('place linking: new places by COPY', () => {
 
   it('sends keys as one joined text, or as an array when a key could not be told apart in it', () => {
     expect(keyList(['U|1', 'U|2'])).toMatchObject({ value: 'U|1\u001fU|2' });
-    expect(keyList(['U|1', 'U|2']).constant(1)).toBe('string_to_array($1, chr(31))');
     expect(keyList(['U|1', 'U|2']).sql(1)).toBe('(SELECT string_to_array($1, chr(31)))::text[]');
     expect(keyList([])).toMatchObject({ value: '' });
     expect(keyList(['raw|a\u001fb', 'U|2'])).toMatchObject({ value: ['raw|a\u001fb', 'U|2'] });
-    expect(keyList(['']).constant(2)).toBe('$2::text[]');
     expect(keyList(['']).sql(2)).toBe('(SELECT $2::text[])::text[]');
   });
 
@@ -182,8 +180,8 @@ describe('place linking: new places by COPY', () => {
     expect(byNumber).toContain('persons_id_number_key');
     expect(byNumber).toMatch(/InitPlan/);
     expect(byNumber).not.toContain('5101041990010');
-    // The plain form is a constant to the planner (what a pass over a table hashes).
-    expect(await plan(`SELECT id FROM core.persons WHERE id_number = ANY(${numbers.constant(1)})`, [numbers.value])).toContain('5101041990010');
+    // Written plainly, the list is a constant to the planner (what sql() avoids).
+    expect(await plan(`SELECT id FROM core.persons WHERE id_number = ANY(string_to_array($1, chr(31)))`, [numbers.value])).toContain('5101041990010');
     const names = keyList(['张伟', '李娜']);
     const byName = await plan(`SELECT p.name, count(*) FROM core.persons p WHERE p.name = ANY(${names.sql(1)})
       AND p.id_number IS NOT NULL AND p.merged_into IS NULL GROUP BY p.name`, [names.value]);

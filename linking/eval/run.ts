@@ -29,6 +29,8 @@ export interface EvalOptions {
   log?: (line: string) => void;
   /** Normalise the next batch while the current one is linked (prepareMentions, linking/index.ts). Default true. */
   prepareAhead?: boolean;
+  /** Called just before the measured linking starts and just after it ends (bench:linking's --cpu-profile). */
+  around?: { start(): Promise<void>; stop(): Promise<void> };
 }
 
 export interface EvalResult extends PairwiseFigures {
@@ -43,6 +45,15 @@ export interface EvalResult extends PairwiseFigures {
   window: { start: number; end: number };
   /** CPU seconds over the linking: this process, and the database backends of its pool (null when unreadable). */
   cpuSeconds: { process: number; database: number | null };
+  /**
+   * Kernel work over the linking, of this process (process.resourceUsage) and of the database backends (/proc, null
+   * when unreadable): CPU seconds in the kernel and minor page faults. A page fault is a fresh page the kernel maps
+   * and zeroes: on this machine's virtual machine about 10 µs each, a sixth of the run's CPU (docs/linking.md round 18).
+   */
+  kernel: {
+    process: { systemSeconds: number; minorPageFaults: number; contextSwitches: number };
+    database: { systemSeconds: number; minorPageFaults: number } | null;
+  };
   recordsPerSecond: number;
   gridAccuracy: number;
   communityAccuracy: number;
@@ -123,8 +134,10 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     const clients = await Promise.all([pool.connect(), pool.connect(), pool.connect(), pool.connect()]);
     const backends = (await clients[0]!.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).rows.map((r) => r.pid);
     for (const c of clients) c.release();
-    const backendCpu0 = backendCpuSeconds(backends);
+    await options.around?.start();
+    const backends0 = backendStats(backends);
     const cpu0 = process.cpuUsage();
+    const usage0 = process.resourceUsage();
     const started = process.hrtime.bigint();
     for (let i = 0; i < plan.length; i++) {
       const b = plan[i]!;
@@ -142,10 +155,17 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     const ended = process.hrtime.bigint();
     const seconds = Number(ended - started) / 1e9;
     const cpu = process.cpuUsage(cpu0);
-    const backendCpu1 = backendCpuSeconds(backends);
-    const cpuSeconds = {
-      process: (cpu.user + cpu.system) / 1e6,
-      database: backendCpu1.size ? [...backendCpu1].reduce((sum, [pid, t]) => sum + (backendCpu0.has(pid) ? t - backendCpu0.get(pid)! : 0), 0) : null,
+    const usage1 = process.resourceUsage();
+    const backends1 = backendStats(backends);
+    await options.around?.stop();
+    const cpuSeconds = { process: (cpu.user + cpu.system) / 1e6, database: backendDelta(backends0, backends1, 'cpu') };
+    const kernel = {
+      process: {
+        systemSeconds: (usage1.systemCPUTime - usage0.systemCPUTime) / 1e6,
+        minorPageFaults: usage1.minorPageFault - usage0.minorPageFault,
+        contextSwitches: usage1.voluntaryContextSwitches - usage0.voluntaryContextSwitches + usage1.involuntaryContextSwitches - usage0.involuntaryContextSwitches,
+      },
+      database: backends1.size ? { systemSeconds: backendDelta(backends0, backends1, 'system')!, minorPageFaults: backendDelta(backends0, backends1, 'faults')! } : null,
     };
     log(`linked in ${seconds.toFixed(2)} s (${plan.length} batches)`);
 
@@ -218,7 +238,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
       truePersons,
       seconds,
       window: { start: Number(started) / 1e9, end: Number(ended) / 1e9 },
-      cpuSeconds,
+      cpuSeconds, kernel,
       recordsPerSecond: source.mentions.length / seconds,
       gridAccuracy: addresses ? gridRight / addresses : 1,
       communityAccuracy: addresses ? communityRight / addresses : 1,
@@ -239,17 +259,31 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
 }
 
 /** CPU seconds (user + system) of the given server processes, from /proc (the database on this machine). */
-function backendCpuSeconds(pids: number[]): Map<number, number> {
-  const out = new Map<number, number>();
+interface BackendStat { cpu: number; system: number; faults: number }
+
+function backendStats(pids: number[]): Map<number, BackendStat> {
+  const out = new Map<number, BackendStat>();
   const tick = 100; // USER_HZ on Linux
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // After the command's closing parenthesis: state, ppid, …; minflt is the 8th, utime and stime the 12th and 13th.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(pid, (Number(fields[11]) + Number(fields[12])) / tick);
+      out.set(pid, { cpu: (Number(fields[11]) + Number(fields[12])) / tick, system: Number(fields[12]) / tick, faults: Number(fields[7]) });
     } catch {
       // not on this machine, or gone
     }
   }
   return out;
+}
+
+/** The sum over the backends of `field` between two readings (null when none could be read). */
+function backendDelta(before: Map<number, BackendStat>, after: Map<number, BackendStat>, field: keyof BackendStat): number | null {
+  if (!after.size) return null;
+  let sum = 0;
+  for (const [pid, s] of after) {
+    const b = before.get(pid);
+    if (b) sum += s[field] - b[field];
+  }
+  return sum;
 }
