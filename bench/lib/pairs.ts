@@ -30,6 +30,6 @@ export function summarisePairs(pairs: readonly Pair[]): PairSummary {
     baseMedian: median(valid.map((p) => p.base)),
     headMedian: median(valid.map((p) => p.head)),
     ratios,
-    medianRatio: median(ratios),
+    medianRatio: round(median(ratios), 3),
   };
 }
