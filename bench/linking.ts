@@ -21,7 +21,9 @@ import { ROOT } from './lib/process';
  * 60,000 persons, about 127,000 person mentions) unless --data names a generated directory, links them all in
  * sync-sized batches into a fresh database, and ends with one JSON line: records/s, F1, precision, recall,
  * grid accuracy, the ratio of the throughput to the 20,000 records/s target, the bound this machine's cores put on
- * the same work (`cpuBound`: records/s with every core busy at the run's CPU seconds per record), and the measured
+ * the same work (`cpuBound`: records/s with every core busy at the run's CPU seconds per record), the kernel's part
+ * (`kernel`: system CPU seconds and minor page faults of the process and of the database backends; a page fault costs
+ * about 10 µs on this project's virtual machines, docs/linking.md round 18), and the measured
  * run's `window` on the monotonic clock (seconds), to cut a system-wide `perf record -k CLOCK_MONOTONIC` of the run
  * down to it (`perf report --time START,END`: the process's threads and the database's backends, docs/performance.md).
  *
