@@ -126,6 +126,8 @@ async function main(): Promise<void> {
  * host's phases (the same work takes 5 or 10 CPU seconds within an hour here) move it with the figure. The share of
  * the cores the run used leaves the rest to idle time, other processes and, on a virtual machine, time the host did
  * not run the guest (a system-wide perf record of the window tells them apart: docs/linking.md, round 14).
+ * On a virtual machine whose page faults trap to the host, /proc's accounting misses much of the fault handling
+ * (time with interrupts held off), and the bound comes out about a tenth too high (docs/linking.md, round 18).
  * Null when the database's CPU could not be read (a server on another machine).
  */
 function cpuBound(records: number, seconds: number, cpu: { process: number; database: number | null }):
