@@ -77,6 +77,11 @@ export interface ExecuteRequest {
   operationName?: string;
 }
 
+/** How long a stopping gateway lets in-flight requests finish before it closes their connections. */
+const HTTP_DRAIN_MS = 3_000;
+/** A step of the stop taking longer than this is named in the log. */
+const STOP_STEP_WARN_MS = 2_000;
+
 export interface GatewayServer {
   httpServer: http.Server;
   apollo: ApolloServer<GatewayContext>;
@@ -321,21 +326,31 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
     async stop() {
       if (stopped) return;
       stopped = true;
-      await subscriptions?.close();
-      // Stop accepting, let in-flight requests finish, then close dependencies.
-      await new Promise<void>((resolve) => {
+      // Each step named in the log when it keeps the stop waiting (the part is killed after 9 s: cli/hub.ts).
+      const step = async (name: string, work: () => Promise<unknown> | unknown) => {
+        const slow = setTimeout(() => log.warn({ step: name }, 'gateway stop still waiting'), STOP_STEP_WARN_MS);
+        slow.unref();
+        try { await work(); } finally { clearTimeout(slow); }
+      };
+      await step('subscriptions', () => subscriptions?.close());
+      // Stop accepting, let in-flight requests finish, then close dependencies. A connection that is neither idle
+      // nor finishing a request (a client that sent half a request and stalls) is closed after the drain time:
+      // it would otherwise hold the stop until the server's header timeout.
+      await step('http server', () => new Promise<void>((resolve) => {
         if (!httpServer.listening) return resolve();
-        httpServer.close(() => resolve());
+        const drain = setTimeout(() => httpServer.closeAllConnections(), HTTP_DRAIN_MS);
+        drain.unref();
+        httpServer.close(() => { clearTimeout(drain); resolve(); });
         httpServer.closeIdleConnections();
-      });
-      await apollo.stop();
-      await responseCache?.stop();
+      }));
+      await step('apollo', () => apollo.stop());
+      await step('response cache', () => responseCache?.stop());
       cacheSubscriber?.disconnect();
-      await dashboard?.close();
-      await hubMetrics.close();
+      await step('queues dashboard', () => dashboard?.close());
+      await step('metrics', () => hubMetrics.close());
       for (const source of dataSources) source.close();
       redis?.disconnect();
-      await pool.end();
+      await step('database pool', () => pool.end());
     },
   };
 }
