@@ -9,8 +9,9 @@ import { ROOT } from './lib/process';
  * `npm run bench:linking:ab -- --base REV --data DIR [--pairs N] [-- ARGS FOR bench:linking]`
  *
  * This tree against another commit, by N pairs of `bench:linking` runs, which tree goes first alternating (ABBA):
- * the base is checked out into a temporary git worktree (sharing this tree's node_modules) and removed at the end. Prints each pair as it comes (records/s, CPU seconds of the process and the database, page faults of both)
- * and ends with one JSON line: medians, how many pairs this tree won, the pairs' ratios and their median. The runs
+ * the base is checked out into a temporary git worktree (sharing this tree's node_modules) and removed at the end.
+ * Each run is `npm run bench:linking` of its own tree (its own script, flags and code). Prints each pair as it comes
+ * (records/s, CPU seconds of the process and the database, page faults of both) and ends with one JSON line: medians, how many pairs this tree won, the pairs' ratios and their median. The runs
  * use the same data directory (`npx tsx demo/generate.ts --out DIR --persons 60000` makes the usual one).
  */
 interface RunFigures {
@@ -71,10 +72,10 @@ function describe(r: RunFigures): string {
   return `${r.recordsPerSecond} records/s${cpu}${faults} F1 ${r.f1}`;
 }
 
-/** One `bench:linking` run in `tree` (its own code and its own bench), as `npm run bench:linking` starts it. */
+/** One `npm run bench:linking` in `tree`: the tree's own script (with its Node flags), bench and code. */
 function runBench(tree: string, data: string, args: string[]): Promise<RunFigures> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', path.join(tree, 'bench', 'linking.ts'), '--data', data, ...args],
+    const child = spawn('npm', ['run', '-s', 'bench:linking', '--', '--data', data, ...args],
       { cwd: tree, stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => { out += chunk.toString('utf8'); });

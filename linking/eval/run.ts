@@ -48,7 +48,8 @@ export interface EvalResult extends PairwiseFigures {
   /**
    * Kernel work over the linking, of this process (process.resourceUsage) and of the database backends (/proc, null
    * when unreadable): CPU seconds in the kernel and minor page faults. A page fault is a fresh page the kernel maps
-   * and zeroes: on this machine's virtual machine about 10 µs each, a sixth of the run's CPU (docs/linking.md round 18).
+   * and zeroes: on this project's virtual machines about 10 µs each, an eighth of the run's CPU (docs/linking.md
+   * round 18).
    */
   kernel: {
     process: { systemSeconds: number; minorPageFaults: number; contextSwitches: number };
