@@ -158,18 +158,21 @@ describe('place linking: new places by COPY', () => {
 
   it('sends keys as one joined text, or as an array when a key could not be told apart in it', () => {
     expect(keyList(['U|1', 'U|2'])).toMatchObject({ value: 'U|1\u001fU|2' });
-    expect(keyList(['U|1', 'U|2']).sql(1)).toBe('(SELECT string_to_array($1, chr(31)))::text[]');
+    expect(keyList(['U|1', 'U|2']).sql(1)).toBe('(SELECT string_to_array($1, (SELECT chr(31))))::text[]');
     expect(keyList([])).toMatchObject({ value: '' });
     expect(keyList(['raw|a\u001fb', 'U|2'])).toMatchObject({ value: ['raw|a\u001fb', 'U|2'] });
     expect(keyList(['']).sql(2)).toBe('(SELECT $2::text[])::text[]');
   });
 
   it('probes indexes with a key list the planner sees as one value, not as thousands of constants', async () => {
+    const ARRAY_CONSTANT = /'\{[^}]*5101041990010|'\{[^}]*(张伟|zhang)/;
+    // VERBOSE: the init plans' outputs too. The list's text shows there as a parameter's value; an array constant
+    // (`'{…}'::text[]`) in a plan is a list the planner split or estimated itself.
     const plan = async (sql: string, values: unknown[]) => {
       const c = await db.pool.connect();
       try {
         await c.query('SET enable_seqscan = off');
-        return (await c.query(`EXPLAIN ${sql}`, values)).rows.map((r) => r['QUERY PLAN']).join('\n');
+        return (await c.query(`EXPLAIN (VERBOSE) ${sql}`, values)).rows.map((r) => r['QUERY PLAN']).join('\n');
       } finally {
         await c.query('RESET enable_seqscan');
         c.release();
@@ -179,18 +182,22 @@ describe('place linking: new places by COPY', () => {
     const byNumber = await plan(`SELECT id FROM core.persons WHERE id_number = ANY(${numbers.sql(1)})`, [numbers.value]);
     expect(byNumber).toContain('persons_id_number_key');
     expect(byNumber).toMatch(/InitPlan/);
-    expect(byNumber).not.toContain('5101041990010');
-    // Written plainly, the list is a constant to the planner (what sql() avoids).
-    expect(await plan(`SELECT id FROM core.persons WHERE id_number = ANY(string_to_array($1, chr(31)))`, [numbers.value])).toContain('5101041990010');
+    expect(byNumber).toContain('string_to_array(');
+    expect(byNumber).not.toMatch(ARRAY_CONSTANT);
+    // Written plainly, the list is a constant to the planner (what sql() avoids); so it is inside a one-time subquery
+    // whose call the planner can evaluate itself (both arguments constants): it then splits the text while planning.
+    expect(await plan(`SELECT id FROM core.persons WHERE id_number = ANY(string_to_array($1, chr(31)))`, [numbers.value])).toMatch(ARRAY_CONSTANT);
+    expect(await plan(`SELECT id FROM core.persons WHERE id_number = ANY((SELECT string_to_array($1, chr(31)))::text[])`, [numbers.value]))
+      .toMatch(ARRAY_CONSTANT);
     const names = keyList(['张伟', '李娜']);
     const byName = await plan(`SELECT p.name, count(*) FROM core.persons p WHERE p.name = ANY(${names.sql(1)})
       AND p.id_number IS NOT NULL AND p.merged_into IS NULL GROUP BY p.name`, [names.value]);
     expect(byName).toContain('persons_name');
-    expect(byName).not.toContain('张伟');
+    expect(byName).not.toMatch(ARRAY_CONSTANT);
     const keys = keyList(['sb:zhang|1990-01-01', 'ph:13800000000']);
     const openKeys = await plan(`SELECT person_id FROM core.person_open_keys k WHERE k.key = ANY(${keys.sql(1)})`, [keys.value]);
     expect(openKeys).toContain('person_open_keys_pkey');
-    expect(openKeys).not.toContain('zhang');
+    expect(openKeys).not.toMatch(ARRAY_CONSTANT);
     const houses = keyList(['U|510104|锦江区永丰街90号']);
     expect(await plan(`SELECT id FROM core.places WHERE house_key = ANY(${houses.sql(1)}) AND building_key IS NOT NULL`, [houses.value]))
       .toContain('places_house');
