@@ -5,7 +5,7 @@ import { uuidv7 } from '../platform/uuidv7';
 import { connectAtOnce, inTransactionBeside, type BesidePool } from './beside';
 import { copyRows, type CopyText } from './copy-text';
 import { normaliseThread } from './normalise-thread';
-import { keyList } from './key-list';
+import { keyList, SEPARATOR } from './key-list';
 import { LINKING_LOCK_SQL } from './linking-lock';
 import { insertMissingKeysSql, recordKeysSql, type PersonFeatures } from './person-features';
 import { normaliseRecent, sourceAt, sourceList, storedKeys, type Normalised } from './person-normalise';
@@ -152,9 +152,10 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
               CASE WHEN p.merged_into IS NULL THEN p.residence_place_id IS NULL END AS open_res
          -- The (source table, record, mention key) triples as one text: U+001F between mentions, U+001E within
          -- one (neither occurs in a table name, a UUID or a mention key). Thousands of array elements cost more
-         -- to quote one by one than the look-up itself.
+         -- to quote one by one than the look-up itself; the separator a sub-select, so that the text is split when
+         -- the statement runs, not while it is planned (linking/key-list.ts).
          FROM (SELECT split_part(t, chr(30), 1) AS st, split_part(t, chr(30), 2)::uuid AS rid, split_part(t, chr(30), 3) AS mk
-                 FROM unnest(string_to_array($1, chr(31))) AS t) AS k
+                 FROM unnest(string_to_array($1, ${SEPARATOR})) AS t) AS k
          -- LATERAL: one primary-key probe per mention, whatever the planner thinks of the table's size.
          CROSS JOIN LATERAL (SELECT * FROM core.person_records r
                               WHERE r.source_table = k.st AND r.record_id = k.rid AND r.mention_key = k.mk) pr
