@@ -140,6 +140,9 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
   // both link one record: whatever the previous holder wrote is committed (and visible) when this one gets it.
   await client.query(`${LINKING_LOCK_SQL}; ${INDEX_PROBES_ON}`);
   try {
+    // Sent first, read under the lock while the mentions are normalised: see readOpenKeys.
+    const openKeys = readOpenKeys(client, mentions.length);
+    openKeys.catch(() => undefined); // awaited by the candidate read; a failure is reported there
     // 1. Existing links: the same record always ends at the same person. The statement is sent now and runs in
     //    the database while this process normalises the mentions (pinyin, ID numbers, addresses). Records the
     //    batch itself created (newRecord: a new department row's id) have none and are not looked up.
@@ -173,11 +176,11 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
     //    waiting for this process to learn which mentions are linked already. They are read-only and only ever a
     //    superset of what the unlinked mentions need (linkPending), so no decision changes; a batch of mostly
     //    known records (updates, a replay) would read in vain, so after one the reads wait for the check again.
-    const reads = readsAhead ? sendReads(client, items) : undefined;
+    const reads = readsAhead ? sendReads(client, items, openKeys) : undefined;
     const rows = (await existing).rows;
     lap('existing links (wait)');
     readsAhead = rows.length <= mentions.length * READS_AHEAD_MAX_KNOWN;
-    return await linkLocked(client, items, rows, options.residencesOf, options.besidePool, reads);
+    return await linkLocked(client, items, rows, options.residencesOf, options.besidePool, reads, openKeys);
   } finally {
     await client.query(INDEX_PROBES_OFF).catch(() => undefined);
   }
@@ -275,7 +278,7 @@ const INDEX_PROBES_OFF = `SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_
   SET LOCAL jit TO DEFAULT`;
 
 async function linkLocked(client: PoolClient, items: Item[], existing: ExistingRow[], resolve?: PersonLinkOptions['residencesOf'],
-  besidePool?: BesidePool, reads?: Reads): Promise<PersonLink[]> {
+  besidePool?: BesidePool, reads?: Reads, openKeys?: OpenKeys): Promise<PersonLink[]> {
   const known = new Map(existing.map((r) => [`${r.st}\u0000${r.rid}\u0000${r.mk}`, r]));
   const pending: Item[] = [];
   const firstOfKey = new Map<string, Item>();
@@ -296,7 +299,7 @@ async function linkLocked(client: PoolClient, items: Item[], existing: ExistingR
   }
 
   if (pending.length) {
-    await linkPending(client, pending, res, besidePool, reads);
+    await linkPending(client, pending, res, besidePool, reads, openKeys);
   } else {
     if (reads) await settleReads(reads);
     await updateResidences(client, await planResidences(client, res, new Set()), new Set());
@@ -381,7 +384,7 @@ interface Reads {
  * answer is a superset of the unlinked items' own: persons by more numbers, the candidates of more keys, counts of
  * more names. Deciding looks each item up by its own number, keys and name only, so the answers it uses are the same.
  */
-function sendReads(client: PoolClient, items: Item[]): Reads {
+function sendReads(client: PoolClient, items: Item[], openKeys?: OpenKeys): Reads {
   const ids = keyList([...new Set(items.map((i) => i.f.idNumber).filter((v): v is string => !!v))]);
   const reads: Reads = {
     keysBuilt: keysComplete(client),
@@ -390,7 +393,7 @@ function sendReads(client: PoolClient, items: Item[]): Reads {
               CASE WHEN merged_into IS NULL THEN residence_place_id IS NULL END AS open_res
          FROM core.persons WHERE id_number = ANY(${ids.sql(1)})`,
       [ids.value]) : null,
-    candidates: fetchCandidates(client, items, (i) => !!i.f.idNumber),
+    candidates: fetchCandidates(client, items, (i) => !!i.f.idNumber, openKeys),
     // A name-only mention (perhaps with its source group) may join a person only if no other person bears the
     // name: two 刘秀淑 served by one care station are two persons. Counted for weak mentions here, and for the
     // candidates of persons without a number (absorption) with the candidates.
@@ -406,8 +409,9 @@ async function settleReads(reads: Reads): Promise<void> {
   await Promise.all([reads.keysBuilt, reads.numbered, reads.candidates, reads.weakNames]);
 }
 
-async function linkPending(client: PoolClient, pending: Item[], res: ResidenceContext, besidePool?: BesidePool, ahead?: Reads): Promise<void> {
-  const reads = ahead ?? sendReads(client, pending);
+async function linkPending(client: PoolClient, pending: Item[], res: ResidenceContext, besidePool?: BesidePool, ahead?: Reads,
+  openKeys?: OpenKeys): Promise<void> {
+  const reads = ahead ?? sendReads(client, pending, openKeys);
   const [built, byNumber, fetched, counted] = await Promise.all([reads.keysBuilt, reads.numbered, reads.candidates, reads.weakNames]);
   let records = fetched;
   // Keys rebuilt by this transaction are not committed yet: keys written beside it could wait on them while it
@@ -416,6 +420,7 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
   if (!built) {
     // Emptied by a crash (unlogged): rebuilt, and the candidates read again.
     await ensureKeys(client);
+    // Without the open keys read before the rebuild (they were not there yet).
     records = await fetchCandidates(client, pending, (i) => !!i.f.idNumber);
   }
   lap('reads (ID numbers, candidates, names)');
@@ -528,9 +533,32 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
   }
 }
 
-async function fetchCandidates(client: PoolClient, items: Item[], settled: (item: Item) => boolean): Promise<CandidateRecord[]> {
+/** The keys of persons without an ID number (core.person_open_keys) when read whole, or null (see readOpenKeys). */
+type OpenKeys = Promise<ReadonlySet<string> | null>;
+
+/**
+ * The keys of persons without an ID number, read whole when there are at most `cap` of them (the batch's mention count,
+ * so the read costs no more than the batch's own work); null when there are more. The batch's mentions with a valid
+ * number look for persons without one (absorption, adoption) by their keys: a batch of 10,000 registered persons sent
+ * some 47,000 keys for the database to split and hash, to meet the few thousand rows of core.person_open_keys. With
+ * the table's keys at hand only the keys that are there go, and the statement finds exactly the persons it found
+ * before (a key not in the table finds none). Read under the linking lock, as the look-up itself: every writer of the
+ * table holds it (linking-lock.ts), so nothing is added between the two. Rows, not distinct keys: the limit bounds the
+ * read. docs/linking.md round 19.
+ */
+async function readOpenKeys(client: PoolClient, cap: number): Promise<ReadonlySet<string> | null> {
+  const r = await client.query<[string]>({ text: 'SELECT key FROM core.person_open_keys LIMIT $1', values: [cap + 1], rowMode: 'array' });
+  if (r.rows.length > cap) return null;
+  const keys = new Set<string>();
+  for (const row of r.rows) keys.add(row[0]);
+  return keys;
+}
+
+async function fetchCandidates(client: PoolClient, items: Item[], settled: (item: Item) => boolean, openKeys?: OpenKeys): Promise<CandidateRecord[]> {
   // Mentions with a valid ID number look only for persons without a number (adoption, absorption): the
   // persons holding numbers are not candidates for them, which keeps this query small when most have one.
+  // When the keys of those persons were read whole (readOpenKeys), only their keys that are there are looked up.
+  const present = openKeys ? await openKeys : null;
   const open = new Set<string>();
   const orphansOnly = new Set<string>();
   // Mentions normalised alike share their key list (twenty care visits): each list is added once per kind.
@@ -541,8 +569,9 @@ async function fetchCandidates(client: PoolClient, items: Item[], settled: (item
     const seen = isSettled ? addedSettled : added;
     if (seen.has(item.lookup)) continue;
     seen.add(item.lookup);
-    const into = isSettled ? orphansOnly : open;
-    for (const k of item.lookup) into.add(k);
+    if (!isSettled) for (const k of item.lookup) open.add(k);
+    else if (present) for (const k of item.lookup) { if (present.has(k)) orphansOnly.add(k); }
+    else for (const k of item.lookup) orphansOnly.add(k);
   }
   for (const k of open) orphansOnly.delete(k);
   if (!open.size && !orphansOnly.size) return [];

@@ -85,6 +85,36 @@ describe('person linking: valid ID numbers, residences, preparing ahead', () => 
     expect(mine.personId).not.toBe(other!.personId);
   });
 
+  it('looks only for the keys that persons without a number have, when their keys are fewer than the batch\'s mentions', async () => {
+    const id = generateIdNumber('510104', '1958-07-21', 61, 'M');
+    const [visit] = await link([mention({ name: '覃国强', birthDate: '1958-07-21', phone: '13500006666', sourceTable: 'civil.care_services' })]);
+    const openKeys = Number((await db.pool.query('SELECT count(*) AS n FROM core.person_open_keys')).rows[0].n);
+    const crowd = Array.from({ length: openKeys + 10 }, (_, i) => mention({ name: `行人${i}`, idNumber: generateIdNumber('510105', '1983-02-03', 200 + i, 'F') }));
+    // The candidate read's lists, as sent (the second: keys looked up among persons without a number).
+    const sent: string[][] = [];
+    const links = await withTransaction(db.pool, (c) => {
+      const query = c.query.bind(c) as (...args: unknown[]) => unknown;
+      (c as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        const [text, values] = args as [unknown, unknown[] | undefined];
+        if (typeof text === 'string' && text.startsWith('WITH hit AS')) sent.push(String(values![1]).split('\u001f'));
+        return query(...args);
+      };
+      return linkPersons(c, [...crowd, mention({ name: '覃国强', idNumber: id, phone: '13500006666' })]);
+    });
+    // Found and given the number, as before ...
+    expect(links[links.length - 1]!.personId).toBe(visit!.personId);
+    expect((await person(visit!.personId)).id_number).toBe(id);
+    // ... by the keys the table has: none of the crowd's (no one without a number shares them), the visit's that match.
+    expect(sent).toHaveLength(1);
+    const looked = sent[0]!;
+    const stored = new Set((await db.pool.query<{ key: string }>('SELECT key FROM core.person_open_keys')).rows.map((r) => r.key));
+    const crowdKeys = new Set(crowd.flatMap((m) => lookupKeys(personFeatures(m, null))));
+    expect(crowdKeys.size).toBeGreaterThan(0);
+    expect(looked).toContain('ph:13500006666');
+    expect(looked.every((k) => stored.has(k))).toBe(true);
+    expect(looked.filter((k) => crowdKeys.has(k))).toEqual([]);
+  });
+
   it('writes a new person with the residence of the first address the batch gives, and sets it once on a known person without one', async () => {
     const id = generateIdNumber('510104', '1988-08-18', 44, 'M');
     const [a, b] = await link([
