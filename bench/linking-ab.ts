@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { summarisePairs, type Pair } from './lib/pairs';
+import { summariseRuns, type RunFigures as PairFigures } from './lib/pairs';
 import { ROOT } from './lib/process';
 
 /**
@@ -11,14 +11,13 @@ import { ROOT } from './lib/process';
  * This tree against another commit, by N pairs of `bench:linking` runs, which tree goes first alternating (ABBA):
  * the base is checked out into a temporary git worktree (sharing this tree's node_modules) and removed at the end.
  * Each run is `npm run bench:linking` of its own tree (its own script, flags and code). Prints each pair as it comes
- * (records/s, CPU seconds of the process and the database, page faults of both) and ends with one JSON line: medians, how many pairs this tree won, the pairs' ratios and their median. The runs
+ * (records/s, CPU seconds of the process and the database, page faults of both) and ends with one JSON line: medians, how
+ * many pairs this tree won, the pairs' ratios and their median, for the throughput and (under `work`) for each of the
+ * work figures, which the host's phases move less than the throughput (summariseRuns in bench/lib/pairs.ts). The runs
  * use the same data directory (`npx tsx demo/generate.ts --out DIR --persons 60000` makes the usual one).
  */
-interface RunFigures {
-  recordsPerSecond: number;
+interface RunFigures extends PairFigures {
   f1: number;
-  cpuSeconds?: { process: number; database: number | null };
-  kernel?: { process: { minorPageFaults: number }; database: { minorPageFaults: number } | null };
 }
 
 async function main(): Promise<void> {
@@ -48,7 +47,7 @@ async function main(): Promise<void> {
   try {
     symlinkSync(path.join(ROOT, 'node_modules'), path.join(worktree, 'node_modules'));
     process.stderr.write(`base ${commit.slice(0, 10)} in ${worktree}; ${pairs} alternating pairs on ${data}\n`);
-    const results: Pair[] = [];
+    const results: Array<{ base: RunFigures; head: RunFigures }> = [];
     for (let i = 0; i < pairs; i++) {
       // ABBA: which tree goes first alternates, so that what a run leaves behind (dirty pages the kernel still
       // writes out, the dropped database) weighs on both trees alike.
@@ -56,10 +55,10 @@ async function main(): Promise<void> {
       const first = await runBench(headFirst ? ROOT : worktree, data, passOn);
       const second = await runBench(headFirst ? worktree : ROOT, data, passOn);
       const [b, h] = headFirst ? [second, first] : [first, second];
-      results.push({ base: b.recordsPerSecond, head: h.recordsPerSecond });
+      results.push({ base: b, head: h });
       process.stdout.write(`pair ${i + 1}: base ${describe(b)} | this tree ${describe(h)} | ratio ${(h.recordsPerSecond / b.recordsPerSecond).toFixed(3)}\n`);
     }
-    process.stdout.write(`${JSON.stringify({ benchmark: 'linking-ab', base: commit, ...summarisePairs(results) })}\n`);
+    process.stdout.write(`${JSON.stringify({ benchmark: 'linking-ab', base: commit, ...summariseRuns(results) })}\n`);
   } finally {
     execFileSync('git', ['worktree', 'remove', '--force', worktree], { cwd: ROOT, stdio: 'ignore' });
     rmSync(dir, { recursive: true, force: true });
