@@ -547,11 +547,15 @@ type OpenKeys = Promise<ReadonlySet<string> | null>;
  * read. docs/linking.md round 19.
  */
 async function readOpenKeys(client: PoolClient, cap: number): Promise<ReadonlySet<string> | null> {
-  const r = await client.query<[string]>({ text: 'SELECT key FROM core.person_open_keys LIMIT $1', values: [cap + 1], rowMode: 'array' });
-  if (r.rows.length > cap) return null;
-  const keys = new Set<string>();
-  for (const row of r.rows) keys.add(row[0]);
-  return keys;
+  // As one text (U+001F between keys), not a row per key: 2.5 instead of 7 ms of this process's CPU for 5,500 keys
+  // (round 19). A key holding U+001F (a group key as a department wrote it) splits into more parts than rows: then
+  // the batch looks up all its keys, as without the read.
+  const r = await client.query<{ n: number; keys: string | null }>(
+    `SELECT count(*)::int AS n, string_agg(key, chr(31)) AS keys FROM (SELECT key FROM core.person_open_keys LIMIT $1) k`, [cap + 1]);
+  const { n, keys } = r.rows[0]!;
+  if (n > cap) return null;
+  const parts = keys === null ? [] : keys.split('\u001f');
+  return parts.length === n ? new Set(parts) : null;
 }
 
 async function fetchCandidates(client: PoolClient, items: Item[], settled: (item: Item) => boolean, openKeys?: OpenKeys): Promise<CandidateRecord[]> {

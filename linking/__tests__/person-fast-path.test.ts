@@ -115,6 +115,33 @@ describe('person linking: valid ID numbers, residences, preparing ahead', () => 
     expect(looked.filter((k) => crowdKeys.has(k))).toEqual([]);
   });
 
+  it('looks up all its keys, as without the read, when a key of a person without a number holds the separator', async () => {
+    const id = generateIdNumber('510104', '1949-11-30', 81, 'F');
+    // A department's group key with U+001F in it: the table's keys, read as one text, split into more parts than rows.
+    const [visit] = await link([mention({ name: '韦秀英', birthDate: '1949-11-30', phone: '13500007777', groupKey: 'CIVIL_AFFAIRS:care:站\u001f1', sourceTable: 'civil.care_services' })]);
+    const openKeys = Number((await db.pool.query('SELECT count(*) AS n FROM core.person_open_keys')).rows[0].n);
+    const crowd = Array.from({ length: openKeys + 10 }, (_, i) => mention({ name: `过客${i}`, idNumber: generateIdNumber('510105', '1984-04-05', 300 + i, 'M') }));
+    const sent: string[][] = [];
+    const links = await withTransaction(db.pool, (c) => {
+      const query = c.query.bind(c) as (...args: unknown[]) => unknown;
+      (c as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        const [text, values] = args as [unknown, unknown[] | undefined];
+        if (typeof text === 'string' && text.startsWith('WITH hit AS')) {
+          const v = values![1];
+          sent.push(Array.isArray(v) ? v.map(String) : String(v).split('\u001f'));
+        }
+        return query(...args);
+      };
+      return linkPersons(c, [...crowd, mention({ name: '韦秀英', idNumber: id, phone: '13500007777' })]);
+    });
+    expect(links[links.length - 1]!.personId).toBe(visit!.personId);
+    expect((await person(visit!.personId)).id_number).toBe(id);
+    // Every key went, the crowd's too.
+    const crowdKeys = crowd.flatMap((m) => lookupKeys(personFeatures(m, null)));
+    expect(sent).toHaveLength(1);
+    expect(crowdKeys.every((k) => sent[0]!.includes(k))).toBe(true);
+  });
+
   it('writes a new person with the residence of the first address the batch gives, and sets it once on a known person without one', async () => {
     const id = generateIdNumber('510104', '1988-08-18', 44, 'M');
     const [a, b] = await link([
