@@ -29,6 +29,23 @@ describe('person linking: valid ID numbers, residences, preparing ahead', () => 
   afterAll(async () => { await db.drop(); });
 
   const link = (ms: PersonMention[]) => withTransaction(db.pool, (c) => linkPersons(c, ms));
+  /** Links `ms` and returns, per candidate read the batch sent, its second list: the keys looked up among persons without a number. */
+  const linkSeeingOrphanKeys = async (ms: PersonMention[]) => {
+    const sent: string[][] = [];
+    const links = await withTransaction(db.pool, (c) => {
+      const query = c.query.bind(c) as (...args: unknown[]) => unknown;
+      (c as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        const [text, values] = args as [unknown, unknown[] | undefined];
+        if (typeof text === 'string' && text.startsWith('WITH hit AS')) {
+          const v = values![1];
+          sent.push(Array.isArray(v) ? v.map(String) : String(v).split('\u001f'));
+        }
+        return query(...args);
+      };
+      return linkPersons(c, ms);
+    });
+    return { links, sent };
+  };
   const person = async (id: string) => (await db.pool.query(
     'SELECT id_number, residence_place_id, grid_code, merged_into FROM core.persons WHERE id = $1', [id])).rows[0];
 
@@ -90,17 +107,7 @@ describe('person linking: valid ID numbers, residences, preparing ahead', () => 
     const [visit] = await link([mention({ name: '覃国强', birthDate: '1958-07-21', phone: '13500006666', sourceTable: 'civil.care_services' })]);
     const openKeys = Number((await db.pool.query('SELECT count(*) AS n FROM core.person_open_keys')).rows[0].n);
     const crowd = Array.from({ length: openKeys + 10 }, (_, i) => mention({ name: `行人${i}`, idNumber: generateIdNumber('510105', '1983-02-03', 200 + i, 'F') }));
-    // The candidate read's lists, as sent (the second: keys looked up among persons without a number).
-    const sent: string[][] = [];
-    const links = await withTransaction(db.pool, (c) => {
-      const query = c.query.bind(c) as (...args: unknown[]) => unknown;
-      (c as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        const [text, values] = args as [unknown, unknown[] | undefined];
-        if (typeof text === 'string' && text.startsWith('WITH hit AS')) sent.push(String(values![1]).split('\u001f'));
-        return query(...args);
-      };
-      return linkPersons(c, [...crowd, mention({ name: '覃国强', idNumber: id, phone: '13500006666' })]);
-    });
+    const { links, sent } = await linkSeeingOrphanKeys([...crowd, mention({ name: '覃国强', idNumber: id, phone: '13500006666' })]);
     // Found and given the number, as before ...
     expect(links[links.length - 1]!.personId).toBe(visit!.personId);
     expect((await person(visit!.personId)).id_number).toBe(id);
@@ -121,19 +128,7 @@ describe('person linking: valid ID numbers, residences, preparing ahead', () => 
     const [visit] = await link([mention({ name: '韦秀英', birthDate: '1949-11-30', phone: '13500007777', groupKey: 'CIVIL_AFFAIRS:care:站\u001f1', sourceTable: 'civil.care_services' })]);
     const openKeys = Number((await db.pool.query('SELECT count(*) AS n FROM core.person_open_keys')).rows[0].n);
     const crowd = Array.from({ length: openKeys + 10 }, (_, i) => mention({ name: `过客${i}`, idNumber: generateIdNumber('510105', '1984-04-05', 300 + i, 'M') }));
-    const sent: string[][] = [];
-    const links = await withTransaction(db.pool, (c) => {
-      const query = c.query.bind(c) as (...args: unknown[]) => unknown;
-      (c as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        const [text, values] = args as [unknown, unknown[] | undefined];
-        if (typeof text === 'string' && text.startsWith('WITH hit AS')) {
-          const v = values![1];
-          sent.push(Array.isArray(v) ? v.map(String) : String(v).split('\u001f'));
-        }
-        return query(...args);
-      };
-      return linkPersons(c, [...crowd, mention({ name: '韦秀英', idNumber: id, phone: '13500007777' })]);
-    });
+    const { links, sent } = await linkSeeingOrphanKeys([...crowd, mention({ name: '韦秀英', idNumber: id, phone: '13500007777' })]);
     expect(links[links.length - 1]!.personId).toBe(visit!.personId);
     expect((await person(visit!.personId)).id_number).toBe(id);
     // Every key went, the crowd's too.
