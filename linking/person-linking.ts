@@ -140,9 +140,12 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
   // both link one record: whatever the previous holder wrote is committed (and visible) when this one gets it.
   await client.query(`${LINKING_LOCK_SQL}; ${INDEX_PROBES_ON}`);
   try {
-    // Sent first, read under the lock while the mentions are normalised: see readOpenKeys.
-    const openKeys = readOpenKeys(client, mentions.length);
-    openKeys.catch(() => undefined); // awaited by the candidate read; a failure is reported there
+    // Sent first, read under the lock while the mentions are normalised: see readOpenKeys. Only mentions that carry
+    // an ID number can have a valid one (a batch of care visits without numbers reads nothing).
+    let numbered = 0;
+    for (const m of mentions) if (m.idNumber != null && String(m.idNumber).trim() !== '') numbered++;
+    const openKeys = numbered ? readOpenKeys(client, numbered) : undefined;
+    openKeys?.catch(() => undefined); // awaited by the candidate read; a failure is reported there
     // 1. Existing links: the same record always ends at the same person. The statement is sent now and runs in
     //    the database while this process normalises the mentions (pinyin, ID numbers, addresses). Records the
     //    batch itself created (newRecord: a new department row's id) have none and are not looked up.
@@ -537,8 +540,8 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
 type OpenKeys = Promise<ReadonlySet<string> | null>;
 
 /**
- * The keys of persons without an ID number, read whole when there are at most `cap` of them (the batch's mention count,
- * so the read costs no more than the batch's own work); null when there are more. The batch's mentions with a valid
+ * The keys of persons without an ID number, read whole when there are at most `cap` of them (the count of the batch's
+ * mentions with an ID number, so the read costs no more than what it spares); null when there are more. The batch's mentions with a valid
  * number look for persons without one (absorption, adoption) by their keys: a batch of 10,000 registered persons sent
  * some 47,000 keys for the database to split and hash, to meet the few thousand rows of core.person_open_keys. With
  * the table's keys at hand only the keys that are there go, and the statement finds exactly the persons it found

@@ -29,9 +29,13 @@ describe('person linking: valid ID numbers, residences, preparing ahead', () => 
   afterAll(async () => { await db.drop(); });
 
   const link = (ms: PersonMention[]) => withTransaction(db.pool, (c) => linkPersons(c, ms));
-  /** Links `ms` and returns, per candidate read the batch sent, its second list: the keys looked up among persons without a number. */
+  /**
+   * Links `ms` and returns, per candidate read the batch sent, its second list (the keys looked up among persons
+   * without a number), and how many times the batch read the keys of those persons whole.
+   */
   const linkSeeingOrphanKeys = async (ms: PersonMention[]) => {
     const sent: string[][] = [];
+    let openKeyReads = 0;
     const links = await withTransaction(db.pool, (c) => {
       const query = c.query.bind(c) as (...args: unknown[]) => unknown;
       (c as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
@@ -40,11 +44,12 @@ describe('person linking: valid ID numbers, residences, preparing ahead', () => 
           const v = values![1];
           sent.push(Array.isArray(v) ? v.map(String) : String(v).split('\u001f'));
         }
+        if (typeof text === 'string' && text.includes('FROM core.person_open_keys LIMIT')) openKeyReads++;
         return query(...args);
       };
       return linkPersons(c, ms);
     });
-    return { links, sent };
+    return { links, sent, openKeyReads };
   };
   const person = async (id: string) => (await db.pool.query(
     'SELECT id_number, residence_place_id, grid_code, merged_into FROM core.persons WHERE id = $1', [id])).rows[0];
@@ -120,6 +125,10 @@ describe('person linking: valid ID numbers, residences, preparing ahead', () => 
     expect(looked).toContain('ph:13500006666');
     expect(looked.every((k) => stored.has(k))).toBe(true);
     expect(looked.filter((k) => crowdKeys.has(k))).toEqual([]);
+    // A batch without ID numbers has nothing to look up there by them, and does not read the table.
+    const visits = Array.from({ length: 20 }, (_, i) => mention({ name: `访客${i}`, birthDate: '1950-01-02', sourceTable: 'civil.care_services' }));
+    expect((await linkSeeingOrphanKeys(visits)).openKeyReads).toBe(0);
+    expect((await linkSeeingOrphanKeys([mention({ name: '覃国强', idNumber: id })])).openKeyReads).toBe(1);
   });
 
   it('looks up all its keys, as without the read, when a key of a person without a number holds the separator', async () => {
