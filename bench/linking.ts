@@ -13,8 +13,9 @@ import { DEFAULT_BATCH_ROWS } from '../sync/batch-size';
 import { ROOT } from './lib/process';
 
 /**
- * `npm run bench:linking -- [--data DIR] [--persons N] [--batch N] [--warmup-persons N] [--no-thread] [--cpu-profile FILE]`
- * (--no-thread: LINKING_THREAD=off; --cpu-profile: a CPU profile of the main thread over the measured run only, in
+ * `npm run bench:linking -- [--data DIR] [--persons N] [--batch N] [--warmup-persons N] [--no-thread] [--cpu-profile FILE] [--heap-profile FILE]`
+ * (--no-thread: LINKING_THREAD=off; --heap-profile: what the main thread allocated over the measured run, collected or
+ * not, sampled every 32 kB, in the `.heapprofile` format of DevTools; --cpu-profile: a CPU profile of the main thread over the measured run only, in
  * the `.cpuprofile` format Chrome's DevTools and `node --cpu-prof` use)
  *
  * Linking throughput and quality on a large data set: generates N persons' department records (default
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   let prepareAhead = true;
   let warmupPersons = DEFAULT_WARMUP_PERSONS;
   let cpuProfile: string | undefined;
+  let heapProfile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => { const x = argv[++i]; if (x === undefined) throw new Error(`${a} needs a value`); return x; };
@@ -56,7 +58,8 @@ async function main(): Promise<void> {
     else if (a === '--no-thread') process.env.LINKING_THREAD = 'off';
     else if (a === '--warmup-persons') warmupPersons = Number(v());
     else if (a === '--cpu-profile') cpuProfile = v();
-    else throw new Error(`unknown argument ${a} (use [--data DIR] [--persons N] [--batch N] [--warmup-persons N] [--profile] [--no-prepare] [--no-thread] [--cpu-profile FILE])`);
+    else if (a === '--heap-profile') heapProfile = v();
+    else throw new Error(`unknown argument ${a} (use [--data DIR] [--persons N] [--batch N] [--warmup-persons N] [--profile] [--no-prepare] [--no-thread] [--cpu-profile FILE] [--heap-profile FILE])`);
   }
   if (!Number.isInteger(persons) || persons < 1) throw new Error('--persons must be a positive integer');
   if (!Number.isInteger(batch) || batch < 1) throw new Error('--batch must be a positive integer');
@@ -76,7 +79,7 @@ async function main(): Promise<void> {
   const statements = profile ? profileStatements() : undefined;
   try {
     const r = await runEvaluation({ dataDir: data, databaseUrl: databaseBaseUrl(), batchSize: batch, prepareAhead,
-      around: cpuProfile ? profileCpu(cpuProfile) : undefined, log: (l) => process.stderr.write(`${l}\n`) });
+      around: cpuProfile ? profileCpu(cpuProfile) : heapProfile ? profileHeap(heapProfile) : undefined, log: (l) => process.stderr.write(`${l}\n`) });
     printTable(`linking benchmark (${data}, batches of ${batch})`, r, (s) => process.stdout.write(`${s}\n`));
     const round = (x: number) => Math.round(x * 10000) / 10000;
     // Person linking (linkPersons: features, look-ups, scoring, writes). Since linkBatch overlaps it with place
@@ -213,6 +216,30 @@ function profileCpu(file: string): { start(): Promise<void>; stop(): Promise<voi
       session.disconnect();
       await writeFile(file, JSON.stringify(profile));
       process.stderr.write(`CPU profile of the measured run written to ${file}\n`);
+    },
+  };
+}
+
+/**
+ * --heap-profile FILE: V8's sampling heap profiler on the main thread over the measured run, objects the garbage
+ * collector has taken since included (what a run allocates is what brings on the scavenges, docs/linking.md round 17).
+ */
+function profileHeap(file: string): { start(): Promise<void>; stop(): Promise<void> } {
+  const session = new Session();
+  const post = <T = unknown>(method: string, params?: object) => new Promise<T>((resolve, reject) => {
+    session.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result as T)));
+  });
+  return {
+    async start() {
+      session.connect();
+      await post('HeapProfiler.enable');
+      await post('HeapProfiler.startSampling', { samplingInterval: 32 * 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    },
+    async stop() {
+      const { profile } = await post<{ profile: object }>('HeapProfiler.stopSampling');
+      session.disconnect();
+      await writeFile(file, JSON.stringify(profile));
+      process.stderr.write(`heap profile of the measured run written to ${file}\n`);
     },
   };
 }
