@@ -516,18 +516,14 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
   const keptNew = newPersons.filter((n) => !absorbed.has(n.id));
   const keptReviews = reviews.filter((r) => !absorbed.has(r.personId) && !absorbed.has(r.candidateId));
 
-  // 4. Writes. New persons are written with their residences, which wait for the batch's places; the links and
-  //    keys do not, and go first (writeQueued).
+  // 4. Writes. Residences first: new persons are written with theirs.
   const keptIds = new Set(keptNew.map((n) => n.id));
   lap('decide (scoring, absorption)');
-  const writes: BatchWrites = { keptNew, adopted, pending, personIdNumber, keptIds, residences: new Map(), reviews: keptReviews };
-  const done = await writeQueued(client, writes, () => planResidences(client, res, keptIds), besidePool);
-  if (done !== true) {
-    // Rolled back to the savepoint, and with it any place linked on this connection after it: planned again.
-    writes.residences = await planResidences(client, res, keptIds);
-    await residencesExist(client, writes.residences);
-    await writeOneByOne(client, writes, done === 'keys-aside');
-  }
+  const residences = await planResidences(client, res, keptIds);
+  lap('residences (place linking)');
+  const writes: BatchWrites = { keptNew, adopted, pending, personIdNumber, keptIds, residences, reviews: keptReviews };
+  const done = await writeQueued(client, writes, besidePool);
+  if (done !== true) await writeOneByOne(client, writes, done === 'keys-aside');
   lap('writes');
   // Only persons still without a number are absorbed (the candidates were read before this batch's writes).
   const stillOrphans = mergeLater.length
@@ -976,15 +972,12 @@ function personRow(r: NewPerson, residences: Map<string, Residence>, out: CopyTe
  * node-postgres 8 queues queries sent to a busy client (and warns once per process that this is deprecated,
  * to be removed in pg 9): upgrading needs a queue of our own here and in linkPending's reads.
  */
-async function writeQueued(client: PoolClient, w: BatchWrites, residencesOf: () => Promise<Map<string, Residence>>,
-  besidePool?: BesidePool): Promise<true | 'keys-aside' | 'keys-here'> {
+async function writeQueued(client: PoolClient, w: BatchWrites, besidePool?: BesidePool): Promise<true | 'keys-aside' | 'keys-here'> {
   const steps: Array<Promise<unknown>> = [];
   const send = (text: string, values?: unknown[]) => { steps.push(client.query(text, values)); };
   send('SAVEPOINT tl_link_writes');
-  // The links and keys first, before the residences are known: neither table has a foreign key to core.persons
-  // (migrations 0312, 0313; the persons follow in this transaction), so the database ingests them while the batch's
-  // places are still being linked beside it, which the batch's connection used to wait for idle (0.6 s of a
-  // bench:linking run, docs/linking.md round 20).
+  if (w.keptNew.length) steps.push(copyRows(client, 'core.persons', PERSON_COLUMNS, w.keptNew, (r, out) => personRow(r, w.residences, out)));
+  if (w.adopted.length) send(ADOPT_ID_NUMBERS, [w.adopted.map((a) => a.id), w.adopted.map((a) => a.idNumber)]);
   steps.push(copyRows(client, 'core.person_records', RECORD_COLUMNS, w.pending, recordRow));
   const keys = planKeys(w.pending, w.personIdNumber, w.keptIds);
   const side = besidePool && (keys.fresh.length || keys.freshOpen.length || keys.known.length || keys.knownOpen.length)
@@ -993,18 +986,6 @@ async function writeQueued(client: PoolClient, w: BatchWrites, residencesOf: () 
   const keysWritten = side ? writeKeysAside(side, keys) : null;
   keysWritten?.catch(() => undefined);
   if (!side) queueKeys(client, keys, steps);
-  // Statements the residences send on this connection (persons' residences asked, addresses linked here) queue
-  // behind the links, inside the savepoint.
-  try {
-    w.residences = await residencesOf();
-  } catch (err) {
-    // Nothing of the batch left in flight when the caller rolls back.
-    await Promise.allSettled([...steps, keysWritten]);
-    throw err;
-  }
-  lap('residences (place linking)');
-  if (w.keptNew.length) steps.push(copyRows(client, 'core.persons', PERSON_COLUMNS, w.keptNew, (r, out) => personRow(r, w.residences, out)));
-  if (w.adopted.length) send(ADOPT_ID_NUMBERS, [w.adopted.map((a) => a.id), w.adopted.map((a) => a.idNumber)]);
   const residences = residenceUpdate(w.residences, w.keptIds);
   if (residences) send(residences.text, residences.values);
   if (w.reviews.length) send(REVIEWS_INSERT, reviewValues(w.reviews));
@@ -1056,24 +1037,6 @@ async function writeKeysAside(side: PoolClient, keys: KeyPlan): Promise<void> {
     queueKeys(c, keys, steps);
     await allInOrder(steps);
   });
-}
-
-/**
- * After the writes were rolled back to their savepoint: the residences planned again are places that exist. Only
- * places the batch's place linking wrote on this connection after the savepoint (its fall-back when the
- * connection beside failed) can be gone, and the batch's place links with them: the batch fails (sync runs it
- * again) rather than write persons that point at nothing.
- */
-async function residencesExist(client: PoolClient, residences: Map<string, Residence>): Promise<void> {
-  const ids = [...new Set([...residences.values()].map((r) => r.placeId))];
-  if (!ids.length) return;
-  const found = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM core.places WHERE id = ANY($1::uuid[])', [ids]);
-  if (found.rows[0]!.n !== ids.length) {
-    // SQLSTATE 40001 (serialization_failure): the transaction is to be run again, as sync's worker does with a
-    // failure that is not the input's (sync-worker.ts).
-    throw Object.assign(new Error(`linking: ${ids.length - found.rows[0]!.n} of the batch's ${ids.length} residence places were rolled back `
-      + 'with its writes (a writer outside linking took an ID number meanwhile); the batch is to be run again'), { code: '40001' });
-  }
 }
 
 /** The batch's writes one by one, each unique violation (another writer outside linking) joined where it fell. */
