@@ -13,8 +13,9 @@ import { DEFAULT_BATCH_ROWS } from '../sync/batch-size';
 import { ROOT } from './lib/process';
 
 /**
- * `npm run bench:linking -- [--data DIR] [--persons N] [--batch N] [--warmup-persons N] [--no-thread] [--cpu-profile FILE] [--heap-profile FILE]`
- * (--no-thread: LINKING_THREAD=off; --heap-profile: what the main thread allocated over the measured run, collected or
+ * `npm run bench:linking -- [--data DIR] [--persons N] [--batch N] [--warmup-persons N] [--no-thread] [--runs N] [--cpu-profile FILE] [--heap-profile FILE]`
+ * (--no-thread: LINKING_THREAD=off; --runs N: the measured run N times in the same warm process, each into a fresh
+ * database, and the median run reported (the lower middle one of an even N), with every run's records/s as `runs`; --heap-profile: what the main thread allocated over the measured run, collected or
  * not, sampled every 32 kB, in the `.heapprofile` format of DevTools; --cpu-profile: a CPU profile of the main thread over the measured run only, in
  * the `.cpuprofile` format Chrome's DevTools and `node --cpu-prof` use)
  *
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
   let warmupPersons = DEFAULT_WARMUP_PERSONS;
   let cpuProfile: string | undefined;
   let heapProfile: string | undefined;
+  let runs = 1;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => { const x = argv[++i]; if (x === undefined) throw new Error(`${a} needs a value`); return x; };
@@ -59,11 +61,14 @@ async function main(): Promise<void> {
     else if (a === '--warmup-persons') warmupPersons = Number(v());
     else if (a === '--cpu-profile') cpuProfile = v();
     else if (a === '--heap-profile') heapProfile = v();
-    else throw new Error(`unknown argument ${a} (use [--data DIR] [--persons N] [--batch N] [--warmup-persons N] [--profile] [--no-prepare] [--no-thread] [--cpu-profile FILE] [--heap-profile FILE])`);
+    else if (a === '--runs') runs = Number(v());
+    else throw new Error(`unknown argument ${a} (use [--data DIR] [--persons N] [--batch N] [--warmup-persons N] [--profile] [--no-prepare] [--no-thread] [--runs N] [--cpu-profile FILE] [--heap-profile FILE])`);
   }
   if (!Number.isInteger(persons) || persons < 1) throw new Error('--persons must be a positive integer');
   if (!Number.isInteger(batch) || batch < 1) throw new Error('--batch must be a positive integer');
   if (!Number.isInteger(warmupPersons) || warmupPersons < 0) throw new Error('--warmup-persons must be 0 or a positive integer');
+  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
+  if (runs > 1 && (cpuProfile || heapProfile)) throw new Error('--cpu-profile and --heap-profile profile one run: use them without --runs');
   let temp: string | undefined;
   if (!data) {
     temp = await mkdtemp(path.join(tmpdir(), 'tonglan-bench-linking-'));
@@ -72,28 +77,34 @@ async function main(): Promise<void> {
     await generate({ out: data, persons });
   }
   const warmup = warmupPersons ? await warmUp(data, warmupPersons, batch) : null;
-  if (warmup) {
-    personLinkingStats.batches = 0; personLinkingStats.mentions = 0; personLinkingStats.seconds = 0; personLinkingStats.phases = {};
-    normaliseThread.stats.mentions = 0; normaliseThread.stats.messages = 0;
-  }
   const statements = profile ? profileStatements() : undefined;
   try {
-    const r = await runEvaluation({ dataDir: data, databaseUrl: databaseBaseUrl(), batchSize: batch, prepareAhead,
-      around: cpuProfile ? profileCpu(cpuProfile) : heapProfile ? profileHeap(heapProfile) : undefined, log: (l) => process.stderr.write(`${l}\n`) });
-    printTable(`linking benchmark (${data}, batches of ${batch})`, r, (s) => process.stdout.write(`${s}\n`));
+    // Each run into a fresh database, in this (warm) process; the median run is reported.
+    const measured: Measured[] = [];
+    for (let i = 0; i < runs; i++) {
+      personLinkingStats.batches = 0; personLinkingStats.mentions = 0; personLinkingStats.seconds = 0; personLinkingStats.phases = {};
+      normaliseThread.stats.mentions = 0; normaliseThread.stats.messages = 0;
+      const r = await runEvaluation({ dataDir: data, databaseUrl: databaseBaseUrl(), batchSize: batch, prepareAhead,
+        around: cpuProfile ? profileCpu(cpuProfile) : heapProfile ? profileHeap(heapProfile) : undefined, log: (l) => process.stderr.write(`${l}\n`) });
+      measured.push({ r, personSeconds: personLinkingStats.seconds, personMentions: personLinkingStats.mentions,
+        phases: { ...personLinkingStats.phases }, linkingThread: normaliseThread.stats.mentions > 0 });
+      if (runs > 1) process.stderr.write(`run ${i + 1} of ${runs}: ${Math.round(r.recordsPerSecond)} records/s\n`);
+    }
+    const byRate = [...measured].sort((a, b) => a.r.recordsPerSecond - b.r.recordsPerSecond);
+    const { r, personSeconds, personMentions, phases, linkingThread } = byRate[(byRate.length - 1) >> 1]!;
+    printTable(`linking benchmark (${data}, batches of ${batch}${runs > 1 ? `, the median of ${runs} runs` : ''})`, r, (s) => process.stdout.write(`${s}\n`));
     const round = (x: number) => Math.round(x * 10000) / 10000;
     // Person linking (linkPersons: features, look-ups, scoring, writes). Since linkBatch overlaps it with place
     // linking on the batch's connection, its wall time includes waits behind place statements: not comparable with
     // "person linking alone" of runs before round 9 (docs/linking.md). The end-to-end figure is the one to compare.
-    const personSeconds = personLinkingStats.seconds;
-    const personRecordsPerSecond = personSeconds ? personLinkingStats.mentions / personSeconds : 0;
+    const personRecordsPerSecond = personSeconds ? personMentions / personSeconds : 0;
     process.stdout.write(`  CPU over the linking                ${r.cpuSeconds.process.toFixed(2)} s this process, ${r.cpuSeconds.database?.toFixed(2) ?? '?'} s database backends\n`);
     const bound = cpuBound(r.records, r.seconds, r.cpuSeconds);
     if (bound) {
       process.stdout.write(`  the machine's cores, busy with it   ${(bound.coreUtilisation * 100).toFixed(0)} % of ${bound.cores} over the run; all of them busy: ${Math.round(bound.recordsPerSecond)} records/s at this work per record\n`);
     }
     process.stdout.write(`  person linking (overlapped)         ${personSeconds.toFixed(2)} s, ${Math.round(personRecordsPerSecond)} /s\n`);
-    for (const [phase, sec] of Object.entries(personLinkingStats.phases)) process.stdout.write(`    ${phase.padEnd(32)} ${sec.toFixed(2)} s\n`);
+    for (const [phase, sec] of Object.entries(phases)) process.stdout.write(`    ${phase.padEnd(32)} ${sec.toFixed(2)} s\n`);
     const load = loadavg().map((x) => Math.round(x * 100) / 100);
     const server = await serverSettings();
     process.stdout.write(`${JSON.stringify({
@@ -110,7 +121,8 @@ async function main(): Promise<void> {
       }, loadAverage: load,
       cpuBound: bound ? { cores: bound.cores, coreUtilisation: round(bound.coreUtilisation), recordsPerSecond: Math.round(bound.recordsPerSecond),
         throughputRatio: round(bound.recordsPerSecond / TARGET_RECORDS_PER_SECOND) } : null,
-      linkingThread: normaliseThread.stats.mentions > 0, database: server, warmup,
+      linkingThread, database: server, warmup,
+      ...(runs > 1 ? { runs: measured.map((m) => Math.round(m.r.recordsPerSecond)) } : {}),
       window: { start: Math.round(r.window.start * 1e6) / 1e6, end: Math.round(r.window.end * 1e6) / 1e6 },
     })}\n`);
     if (statements) {
@@ -121,6 +133,15 @@ async function main(): Promise<void> {
   } finally {
     if (temp) await rm(temp, { recursive: true, force: true });
   }
+}
+
+/** One measured run and the person-linking statistics gathered over it. */
+interface Measured {
+  r: Awaited<ReturnType<typeof runEvaluation>>;
+  personSeconds: number;
+  personMentions: number;
+  phases: Record<string, number>;
+  linkingThread: boolean;
 }
 
 /**
