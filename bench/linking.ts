@@ -216,53 +216,50 @@ async function onServer<T>(work: (client: pg.Client) => Promise<T>): Promise<T> 
 }
 
 /**
- * --cpu-profile FILE: V8's sampling profiler on the main thread (the batch's thread), started just before the
- * measured run and stopped just after, so neither set-up nor the warm-up is in it (`node --cpu-prof` would profile the
- * whole process). Sampled every 500 µs.
+ * A profiler of V8's on the main thread (the batch's thread) over the measured run only: started just before it and
+ * stopped just after, so neither set-up nor the warm-up is in it (`node --cpu-prof` would profile the whole
+ * process). `begin` sends what starts it, `end` what stops it and returns the profile, written to `file`.
  */
-function profileCpu(file: string): { start(): Promise<void>; stop(): Promise<void> } {
+function profileRun(file: string, what: string, begin: (post: Post) => Promise<void>, end: (post: Post) => Promise<object>):
+  { start(): Promise<void>; stop(): Promise<void> } {
   const session = new Session();
-  const post = <T = unknown>(method: string, params?: object) => new Promise<T>((resolve, reject) => {
+  const post: Post = <T = unknown>(method: string, params?: object) => new Promise<T>((resolve, reject) => {
     session.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result as T)));
   });
   return {
     async start() {
       session.connect();
-      await post('Profiler.enable');
-      await post('Profiler.setSamplingInterval', { interval: 500 });
-      await post('Profiler.start');
+      await begin(post);
     },
     async stop() {
-      const { profile } = await post<{ profile: object }>('Profiler.stop');
+      const profile = await end(post);
       session.disconnect();
       await writeFile(file, JSON.stringify(profile));
-      process.stderr.write(`CPU profile of the measured run written to ${file}\n`);
+      process.stderr.write(`${what} of the measured run written to ${file}\n`);
     },
   };
 }
 
+type Post = <T = unknown>(method: string, params?: object) => Promise<T>;
+
+/** --cpu-profile FILE: V8's sampling CPU profiler, every 500 µs (the `.cpuprofile` format of DevTools). */
+function profileCpu(file: string): { start(): Promise<void>; stop(): Promise<void> } {
+  return profileRun(file, 'CPU profile', async (post) => {
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 500 });
+    await post('Profiler.start');
+  }, async (post) => (await post<{ profile: object }>('Profiler.stop')).profile);
+}
+
 /**
- * --heap-profile FILE: V8's sampling heap profiler on the main thread over the measured run, objects the garbage
- * collector has taken since included (what a run allocates is what brings on the scavenges, docs/linking.md round 17).
+ * --heap-profile FILE: V8's sampling heap profiler, every 32 kB allocated, objects the garbage collector has taken
+ * since included (what a run allocates is what brings on the scavenges, docs/linking.md round 17).
  */
 function profileHeap(file: string): { start(): Promise<void>; stop(): Promise<void> } {
-  const session = new Session();
-  const post = <T = unknown>(method: string, params?: object) => new Promise<T>((resolve, reject) => {
-    session.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result as T)));
-  });
-  return {
-    async start() {
-      session.connect();
-      await post('HeapProfiler.enable');
-      await post('HeapProfiler.startSampling', { samplingInterval: 32 * 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
-    },
-    async stop() {
-      const { profile } = await post<{ profile: object }>('HeapProfiler.stopSampling');
-      session.disconnect();
-      await writeFile(file, JSON.stringify(profile));
-      process.stderr.write(`heap profile of the measured run written to ${file}\n`);
-    },
-  };
+  return profileRun(file, 'heap profile', async (post) => {
+    await post('HeapProfiler.enable');
+    await post('HeapProfiler.startSampling', { samplingInterval: 32 * 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  }, async (post) => (await post<{ profile: object }>('HeapProfiler.stopSampling')).profile);
 }
 
 /**
