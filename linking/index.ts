@@ -31,12 +31,6 @@ export interface LinkPersonsOptions {
    * batch's places on one (linkPlacesBeside). Any pool with free connections: one is used only if it is free at once.
    */
   besidePool?: BesidePool;
-  /**
-   * The batch's preparation (prepareMentions) when it may still be under way: the batch starts at once, and waits for
-   * it only where it normalises its mentions (person-linking.ts). A pipeline thus need not wait for the preparation
-   * between two batches, with the database idle.
-   */
-  prepared?: PromiseLike<unknown>;
 }
 
 export async function linkPersons(client: PoolClient, mentions: PersonMention[], options: LinkPersonsOptions = {}): Promise<PersonLink[]> {
@@ -44,7 +38,6 @@ export async function linkPersons(client: PoolClient, mentions: PersonMention[],
   const g = mentions.some((m) => m.address) ? await loadGazetteer(client) : undefined;
   return linkPersonMentions(client, mentions, {
     ...(options.besidePool ? { besidePool: options.besidePool } : {}),
-    ...(options.prepared ? { prepared: options.prepared } : {}),
     placeKeyOf: (address) => (g ? placeKeyFor(address, g) : null),
     // A person's residence: the place of an address their records give (docs/linking.md, Residence). New persons
     // are written with it; known persons without one are updated.
@@ -147,31 +140,24 @@ async function linkPlacesBeside(client: PoolClient, pool: BesidePool, mentions: 
  * fills per-process caches that linkPersons / linkPlaces consult (keyed by everything the result is computed
  * from), so calling it or not changes no link; it works in small slices and yields to the event loop between
  * them, so the current batch's replies are not held up for long. Start it, unawaited, before linking the current
- * batch, and give it to the next batch's linkBatch as `prepared` (awaited there only where that batch normalises its
- * mentions, after its first statements are sent): `const ahead = prepareMentions(pool, next.persons, next.places);
- * await link(current); … linkBatch(client, next.places, next.persons, { prepared: ahead })`. `db` is used for one query (whether core.grids changed), not inside a transaction.
+ * batch, and await it before the next: `const ahead = prepareMentions(pool, next.persons, next.places); await
+ * link(current); await ahead;`. `db` is used for one query (whether core.grids changed), not inside a transaction.
  */
 export async function prepareMentions(db: Queryable, persons: PersonMention[], places: PlaceMention[] = []): Promise<void> {
   if (!persons.length && !places.length) return;
   const g = await loadGazetteer(db);
   const slice = 50;
+  for (let i = 0; i < places.length; i += slice) {
+    for (const p of places.slice(i, i + slice)) if (p.address != null && String(p.address).trim()) parseWithCache(String(p.address), g);
+    await nextTurn();
+  }
   const placeKeys: Array<string | null> = [];
   for (let i = 0; i < persons.length; i += slice) {
     for (const m of persons.slice(i, i + slice)) placeKeys.push(m.address ? placeKeyFor(m.address, g) : null);
     await nextTurn();
   }
-  // The persons' features and keys: on the linking thread (many mentions), or here in slices. Started before the
-  // places are parsed, which need only this thread: the linking thread works meanwhile (parsed after it, the places
-  // kept it waiting, and the next batch waited for both: 0.2–0.45 s of a bench:linking run, docs/linking.md round 20).
-  const normalised = prepareBatch(persons, placeKeys);
-  try {
-    for (let i = 0; i < places.length; i += slice) {
-      for (const p of places.slice(i, i + slice)) if (p.address != null && String(p.address).trim()) parseWithCache(String(p.address), g);
-      await nextTurn();
-    }
-  } finally {
-    await normalised;
-  }
+  // The persons' features and keys: on the linking thread (many mentions), or here in slices.
+  await prepareBatch(persons, placeKeys);
 }
 
 /**

@@ -81,12 +81,6 @@ export interface PersonLinkOptions {
    * transaction.
    */
   besidePool?: BesidePool;
-  /**
-   * A preparation of these mentions still under way (prepareMentions, linking/index.ts): awaited right before the
-   * mentions are normalised, after the batch's first statements (the lock, the existing-link check) are sent, so
-   * that the database works while the preparation ends. Should it fail, the batch normalises its mentions itself.
-   */
-  prepared?: PromiseLike<unknown>;
 }
 
 export interface Residence { placeId: string; gridCode: string | null }
@@ -174,7 +168,6 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
          JOIN core.persons p ON p.id = pr.person_id`,
       [lookedUp.join('\u001f')]);
     existing.catch(() => undefined); // awaited below; a failure is reported there
-    if (options.prepared) await Promise.resolve(options.prepared).catch(() => undefined);
     const norms = await normaliseBatch(mentions, mentions.map((m) => (m.address ? placeKeyOf(m.address) : null)));
     const items: Item[] = mentions.map((m, i) => {
       const { f, stored, lookup } = norms[i]!;

@@ -216,49 +216,6 @@ describe('person linking: valid ID numbers, residences, preparing ahead', () => 
     expect(await stored(preparedBatch)).toEqual(await stored(plainBatch));
   });
 
-  it('starts a batch before its preparation ends, takes the prepared results where it normalises, and links without a failed one', async () => {
-    const batch = (name: string, d: string) => [
-      mention({ name, idNumber: generateIdNumber('510104', '1966-03-0' + d, 52, 'M'), address: `锦江区永丰街38号2栋3单元50${d}室` }),
-      mention({ name, birthDate: `1966-04-0${d}`, phone: `1390000111${d}` }),
-    ];
-    const ms = batch('邹建国', '1');
-    const preparation = prepareMentions(db.pool, ms, ms.filter((m) => m.address).map((m) => ({ ref: m.ref, address: m.address! })));
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => { release = resolve; });
-    const statements: string[] = [];
-    let released = false;
-    const linking = withTransaction(db.pool, (c) => {
-      const query = c.query.bind(c) as (...args: unknown[]) => unknown;
-      (c as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        const text = args[0];
-        if (typeof text === 'string') statements.push(`${released ? 'after' : 'before'}: ${text.slice(0, 40)}`);
-        return query(...args);
-      };
-      // The preparation is "still under way" until the gate opens.
-      return linkPersons(c, ms, { prepared: preparation.then(() => gate) });
-    });
-    // The batch's first statements go out while the preparation has not ended ...
-    const deadline = Date.now() + 10_000;
-    while (!statements.some((t) => t.includes('pg_advisory_xact_lock')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(statements.some((t) => t.startsWith('before:') && t.includes('pg_advisory_xact_lock'))).toBe(true);
-    // ... and it goes no further (no candidate read, no write) until the preparation ends.
-    await new Promise((r) => setTimeout(r, 200));
-    expect(statements.filter((t) => t.includes('WITH hit AS') || t.includes('COPY'))).toEqual([]);
-    expect(preparedCount()).toBe(2);
-    released = true;
-    release();
-    const links = await linking;
-    // It took the results prepared for it, and linked as a batch of the same shape linked without preparing.
-    expect(preparedCount()).toBe(0);
-    const shape = (ls: typeof links) => ls.map((l) => [ls.findIndex((x) => x.personId === l.personId), l.method, l.created]);
-    const plain = await link(batch('邹建民', '3'));
-    expect(shape(links)).toEqual(shape(plain));
-
-    // A preparation that failed: the batch normalises its mentions itself, and links the same way.
-    const again = await withTransaction(db.pool, (c) => linkPersons(c, batch('邹建军', '2'), { prepared: Promise.reject(new Error('the linking thread went away')) }));
-    expect(shape(again)).toEqual(shape(plain));
-  });
-
   it('does not write a place a batch does not change, and still writes one it does', async () => {
     const address = '锦江区永丰街38号2栋3单元303室';
     const [first] = await withTransaction(db.pool, (c) => linkPlaces(c, [{ ref: 'a', address }]));

@@ -142,21 +142,18 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     const cpu0 = process.cpuUsage();
     const usage0 = process.resourceUsage();
     const started = process.hrtime.bigint();
-    let ahead: Promise<void> | undefined;
     for (let i = 0; i < plan.length; i++) {
       const b = plan[i]!;
       const next = plan[i + 1];
       // The next batch is normalised while this one's statements run (a pipeline, as sync overlaps mapping with
-      // writing): the same work, overlapped; it changes no link. A batch starts without waiting for its own
-      // preparation, and takes it where it normalises (linkBatch's `prepared`).
-      const prepared = ahead;
-      ahead = next && options.prepareAhead !== false ? prepareMentions(pool, next.persons.map((m) => m.person), next.places) : undefined;
-      ahead?.catch(() => undefined); // the batch it is for normalises itself then
+      // writing): the same work, overlapped; it changes no link.
+      const ahead = next && options.prepareAhead !== false ? prepareMentions(pool, next.persons.map((m) => m.person), next.places) : undefined;
       await withTransaction(pool, async (client) => {
         // As the sync pipeline does: places and persons together, residences from the batch's places.
-        const links = await linkBatch(client, b.places, b.persons.map((m) => m.person), { besidePool: pool, ...(prepared ? { prepared } : {}) });
+        const links = await linkBatch(client, b.places, b.persons.map((m) => m.person), { besidePool: pool });
         placeLinks.push(links.places);
       });
+      await ahead;
     }
     const ended = process.hrtime.bigint();
     const seconds = Number(ended - started) / 1e9;
