@@ -4,6 +4,7 @@ import { HubError } from '../platform/errors';
 import { uuidv7 } from '../platform/uuidv7';
 import { connectAtOnce, inTransactionBeside, type BesidePool } from './beside';
 import { copyRows, type CopyText } from './copy-text';
+import { knownKeyPairs, type KnownKeyPairs } from './known-key-pairs';
 import { normaliseThread } from './normalise-thread';
 import { keyList, SEPARATOR } from './key-list';
 import { LINKING_LOCK_SQL } from './linking-lock';
@@ -89,7 +90,7 @@ export interface Residence { placeId: string; gridCode: string | null }
  * Time spent in linkPersons by this process (wall clock, statements included): what bench:linking reports as
  * person-linking throughput, apart from place linking.
  */
-export const personLinkingStats = { batches: 0, mentions: 0, seconds: 0, phases: {} as Record<string, number> };
+export const personLinkingStats = { batches: 0, mentions: 0, seconds: 0, phases: {} as Record<string, number>, knownKeyPairsSkipped: 0 };
 
 /**
  * Wall-clock time per phase of a batch, added to personLinkingStats.phases (bench:linking prints them): each call
@@ -246,10 +247,14 @@ interface ExistingRow { st: string; rid: string; mk: string; person_id: string; 
 const KEYS_BUILT = '~built';
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
-/** Whether the key tables are complete (their sentinel row is there). */
-async function keysComplete(client: PoolClient): Promise<boolean> {
-  const r = await client.query('SELECT 1 FROM core.person_keys WHERE key = $1 AND person_id = $2', [KEYS_BUILT, NIL_UUID]);
-  return !!r.rowCount;
+/**
+ * The key tables' generation: the database and the xmin of their sentinel row (a rebuild writes a new one), or null
+ * when the sentinel is missing (the tables are incomplete).
+ */
+async function keysGeneration(client: PoolClient): Promise<string | null> {
+  const r = await client.query<{ g: string }>(
+    `SELECT current_database() || ':' || xmin::text AS g FROM core.person_keys WHERE key = $1 AND person_id = $2`, [KEYS_BUILT, NIL_UUID]);
+  return r.rows[0]?.g ?? null;
 }
 
 /**
@@ -257,7 +262,7 @@ async function keysComplete(client: PoolClient): Promise<boolean> {
  * and all. Then they are rebuilt from the link store before anything is linked; the caller holds the lock.
  */
 async function ensureKeys(client: PoolClient): Promise<void> {
-  if (await keysComplete(client)) return;
+  if (await keysGeneration(client) !== null) return;
   await client.query(insertMissingKeysSql('core.person_keys',
     `SELECT k, pr.person_id FROM core.person_records pr, ${recordKeysSql('pr')} AS k`));
   await client.query(insertMissingKeysSql('core.person_open_keys',
@@ -367,7 +372,8 @@ async function updateResidences(client: PoolClient, residences: Map<string, Resi
 
 /** The reads of a batch (linkPending), sent together: none needs another's answer. */
 interface Reads {
-  keysBuilt: Promise<boolean>;
+  /** The key tables' generation (keysGeneration): null when they must be rebuilt. */
+  keysBuilt: Promise<string | null>;
   numbered: Promise<{ rows: Array<{ id: string; id_number: string; open_res: boolean | null }> }> | null;
   candidates: Promise<CandidateRecord[]>;
   weakNames: Promise<Map<string, number>>;
@@ -390,7 +396,7 @@ interface Reads {
 function sendReads(client: PoolClient, items: Item[], openKeys?: OpenKeys): Reads {
   const ids = keyList([...new Set(items.map((i) => i.f.idNumber).filter((v): v is string => !!v))]);
   const reads: Reads = {
-    keysBuilt: keysComplete(client),
+    keysBuilt: keysGeneration(client),
     numbered: ids.value.length ? client.query<{ id: string; id_number: string; open_res: boolean | null }>(
       `SELECT coalesce(merged_into, id) AS id, id_number,
               CASE WHEN merged_into IS NULL THEN residence_place_id IS NULL END AS open_res
@@ -415,7 +421,9 @@ async function settleReads(reads: Reads): Promise<void> {
 async function linkPending(client: PoolClient, pending: Item[], res: ResidenceContext, besidePool?: BesidePool, ahead?: Reads,
   openKeys?: OpenKeys): Promise<void> {
   const reads = ahead ?? sendReads(client, pending, openKeys);
-  const [built, byNumber, fetched, counted] = await Promise.all([reads.keysBuilt, reads.numbered, reads.candidates, reads.weakNames]);
+  const [generation, byNumber, fetched, counted] = await Promise.all([reads.keysBuilt, reads.numbered, reads.candidates, reads.weakNames]);
+  const built = generation !== null;
+  knownKeyPairs.seen(generation);
   let records = fetched;
   // Keys rebuilt by this transaction are not committed yet: keys written beside it could wait on them while it
   // waits on the writer, so this batch writes its keys itself.
@@ -521,7 +529,7 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
   lap('decide (scoring, absorption)');
   const residences = await planResidences(client, res, keptIds);
   lap('residences (place linking)');
-  const writes: BatchWrites = { keptNew, adopted, pending, personIdNumber, keptIds, residences, reviews: keptReviews };
+  const writes: BatchWrites = { keptNew, adopted, pending, personIdNumber, keptIds, residences, reviews: keptReviews, generation };
   const done = await writeQueued(client, writes, besidePool);
   if (done !== true) await writeOneByOne(client, writes, done === 'keys-aside');
   lap('writes');
@@ -895,7 +903,7 @@ class KeyPairs {
   }
 }
 
-function planKeys(items: Item[], personIdNumber: Map<string, string>, created: Set<string>): KeyPlan {
+function planKeys(items: Item[], personIdNumber: Map<string, string>, created: Set<string>, known: KnownKeyPairs | null = knownKeyPairs): KeyPlan {
   const plan: KeyPlan = { fresh: new KeyPairs(), freshOpen: new KeyPairs(), known: new KeyPairs(), knownOpen: new KeyPairs() };
   // Per person the keys already planned: a few per person, compared in a short array (no string per pair).
   const planned = new Map<string, string[]>();
@@ -908,7 +916,9 @@ function planKeys(items: Item[], personIdNumber: Map<string, string>, created: S
     for (const k of item.stored) {
       if (keys.includes(k)) continue;
       keys.push(k);
-      (isNew ? plan.fresh : plan.known).push(k, personId);
+      if (isNew) plan.fresh.push(k, personId);
+      else if (known?.has(k, personId)) personLinkingStats.knownKeyPairsSkipped++;
+      else plan.known.push(k, personId);
       if (!numbered) (isNew ? plan.freshOpen : plan.knownOpen).push(k, personId);
     }
   }
@@ -949,6 +959,8 @@ interface BatchWrites {
   keptIds: Set<string>;
   residences: Map<string, Residence>;
   reviews: ReviewEntry[];
+  /** The key tables' generation the batch read (knownKeyPairs). */
+  generation: string | null;
 }
 
 type NewPerson = { id: string; f: PersonFeatures; m: PersonMention };
@@ -992,6 +1004,8 @@ async function writeQueued(client: PoolClient, w: BatchWrites, besidePool?: Besi
   send('RELEASE SAVEPOINT tl_link_writes');
   const settled = await Promise.allSettled(steps);
   const keysAside = keysWritten ? await keysWritten.then(() => true, () => false) : false;
+  // Committed beside: the known persons' pairs are in the table from now on (knownKeyPairs).
+  if (keysAside) knownKeyPairs.learn(w.generation, keys.known.keys, keys.known.persons);
   // The first failure is the cause; the statements behind it failed because the transaction was aborted.
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {

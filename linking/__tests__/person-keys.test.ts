@@ -3,7 +3,7 @@ import { withTransaction } from '../../platform/db';
 import { waitFor } from '../../events/testing/outbox-fixtures';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 import { linkPersons } from '../index';
-import { candidateRead, INDEX_PROBES_ON } from '../person-linking';
+import { candidateRead, INDEX_PROBES_ON, personLinkingStats } from '../person-linking';
 import { absorbPerson } from '../review';
 import { personFeatures } from '../person-features';
 import { storedKeys } from '../person-normalise';
@@ -149,6 +149,36 @@ describe('person linking: keys and writes', () => {
       const [b] = await linkAside([mention({ name: '梁静', birthDate: '1985-04-04', phone: '13700004444', sourceTable: 'petition.petitions', department: 'PETITION' })]);
       expect(b!.personId).toBe(a!.personId);
       expect(b!.method).toBe('scored');
+    });
+
+    it('sends a known person\'s keys once: pairs committed beside are not staged again, until the key tables are rebuilt', async () => {
+      const idNumber = generateIdNumber('510104', '1962-06-16', 31, 'M');
+      const visit = (phone: string) => mention({ name: '罗成', idNumber, phone, sourceTable: 'civil.care_services' });
+      const [a] = await linkAside([visit('13711110000')]);
+      const skipped = () => personLinkingStats.knownKeyPairsSkipped;
+      // Known now: its keys are staged and merged beside (none missing), and learnt.
+      const s0 = skipped();
+      await linkAside([visit('13711110000')]);
+      expect(skipped()).toBe(s0);
+      // Again: not staged (each of its keys skipped), and the person is the same with the same keys.
+      const keys = await keysOf(a!.personId);
+      const [c] = await linkAside([visit('13711110000')]);
+      expect(c!.personId).toBe(a!.personId);
+      expect(skipped() - s0).toBe(keys.length);
+      // A new phone: the new pair is sent, the others are not; the table has it afterwards.
+      const s1 = skipped();
+      await linkAside([visit('13722220000')]);
+      expect(skipped() - s1).toBe(keys.length - 1);
+      const withPhone = await keysOf(a!.personId);
+      expect(withPhone).toEqual([...new Set([...keys, ...storedKeys(personFeatures(visit('13722220000'), null))])].sort());
+      // The key tables lost (a crash) and rebuilt under a new sentinel: nothing learnt before is trusted; the rebuilt
+      // table holds every pair of the person's records, and the batch after the rebuild stages its pairs again.
+      await db.pool.query('TRUNCATE core.person_keys, core.person_open_keys');
+      const s2 = skipped();
+      await linkAside([visit('13722220000')]);
+      await linkAside([visit('13722220000')]);
+      expect(skipped()).toBe(s2);
+      expect(await keysOf(a!.personId)).toEqual(withPhone);
     });
 
     it('writes the keys in the batch itself when the connection beside waits on a lock (no wait the database cannot see)', async () => {
