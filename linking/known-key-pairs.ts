@@ -8,8 +8,8 @@
  *
  * Nothing deletes a pair from the table but the loss of the whole (unlogged) table in a crash, after which it is
  * rebuilt with a new sentinel row: the pairs are valid for the sentinel they were learnt under (the database and the
- * sentinel's xmin, read by every batch), and forgotten when it changes. A pair committed beside a batch that then rolled back is in the table
- * all the same (a key of a person the look-ups skip if it does not exist). Pairs written in the batch's own
+ * sentinel's xmin, read by every batch), and forgotten when it changes. A pair committed beside a batch that then
+ * rolled back is in the table all the same (a key of a person the look-ups skip if it does not exist). Pairs written in the batch's own
  * transaction are not learnt (whether it commits is the caller's). Bounded: emptied when full.
  */
 export class KnownKeyPairs {
@@ -34,10 +34,6 @@ export class KnownKeyPairs {
     if (generation === null || generation !== this.generation) return;
     if (this.pairs.size + keys.length > this.max) this.pairs.clear();
     for (let i = 0; i < keys.length; i++) this.pairs.add(pairOf(keys[i]!, persons[i]!));
-  }
-
-  get size(): number {
-    return this.pairs.size;
   }
 }
 

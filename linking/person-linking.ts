@@ -4,7 +4,7 @@ import { HubError } from '../platform/errors';
 import { uuidv7 } from '../platform/uuidv7';
 import { connectAtOnce, inTransactionBeside, type BesidePool } from './beside';
 import { copyRows, type CopyText } from './copy-text';
-import { knownKeyPairs, type KnownKeyPairs } from './known-key-pairs';
+import { knownKeyPairs } from './known-key-pairs';
 import { normaliseThread } from './normalise-thread';
 import { keyList, SEPARATOR } from './key-list';
 import { LINKING_LOCK_SQL } from './linking-lock';
@@ -903,7 +903,7 @@ class KeyPairs {
   }
 }
 
-function planKeys(items: Item[], personIdNumber: Map<string, string>, created: Set<string>, known: KnownKeyPairs | null = knownKeyPairs): KeyPlan {
+function planKeys(items: Item[], personIdNumber: Map<string, string>, created: Set<string>): KeyPlan {
   const plan: KeyPlan = { fresh: new KeyPairs(), freshOpen: new KeyPairs(), known: new KeyPairs(), knownOpen: new KeyPairs() };
   // Per person the keys already planned: a few per person, compared in a short array (no string per pair).
   const planned = new Map<string, string[]>();
@@ -917,7 +917,7 @@ function planKeys(items: Item[], personIdNumber: Map<string, string>, created: S
       if (keys.includes(k)) continue;
       keys.push(k);
       if (isNew) plan.fresh.push(k, personId);
-      else if (known?.has(k, personId)) personLinkingStats.knownKeyPairsSkipped++;
+      else if (knownKeyPairs.has(k, personId)) personLinkingStats.knownKeyPairsSkipped++;
       else plan.known.push(k, personId);
       if (!numbered) (isNew ? plan.freshOpen : plan.knownOpen).push(k, personId);
     }
