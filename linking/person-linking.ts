@@ -5,6 +5,7 @@ import { uuidv7 } from '../platform/uuidv7';
 import { connectAtOnce, inTransactionBeside, type BesidePool } from './beside';
 import { copyRows, type CopyText } from './copy-text';
 import { knownKeyPairs } from './known-key-pairs';
+import { openKeySet } from './open-keys';
 import { normaliseThread } from './normalise-thread';
 import { keyList, SEPARATOR } from './key-list';
 import { LINKING_LOCK_SQL } from './linking-lock';
@@ -141,11 +142,11 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
   // both link one record: whatever the previous holder wrote is committed (and visible) when this one gets it.
   await client.query(`${LINKING_LOCK_SQL}; ${INDEX_PROBES_ON}`);
   try {
-    // Sent first, read under the lock while the mentions are normalised: see readOpenKeys. Only mentions that carry
+    // Sent first, read under the lock while the mentions are normalised: see linking/open-keys.ts. Only mentions that carry
     // an ID number can have a valid one (a batch of care visits without numbers reads nothing).
     let numbered = 0;
     for (const m of mentions) if (m.idNumber != null && String(m.idNumber).trim() !== '') numbered++;
-    const openKeys = numbered ? readOpenKeys(client, numbered) : undefined;
+    const openKeys = numbered ? openKeySet.read(client, { key: KEYS_BUILT, personId: NIL_UUID }) : undefined;
     openKeys?.catch(() => undefined); // awaited by the candidate read; a failure is reported there
     // 1. Existing links: the same record always ends at the same person. The statement is sent now and runs in
     //    the database while this process normalises the mentions (pinyin, ID numbers, addresses). Records the
@@ -451,7 +452,8 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
     if (r.nameCount !== undefined && r.name) counted.set(r.name, r.nameCount);
   }
   for (const r of records) index.add(r, storedKeys(r), !personIdNumber.has(r.personId));
-  const sharedName = (name: string | null, allowed: number) => !!name && (counted.get(name) ?? 0) > allowed;
+  // More than one registered bearer (the counts stop at NAME_COUNT_CAP, which must stay above 1).
+  const sharedName = (name: string | null) => !!name && (counted.get(name) ?? 0) > 1;
 
   const newPersons: Array<{ id: string; f: PersonFeatures; m: PersonMention }> = [];
   const adopted: Array<{ id: string; idNumber: string }> = [];
@@ -470,7 +472,7 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
     }
     const { best, second } = bestCandidates(index, f, item.lookup, personIdNumber);
     const ambiguous = (best && second && second.score >= LINK_THRESHOLD && best.score - second.score < AMBIGUITY_MARGIN)
-      || (weak(f) && !household(f.groupKey) && sharedName(f.name, 1));
+      || (weak(f) && !household(f.groupKey) && sharedName(f.name));
     if (best && best.score >= LINK_THRESHOLD && !ambiguous) {
       item.link = { ref: m.ref, personId: best.personId, method: 'scored', score: best.score, evidence: { ...best.evidence }, created: false };
       if (f.idNumber) {
@@ -508,7 +510,7 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
     for (const r of index.find(item.lookup, true)) {
       if (r.personId === target || personIdNumber.has(r.personId) || absorbed.has(r.personId)) continue;
       // A second registered bearer of the name makes a name-only orphan anyone's.
-      if (weak(r) && !household(r.groupKey) && sharedName(r.name, 1)) continue;
+      if (weak(r) && !household(r.groupKey) && sharedName(r.name)) continue;
       const s = scorePair(item.f, r);
       if (s.score >= LINK_THRESHOLD) absorbed.set(r.personId, { target, score: s.score, evidence: s.evidence });
     }
@@ -544,35 +546,13 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
   }
 }
 
-/** The keys of persons without an ID number (core.person_open_keys) when read whole, or null (see readOpenKeys). */
+/** The keys of persons without an ID number (core.person_open_keys, a superset), or null: see linking/open-keys.ts. */
 type OpenKeys = Promise<ReadonlySet<string> | null>;
-
-/**
- * The keys of persons without an ID number, read whole when there are at most `cap` of them (the count of the batch's
- * mentions with an ID number, so the read costs no more than what it spares); null when there are more. The batch's mentions with a valid
- * number look for persons without one (absorption, adoption) by their keys: a batch of 10,000 registered persons sent
- * some 47,000 keys for the database to split and hash, to meet the few thousand rows of core.person_open_keys. With
- * the table's keys at hand only the keys that are there go, and the statement finds exactly the persons it found
- * before (a key not in the table finds none). Read under the linking lock, as the look-up itself: every writer of the
- * table holds it (linking-lock.ts), so nothing is added between the two. Rows, not distinct keys: the limit bounds the
- * read. docs/linking.md round 19.
- */
-async function readOpenKeys(client: PoolClient, cap: number): Promise<ReadonlySet<string> | null> {
-  // As one text (U+001F between keys), not a row per key: 2.5 instead of 7 ms of this process's CPU for 5,500 keys
-  // (round 19). A key holding U+001F (a group key as a department wrote it) splits into more parts than rows: then
-  // the batch looks up all its keys, as without the read.
-  const r = await client.query<{ n: number; keys: string | null }>(
-    `SELECT count(*)::int AS n, string_agg(key, chr(31)) AS keys FROM (SELECT key FROM core.person_open_keys LIMIT $1) k`, [cap + 1]);
-  const { n, keys } = r.rows[0]!;
-  if (n > cap) return null;
-  const parts = keys === null ? [] : keys.split('\u001f');
-  return parts.length === n ? new Set(parts) : null;
-}
 
 async function fetchCandidates(client: PoolClient, items: Item[], settled: (item: Item) => boolean, openKeys?: OpenKeys): Promise<CandidateRecord[]> {
   // Mentions with a valid ID number look only for persons without a number (adoption, absorption): the
   // persons holding numbers are not candidates for them, which keeps this query small when most have one.
-  // When the keys of those persons were read whole (readOpenKeys), only their keys that are there are looked up.
+  // When the keys of those persons are at hand (openKeySet), only their keys that are there are looked up.
   const present = openKeys ? await openKeys : null;
   const open = new Set<string>();
   const orphansOnly = new Set<string>();
@@ -637,9 +617,7 @@ export function candidateRead(openKeys: readonly string[], orphanKeys: readonly 
          FROM hit JOIN core.persons p ON p.id = hit.person_id AND p.merged_into IS NULL
          JOIN core.person_records pr ON pr.person_id = hit.person_id)
      -- For persons without a number: how many persons with one bear the name (see nameCounts).
-     SELECT recs.*, CASE WHEN unnumbered AND name IS NOT NULL THEN
-              (SELECT count(*)::int FROM core.persons x WHERE x.name = recs.name AND x.id_number IS NOT NULL AND x.merged_into IS NULL)
-            END AS name_n
+     SELECT recs.*, CASE WHEN unnumbered AND name IS NOT NULL THEN ${cappedNameCount('recs.name')} END AS name_n
        FROM recs`,
     // Keys as one text each (keyList): tens of thousands of array elements cost more to quote one by one than the
     // look-up itself. $3: the open-keys table's size above which probing beats one pass (16 rows per 8 kB page).
@@ -661,17 +639,29 @@ function household(groupKey: string | null): boolean {
 }
 
 /**
- * How many persons with an ID number bear each of these names, in one query on core.persons.name (the name a
- * person was registered under; index persons_name).
+ * Whether a name is shared is all deciding asks of these counts (sharedName: more than one bearer), so a count stops
+ * at NAME_COUNT_CAP: with a million persons the commonest names have 400 bearers each, and counting them all was a
+ * visit of every one of them per name and batch (docs/linking.md round 21).
+ */
+const NAME_COUNT_CAP = 2;
+
+/** The persons with an ID number that bear `name` (an SQL expression), counted up to NAME_COUNT_CAP. */
+function cappedNameCount(name: string): string {
+  return `(SELECT count(*)::int FROM (SELECT FROM core.persons x
+            WHERE x.name = ${name} AND x.id_number IS NOT NULL AND x.merged_into IS NULL LIMIT ${NAME_COUNT_CAP}) b)`;
+}
+
+/**
+ * How many persons with an ID number bear each of these names (up to NAME_COUNT_CAP), by probes of
+ * core.persons.name (the name a person was registered under; index persons_name).
  */
 async function nameCounts(client: PoolClient, names: Iterable<string>): Promise<Map<string, number>> {
   const list = keyList([...new Set(names)]);
   const out = new Map<string, number>();
   if (!list.value.length) return out;
   const r = await client.query<{ name: string; n: number }>(
-    `SELECT p.name, count(*)::int AS n FROM core.persons p
-      WHERE p.name = ANY(${list.sql(1)}) AND p.id_number IS NOT NULL AND p.merged_into IS NULL GROUP BY p.name`, [list.value]);
-  for (const row of r.rows) out.set(row.name, row.n);
+    `SELECT q.name, ${cappedNameCount('q.name')} AS n FROM unnest(${list.sql(1)}) AS q(name)`, [list.value]);
+  for (const row of r.rows) if (row.n) out.set(row.name, row.n);
   return out;
 }
 
