@@ -7,6 +7,7 @@ import { loadGeographyIntoHub, loadRegisterIntoHub } from '../../demo/hub-grids'
 import { readRegisterFile } from '../../demo/register';
 import { createPool, dropDatabase, ensureDatabase, withDatabase, withTransaction } from '../../platform/db';
 import { migrate } from '../../platform/migrate';
+import { DEFAULT_BATCH_ROWS } from '../../sync/batch-size';
 import { loadGazetteer } from '../gazetteer';
 import { linkBatch, prepareMentions, startLinkingThread } from '../index';
 import { normaliseThread } from '../normalise-thread';
@@ -24,6 +25,7 @@ export interface EvalOptions {
   dataDir: string;
   /** Base PostgreSQL URL; the run makes and drops its own database on that server. */
   databaseUrl: string;
+  /** Mentions per batch; default the sync pipeline's batch (DEFAULT_BATCH_ROWS), which links as it merges. */
   batchSize?: number;
   keepDatabase?: boolean;
   log?: (line: string) => void;
@@ -131,7 +133,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     // Each batch's place links as linkBatch returns them, read into a map after the clock stops: a map of every
     // place of the run, grown batch by batch, is the evaluation's work, not linking's (sync keeps none).
     const placeLinks: Array<Array<{ ref: string; placeId: string | null }>> = [];
-    const plan = batches(source.mentions, source.scenes, options.batchSize ?? 2000);
+    const plan = batches(source.mentions, source.scenes, options.batchSize ?? DEFAULT_BATCH_ROWS);
     // CPU time of this process and of the database backends serving it, over the linking alone: on a shared
     // machine wall-clock time swings with other work, CPU time much less.
     const clients = await Promise.all([pool.connect(), pool.connect(), pool.connect(), pool.connect()]);
