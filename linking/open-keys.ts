@@ -1,4 +1,5 @@
 import type { PoolClient } from '../platform/db';
+import { KEYS_GENERATION_SQL } from './key-generation';
 
 /**
  * The keys of persons without an ID number (core.person_open_keys), as this process has read them. A batch whose
@@ -13,8 +14,8 @@ import type { PoolClient } from '../platform/db';
  * is a superset of the table's keys: a key that left the table is looked up in vain, none is missed.
  *
  * The table is rebuilt with the other key table after a crash empties them (unlogged; person-linking.ts ensureKeys),
- * with a new sentinel row in core.person_keys: the keys are valid for the generation they were read under (the
- * database and the sentinel's xmin, read with them), and read again from the start when it changes. Bounded: past
+ * with a new sentinel row in core.person_keys: the keys are valid for the generation they were read under
+ * (linking/key-generation.ts, read with them), and read again from the start when it changes. Bounded: past
  * `max` keys the set is given up for that generation, and batches send all their keys, as without it.
  */
 export class OpenKeySet {
@@ -26,18 +27,18 @@ export class OpenKeySet {
   constructor(private readonly max = 500_000) {}
 
   /** The keys of persons without a number (a superset), or null when they cannot be told (rebuilding, too many). */
-  async read(client: PoolClient, sentinel: { key: string; personId: string }): Promise<ReadonlySet<string> | null> {
+  async read(client: PoolClient): Promise<ReadonlySet<string> | null> {
+    // Nothing read yet: this read is from the start, whatever the generation turns out to be.
+    const fromStart = this.last === '0' && !this.full;
     // Once given up, only the generation is read (LIMIT 0), to start again when it changes.
-    const fromStart = this.last === '0' && !this.full && this.keys.size === 0;
-    let delta = await readAfter(client, sentinel, this.last, this.full ? 0 : this.max - this.keys.size + 1);
+    let delta = await readAfter(client, this.last, this.full ? 0 : this.max - this.keys.size + 1);
     if (delta.generation !== this.generation) {
-      const complete = fromStart;
       this.keys = new Set();
       this.generation = delta.generation;
       this.last = '0';
       this.full = false;
-      // Rows of the new generation may have any seq: read from the start (unless that is what was read).
-      if (delta.generation !== null && !complete) delta = await readAfter(client, sentinel, '0', this.max + 1);
+      // Rows of the new generation may have any seq: read from the start.
+      if (delta.generation !== null && !fromStart) delta = await readAfter(client, '0', this.max + 1);
     }
     if (this.generation === null || this.full) return null;
     if (this.keys.size + delta.keys.length > this.max) {
@@ -52,14 +53,13 @@ export class OpenKeySet {
 }
 
 /** The table's rows after `last` (at most `limit` of them), with the key tables' generation. */
-async function readAfter(client: PoolClient, sentinel: { key: string; personId: string }, last: string, limit: number):
+async function readAfter(client: PoolClient, last: string, limit: number):
   Promise<{ generation: string | null; last: string | null; keys: string[] }> {
   // The keys as an array (not one joined text): a key may hold any character, and a batch reads a few hundred.
   const r = await client.query<{ generation: string | null; last: string | null; keys: string[] | null }>(
-    `SELECT (SELECT current_database() || ':' || xmin::text FROM core.person_keys WHERE key = $1 AND person_id = $2) AS generation,
-            max(seq)::text AS last, array_agg(key) AS keys
-       FROM (SELECT seq, key FROM core.person_open_keys WHERE seq > $3::bigint ORDER BY seq LIMIT $4) k`,
-    [sentinel.key, sentinel.personId, last, limit]);
+    `SELECT ${KEYS_GENERATION_SQL} AS generation, max(seq)::text AS last, array_agg(key) AS keys
+       FROM (SELECT seq, key FROM core.person_open_keys WHERE seq > $1::bigint ORDER BY seq LIMIT $2) k`,
+    [last, limit]);
   const row = r.rows[0]!;
   return { generation: row.generation, last: row.last, keys: row.keys ?? [] };
 }

@@ -7,6 +7,7 @@ import { copyRows, type CopyText } from './copy-text';
 import { knownKeyPairs } from './known-key-pairs';
 import { openKeySet } from './open-keys';
 import { normaliseThread } from './normalise-thread';
+import { KEYS_BUILT, KEYS_GENERATION_SQL, NIL_UUID } from './key-generation';
 import { keyList, SEPARATOR } from './key-list';
 import { LINKING_LOCK_SQL } from './linking-lock';
 import { insertMissingKeysSql, recordKeysSql, type PersonFeatures } from './person-features';
@@ -146,7 +147,7 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
     // an ID number can have a valid one (a batch of care visits without numbers reads nothing).
     let numbered = 0;
     for (const m of mentions) if (m.idNumber != null && String(m.idNumber).trim() !== '') numbered++;
-    const openKeys = numbered ? openKeySet.read(client, { key: KEYS_BUILT, personId: NIL_UUID }) : undefined;
+    const openKeys = numbered ? openKeySet.read(client) : undefined;
     openKeys?.catch(() => undefined); // awaited by the candidate read; a failure is reported there
     // 1. Existing links: the same record always ends at the same person. The statement is sent now and runs in
     //    the database while this process normalises the mentions (pinyin, ID numbers, addresses). Records the
@@ -244,17 +245,9 @@ const PREPARE_SLICE = 50;
 
 interface ExistingRow { st: string; rid: string; mk: string; person_id: string; method: string; score: number | null; evidence: Record<string, unknown>; open_res: boolean | null }
 
-/** The sentinel row of core.person_keys (migration 0312): present while the key tables are complete. */
-const KEYS_BUILT = '~built';
-const NIL_UUID = '00000000-0000-0000-0000-000000000000';
-
-/**
- * The key tables' generation: the database and the xmin of their sentinel row (a rebuild writes a new one), or null
- * when the sentinel is missing (the tables are incomplete).
- */
+/** The key tables' generation (linking/key-generation.ts), or null when they must be rebuilt. */
 async function keysGeneration(client: PoolClient): Promise<string | null> {
-  const r = await client.query<{ g: string }>(
-    `SELECT current_database() || ':' || xmin::text AS g FROM core.person_keys WHERE key = $1 AND person_id = $2`, [KEYS_BUILT, NIL_UUID]);
+  const r = await client.query<{ g: string | null }>(`SELECT ${KEYS_GENERATION_SQL} AS g`);
   return r.rows[0]?.g ?? null;
 }
 
