@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { deserialize, serialize } from 'node:v8';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildGeography } from '../../demo/geography';
@@ -11,7 +12,7 @@ import { DEFAULT_BATCH_ROWS } from '../../sync/batch-size';
 import { loadGazetteer } from '../gazetteer';
 import { linkBatch, prepareMentions, startLinkingThread } from '../index';
 import { normaliseThread } from '../normalise-thread';
-import type { PlaceMention } from '../types';
+import type { PersonMention, PlaceMention } from '../types';
 import { pairwise, type PairwiseFigures } from './metrics';
 import { readDemoSources, readTruth, type EvalMention } from './sources';
 
@@ -74,13 +75,14 @@ export interface EvalResult extends PairwiseFigures {
   database?: string;
 }
 
-interface Batch { places: PlaceMention[]; persons: EvalMention[] }
+interface Batch { places: PlaceMention[]; persons: PersonMention[] }
+interface PlannedBatch { places: PlaceMention[]; persons: EvalMention[] }
 
-function batches(mentions: EvalMention[], scenes: PlaceMention[], size: number): Batch[] {
-  const out: Batch[] = [];
+function batches(mentions: EvalMention[], scenes: PlaceMention[], size: number): PlannedBatch[] {
+  const out: PlannedBatch[] = [];
   let scenesDone = false;
   let stream = '';
-  let cur: Batch | undefined;
+  let cur: PlannedBatch | undefined;
   for (const m of mentions) {
     if (m.person.sourceTable === 't_jqxx' && !scenesDone) {
       // The incident system's batches carry the scenes (with coordinates) before their persons.
@@ -133,7 +135,23 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     // Each batch's place links as linkBatch returns them, read into a map after the clock stops: a map of every
     // place of the run, grown batch by batch, is the evaluation's work, not linking's (sync keeps none).
     const placeLinks: Array<Array<{ ref: string; placeId: string | null }>> = [];
-    const plan = batches(source.mentions, source.scenes, options.batchSize ?? DEFAULT_BATCH_ROWS);
+    const planned = batches(source.mentions, source.scenes, options.batchSize ?? DEFAULT_BATCH_ROWS);
+    // What is compared with the truth after the clock stops: a record's truth key, by its identity.
+    const records = source.mentions.length;
+    const truthKeys = source.mentions.map((m) => m.truthKey);
+    const truthKeyOf = new Map(source.mentions.map((m) => [`${m.person.recordId}|${m.person.mentionKey}`, m.truthKey]));
+    // The batches as a sync worker meets them: made one at a time as the run goes (here from a serialised copy, a
+    // batch ahead of the one linked), not a whole city's mentions held as objects on the heap all along. Those (2.4 GB
+    // at a million persons) were the evaluation's, not linking's, and every full collection of the heap marked them.
+    const plan = planned.map((b) => serialize({ places: b.places, persons: b.persons.map((m) => m.person) }) as Buffer | null);
+    planned.length = 0;
+    source.mentions.length = 0;
+    const batchAt = (i: number): Batch | undefined => {
+      const stored = plan[i];
+      if (!stored) return undefined;
+      plan[i] = null;
+      return deserialize(stored) as Batch;
+    };
     // CPU time of this process and of the database backends serving it, over the linking alone: on a shared
     // machine wall-clock time swings with other work, CPU time much less.
     const clients = await Promise.all([pool.connect(), pool.connect(), pool.connect(), pool.connect()]);
@@ -144,18 +162,24 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     const cpu0 = process.cpuUsage();
     const usage0 = process.resourceUsage();
     const started = process.hrtime.bigint();
-    for (let i = 0; i < plan.length; i++) {
-      const b = plan[i]!;
-      const next = plan[i + 1];
+    let b = batchAt(0);
+    let next = batchAt(1);
+    for (let i = 0; b; i++) {
       // The next batch is normalised while this one's statements run (a pipeline, as sync overlaps mapping with
       // writing): the same work, overlapped; it changes no link.
-      const ahead = next && options.prepareAhead !== false ? prepareMentions(pool, next.persons.map((m) => m.person), next.places) : undefined;
-      await withTransaction(pool, async (client) => {
+      const current = b;
+      const ahead = next && options.prepareAhead !== false ? prepareMentions(pool, next.persons, next.places) : undefined;
+      const linked = withTransaction(pool, async (client) => {
         // As the sync pipeline does: places and persons together, residences from the batch's places.
-        const links = await linkBatch(client, b.places, b.persons.map((m) => m.person), { besidePool: pool });
+        const links = await linkBatch(client, current.places, current.persons, { besidePool: pool });
         placeLinks.push(links.places);
       });
+      // The batch after next is made while this one's first statements run.
+      const later = new Promise<Batch | undefined>((resolve) => setImmediate(() => resolve(batchAt(i + 2))));
+      await linked;
       await ahead;
+      b = next;
+      next = await later;
     }
     const ended = process.hrtime.bigint();
     const seconds = Number(ended - started) / 1e9;
@@ -180,7 +204,6 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     const links = await pool.query<{ record_id: string; mention_key: string; person_id: string; method: string }>(
       `SELECT pr.record_id, pr.mention_key, coalesce(p.merged_into, p.id) AS person_id, pr.method
          FROM core.person_records pr JOIN core.persons p ON p.id = pr.person_id`);
-    const truthKeyOf = new Map(source.mentions.map((m) => [`${m.person.recordId}|${m.person.mentionKey}`, m.truthKey]));
     const predicted = new Map<string, string>();
     const methods: Record<string, number> = {};
     for (const l of links.rows) {
@@ -236,17 +259,17 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
         }
       }
     }
-    const missingFromTruth = source.mentions.filter((m) => !seen.has(m.truthKey)).length;
+    const missingFromTruth = truthKeys.filter((k) => !seen.has(k)).length;
     const figures = pairwise(assignments);
     return {
       ...figures,
-      records: source.mentions.length,
+      records,
       persons: new Set(predicted.values()).size,
       truePersons,
       seconds,
       window: { start: Number(started) / 1e9, end: Number(ended) / 1e9 },
       cpuSeconds, kernel,
-      recordsPerSecond: source.mentions.length / seconds,
+      recordsPerSecond: records / seconds,
       gridAccuracy: addresses ? gridRight / addresses : 1,
       communityAccuracy: addresses ? communityRight / addresses : 1,
       addresses,
