@@ -83,7 +83,7 @@ export class NormaliseThread {
     for (let i = 0; i < addresses.length; i += CHUNK) {
       const message: Request = { addresses: addresses.slice(i, i + CHUNK), gazetteer: gid };
       if (this.workerGazetteer !== gid) { message.gazetteerData = g; this.workerGazetteer = gid; }
-      parts.push(this.send(message, (m) => decodeParsed(m.parsed!)));
+      parts.push(this.send(message, (m) => m.parsed!));
     }
     this.stats.addresses += addresses.length;
     return Promise.all(parts).then((p) => p.flat());
@@ -152,44 +152,7 @@ interface Request {
   gazetteerData?: Gazetteer;
 }
 
-interface Answer { id: number; wire?: NormalisedWire; parsed?: ParsedWire; error?: string }
-
-/**
- * Parsed addresses between the threads as one flat list of their fields' values in PARSED_FIELDS' order: a
- * structured clone of the objects would write every field's name with every address.
- */
-type ParsedWire = Array<string | null | undefined>;
-const PARSED_FIELDS = ['status', 'reason', 'districtCode', 'streetCode', 'communityCode', 'district', 'street', 'community', 'road',
-  'number', 'building', 'unit', 'room', 'group', 'compound', 'normKey', 'buildingKey', 'houseKey', 'compoundKey', 'personKey',
-  'standard'] as const satisfies ReadonlyArray<keyof ParsedAddress>;
-const PARSED_WIDTH = PARSED_FIELDS.length;
-/** Every field of ParsedAddress is in PARSED_FIELDS (a field added there and not here fails to compile). */
-const PARSED_FIELDS_COMPLETE: [Exclude<keyof ParsedAddress, (typeof PARSED_FIELDS)[number]>] extends [never] ? true : false = true;
-void PARSED_FIELDS_COMPLETE;
-
-export function encodeParsed(list: readonly ParsedAddress[]): ParsedWire {
-  const out: ParsedWire = new Array(list.length * PARSED_WIDTH);
-  let k = 0;
-  for (const p of list) for (const f of PARSED_FIELDS) out[k++] = p[f];
-  return out;
-}
-
-export function decodeParsed(wire: ParsedWire): ParsedAddress[] {
-  if (wire.length % PARSED_WIDTH) throw new Error(`parsed addresses: ${wire.length % PARSED_WIDTH} values left over`);
-  const out = new Array<ParsedAddress>(wire.length / PARSED_WIDTH);
-  const v = (i: number) => wire[i] ?? undefined;
-  const n = (i: number) => wire[i] ?? null;
-  for (let i = 0, k = 0; k < wire.length; i++, k += PARSED_WIDTH) {
-    // One literal, every field in one order: the objects share their shape (hidden class).
-    out[i] = {
-      status: wire[k] as ParsedAddress['status'], reason: v(k + 1), districtCode: v(k + 2), streetCode: v(k + 3), communityCode: v(k + 4),
-      district: v(k + 5), street: v(k + 6), community: v(k + 7), road: v(k + 8), number: v(k + 9), building: v(k + 10), unit: v(k + 11),
-      room: v(k + 12), group: v(k + 13), compound: v(k + 14), normKey: wire[k + 15]!, buildingKey: n(k + 16), houseKey: n(k + 17),
-      compoundKey: n(k + 18), personKey: n(k + 19), standard: wire[k + 20]!,
-    };
-  }
-  return out;
-}
+interface Answer { id: number; wire?: NormalisedWire; parsed?: ParsedAddress[]; error?: string }
 
 /** A number per gazetteer object of this process (a reloaded division table is a new object). */
 const gazetteerIds = new WeakMap<Gazetteer, number>();
@@ -230,7 +193,7 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE && 
         if (m.gazetteerData) gazetteer = { id: m.gazetteer!, g: m.gazetteerData };
         if (!gazetteer || gazetteer.id !== m.gazetteer) throw new Error(`gazetteer ${m.gazetteer} was not sent`);
         const g = gazetteer.g;
-        port.postMessage({ id: m.id, parsed: encodeParsed(m.addresses.map((a) => parseAddress(a, g))) });
+        port.postMessage({ id: m.id, parsed: m.addresses.map((a) => parseAddress(a, g)) });
         return;
       }
       const sources = m.sources ?? [];
