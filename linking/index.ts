@@ -12,7 +12,7 @@ import { normaliseThread } from './normalise-thread';
 import {
   linkPersons as linkPersonMentions, prepareBatch, type Residence,
 } from './person-linking';
-import { isParsed, linkPlaces as linkPlaceMentions, parseWithCache, placeKeyFor, rememberParsed } from './place-linking';
+import { linkPlaces as linkPlaceMentions, parseWithCache, placeKeyFor } from './place-linking';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from './types';
 
 export type { PersonLink, PersonMention, PlaceLink, PlaceMention } from './types';
@@ -133,12 +133,9 @@ async function linkPlacesBeside(client: PoolClient, pool: BesidePool, mentions: 
   return linkPlaces(client, mentions);
 }
 
-/** At least this many addresses to parse go to the linking thread; fewer are parsed here. */
-const THREAD_MIN_ADDRESSES = 256;
-
 /**
- * Optional, for pipelines: normalises a coming batch's mentions (addresses parsed, ID numbers, pinyin and
- * blocking keys: on the linking thread) while the current batch's statements run, so that this process's work
+ * Optional, for pipelines: normalises a coming batch's mentions (address parsing here, ID numbers, pinyin and
+ * blocking keys on the linking thread) while the current batch's statements run, so that this process's work
  * overlaps the database's. It only
  * fills per-process caches that linkPersons / linkPlaces consult (keyed by everything the result is computed
  * from), so calling it or not changes no link; it works in small slices and yields to the event loop between
@@ -150,21 +147,9 @@ export async function prepareMentions(db: Queryable, persons: PersonMention[], p
   if (!persons.length && !places.length) return;
   const g = await loadGazetteer(db);
   const slice = 50;
-  // The addresses not parsed yet: on the linking thread when they are many (its answers are parseAddress's), else
-  // here in slices. Either way they are cached for the batch (parseWithCache).
-  const addresses = new Set<string>();
-  for (const p of places) if (p.address != null && String(p.address).trim()) addresses.add(String(p.address));
-  for (const m of persons) if (m.address) addresses.add(m.address);
-  const unparsed = [...addresses].filter((a) => !isParsed(a, g));
-  const viaThread = unparsed.length >= THREAD_MIN_ADDRESSES ? normaliseThread.parseAddresses(unparsed, g) : null;
-  const parsed = viaThread ? await viaThread.catch(() => null) : null;
-  if (parsed) {
-    unparsed.forEach((a, i) => rememberParsed(a, parsed[i]!, g));
-  } else {
-    for (let i = 0; i < unparsed.length; i += slice) {
-      for (const a of unparsed.slice(i, i + slice)) parseWithCache(a, g);
-      await nextTurn();
-    }
+  for (let i = 0; i < places.length; i += slice) {
+    for (const p of places.slice(i, i + slice)) if (p.address != null && String(p.address).trim()) parseWithCache(String(p.address), g);
+    await nextTurn();
   }
   const placeKeys: Array<string | null> = [];
   for (let i = 0; i < persons.length; i += slice) {

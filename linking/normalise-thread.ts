@@ -1,14 +1,12 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { parseAddress, type ParsedAddress } from './address-parser';
-import type { Gazetteer } from './gazetteer';
 import {
   decodeNormalised, encodeNormalised, normaliseRecent, sourceAt, SOURCE_WIDTH, type Normalised, type NormalisedWire, type SourceList,
 } from './person-normalise';
 
 /**
  * The linking thread: person mentions normalised (names to pinyin, ID numbers validated and upgraded, dates,
- * phones, blocking keys) and addresses parsed (parseAddresses) on a worker thread of the process, so that the thread
- * that links (reads, decides, writes the batch) spends its time on that. Normalising a 125,000-mention run took that thread about 1.5 s of the 6
+ * phones, blocking keys) on a worker thread of the process, so that the thread that links (reads, decides, writes
+ * the batch) spends its time on that. Normalising a 125,000-mention run took that thread about 1.5 s of the 6
  * it was busy (CPU profile, docs/linking.md round 11); the copies to and from the worker, about a third of that.
  *
  * The worker computes exactly what the batch would (person-normalise.ts, the same functions), from the seven
@@ -21,11 +19,9 @@ export class NormaliseThread {
   private worker: Worker | null = null;
   private failed: Error | null = null;
   private nextId = 1;
-  private readonly waiting = new Map<number, { settle: (m: Answer) => unknown; resolve: (v: never) => void; reject: (e: Error) => void }>();
-  /** The gazetteer the worker holds (the last one sent): a message names it by its id (gazetteerIds). */
-  private workerGazetteer = 0;
-  /** Mentions, addresses and messages sent, for the benchmark. */
-  readonly stats = { mentions: 0, addresses: 0, messages: 0 };
+  private readonly waiting = new Map<number, { sources: SourceList; resolve: (n: Normalised[]) => void; reject: (e: Error) => void }>();
+  /** Mentions and messages sent, for the benchmark. */
+  readonly stats = { mentions: 0, messages: 0 };
 
   /** Starts the worker now (it loads its modules in the background), so the first batch does not wait for that. */
   start(): boolean {
@@ -39,11 +35,10 @@ export class NormaliseThread {
       return false;
     }
     w.unref();
-    w.on('message', (m: Answer) => this.settle(m));
+    w.on('message', (m: { id: number; wire?: NormalisedWire; error?: string }) => this.settle(m));
     w.on('error', (err) => this.fail(err));
     w.on('exit', (code) => { if (this.worker === w) this.fail(new Error(`the linking thread exited (code ${code})`)); });
     this.worker = w;
-    this.workerGazetteer = 0;
     return true;
   }
 
@@ -51,7 +46,7 @@ export class NormaliseThread {
   async ready(): Promise<boolean> {
     if (!this.start()) return false;
     try {
-      await this.send({ sources: [] }, () => undefined);
+      await this.send([]);
       return true;
     } catch {
       return false;
@@ -63,29 +58,8 @@ export class NormaliseThread {
     if (!this.start()) return null;
     const parts: Array<Promise<Normalised[]>> = [];
     const step = CHUNK * SOURCE_WIDTH;
-    for (let i = 0; i < sources.length; i += step) {
-      const chunk = sources.slice(i, i + step);
-      parts.push(this.send({ sources: chunk }, (m) => decodeNormalised(m.wire!, chunk)));
-    }
+    for (let i = 0; i < sources.length; i += step) parts.push(this.send(sources.slice(i, i + step)));
     this.stats.mentions += sources.length / SOURCE_WIDTH;
-    return Promise.all(parts).then((p) => p.flat());
-  }
-
-  /**
-   * The addresses parsed against `g` (parseAddress, the same function), in order; null when the thread is not
-   * available (then parse here). The worker holds one gazetteer, sent with the first message that needs it: once
-   * per process, and again when the division table changed (loadGazetteer then makes a new one).
-   */
-  parseAddresses(addresses: readonly string[], g: Gazetteer): Promise<ParsedAddress[]> | null {
-    if (!this.start()) return null;
-    const gid = gazetteerId(g);
-    const parts: Array<Promise<ParsedAddress[]>> = [];
-    for (let i = 0; i < addresses.length; i += CHUNK) {
-      const message: Request = { addresses: addresses.slice(i, i + CHUNK), gazetteer: gid };
-      if (this.workerGazetteer !== gid) { message.gazetteerData = g; this.workerGazetteer = gid; }
-      parts.push(this.send(message, (m) => m.parsed!));
-    }
-    this.stats.addresses += addresses.length;
     return Promise.all(parts).then((p) => p.flat());
   }
 
@@ -100,26 +74,26 @@ export class NormaliseThread {
   /** Why the thread is not used, when it failed. */
   get failure(): Error | null { return this.failed; }
 
-  private send<T>(request: Request, settle: (m: Answer) => T): Promise<T> {
+  private send(sources: SourceList): Promise<Normalised[]> {
     const id = this.nextId++;
     const w = this.worker!;
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.set(id, { settle, resolve: resolve as (v: never) => void, reject });
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { sources, resolve, reject });
       // Held while answers are due, so the process waits for them; let go when none are.
       w.ref();
-      w.postMessage({ ...request, id });
+      w.postMessage({ id, sources });
       this.stats.messages++;
     });
   }
 
-  private settle(m: Answer): void {
+  private settle(m: { id: number; wire?: NormalisedWire; error?: string }): void {
     const p = this.waiting.get(m.id);
     if (!p) return;
     this.waiting.delete(m.id);
     if (!this.waiting.size) this.worker?.unref();
-    if (m.error !== undefined) { p.reject(new Error(`the linking thread failed: ${m.error}`)); return; }
+    if (m.error !== undefined || !m.wire) { p.reject(new Error(`the linking thread failed: ${m.error}`)); return; }
     try {
-      p.resolve(p.settle(m) as never);
+      p.resolve(decodeNormalised(m.wire, p.sources));
     } catch (err) {
       p.reject(err as Error);
     }
@@ -139,29 +113,8 @@ export class NormaliseThread {
   }
 }
 
-/** Mentions (or addresses) per message: a message's answer is decoded in one go (about 2 ms for 1,000 mentions here). */
+/** Mentions per message: a message's answer is decoded in one go (about 2 ms for 1,000 mentions here). */
 const CHUNK = 1000;
-
-/** What the worker is asked: mentions' sources to normalise, or addresses to parse against a gazetteer. */
-interface Request {
-  id?: number;
-  sources?: SourceList;
-  addresses?: readonly string[];
-  /** The gazetteer `addresses` are parsed against (gazetteerId), sent along (gazetteerData) when the worker lacks it. */
-  gazetteer?: number;
-  gazetteerData?: Gazetteer;
-}
-
-interface Answer { id: number; wire?: NormalisedWire; parsed?: ParsedAddress[]; error?: string }
-
-/** A number per gazetteer object of this process (a reloaded division table is a new object). */
-const gazetteerIds = new WeakMap<Gazetteer, number>();
-let lastGazetteerId = 0;
-function gazetteerId(g: Gazetteer): number {
-  let id = gazetteerIds.get(g);
-  if (id === undefined) gazetteerIds.set(g, (id = ++lastGazetteerId));
-  return id;
-}
 
 const ROLE = 'tonglan-linking-normalise';
 
@@ -180,26 +133,14 @@ const entry = workerData.entry;
 if (/\\.[cm]?ts$/.test(entry)) require('tsx/cjs/api').require(entry, entry); else require(entry);
 `;
 
-/**
- * In the worker: each message's sources normalised (recent results reused, as in the batch) and sent back flat, or
- * its addresses parsed against the gazetteer it names (the last one sent).
- */
+/** In the worker: each message's sources normalised (recent results reused, as in the batch) and sent back flat. */
 if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE && parentPort) {
   const port = parentPort;
-  let gazetteer: { id: number; g: Gazetteer } | null = null;
-  port.on('message', (m: Required<Pick<Request, 'id'>> & Request) => {
+  port.on('message', (m: { id: number; sources: SourceList }) => {
     try {
-      if (m.addresses) {
-        if (m.gazetteerData) gazetteer = { id: m.gazetteer!, g: m.gazetteerData };
-        if (!gazetteer || gazetteer.id !== m.gazetteer) throw new Error(`gazetteer ${m.gazetteer} was not sent`);
-        const g = gazetteer.g;
-        port.postMessage({ id: m.id, parsed: m.addresses.map((a) => parseAddress(a, g)) });
-        return;
-      }
-      const sources = m.sources ?? [];
       const done: Normalised[] = [];
-      for (let i = 0; i < sources.length / SOURCE_WIDTH; i++) done.push(normaliseRecent(sourceAt(sources, i)));
-      port.postMessage({ id: m.id, wire: encodeNormalised(done, sources) });
+      for (let i = 0; i < m.sources.length / SOURCE_WIDTH; i++) done.push(normaliseRecent(sourceAt(m.sources, i)));
+      port.postMessage({ id: m.id, wire: encodeNormalised(done, m.sources) });
     } catch (err) {
       port.postMessage({ id: m.id, error: (err as Error).message });
     }

@@ -24,29 +24,14 @@ import type { PlaceLink, PlaceMention } from './types';
  */
 const parseCache = new WeakMap<Gazetteer, Map<string, ParsedAddress>>();
 
-function parseCacheOf(g: Gazetteer): Map<string, ParsedAddress> {
+export function parseWithCache(address: string, g: Gazetteer): ParsedAddress {
   let cache = parseCache.get(g);
   if (!cache) parseCache.set(g, (cache = new Map()));
-  return cache;
-}
-
-/** Keeps an address's parse (parseAddress against `g`, here or on the linking thread) for parseWithCache. */
-export function rememberParsed(address: string, p: ParsedAddress, g: Gazetteer): void {
-  const cache = parseCacheOf(g);
-  if (cache.size > 500_000) cache.clear();
-  cache.set(address, p);
-}
-
-/** Whether parseWithCache has the address's parse at hand. */
-export function isParsed(address: string, g: Gazetteer): boolean {
-  return parseCacheOf(g).has(address);
-}
-
-export function parseWithCache(address: string, g: Gazetteer): ParsedAddress {
-  let p = parseCacheOf(g).get(address);
+  let p = cache.get(address);
   if (!p) {
     p = parseAddress(address, g);
-    rememberParsed(address, p, g);
+    if (cache.size > 500_000) cache.clear();
+    cache.set(address, p);
   }
   return p;
 }

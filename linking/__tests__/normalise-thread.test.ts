@@ -2,8 +2,6 @@ import type { Worker } from 'node:worker_threads';
 import { generateIdNumber } from '../../domain/id-number';
 import { withTransaction } from '../../platform/db';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
-import { parseAddress } from '../address-parser';
-import { buildGazetteer } from '../gazetteer';
 import { linkPersons } from '../index';
 import { NormaliseThread, normaliseThread } from '../normalise-thread';
 import {
@@ -89,42 +87,6 @@ describe('the linking thread', () => {
       expect(done).not.toBeNull();
       expect(done!.map(plain)).toEqual(src.map((s) => plain(normaliseFrom(s))));
       expect(thread.stats.messages).toBe(1 + Math.ceil(src.length / 1000)); // the first answer (ready) and the chunks
-    } finally {
-      await thread.stop();
-    }
-  });
-
-  it('parses addresses on the worker exactly as here, sending the gazetteer once and again when it is another', async () => {
-    const divisions = (suffix: string) => [
-      ['5101', '成都市', 'city', null], ['510104', '锦江区', 'district', '5101'], ['510108', '成华区', 'district', '5101'],
-      ['510104018', '东湖街道', 'street', '510104'], ['510108008', '跳蹬河街道', 'street', '510108'],
-      ['510104018005', `河滨${suffix}`, 'community', '510104018'], ['510108008200', '跳蹬村', 'community', '510108008'],
-    ].map(([code, name, level, parent]) => ({ code: code!, name: name!, level: level!, parent_code: parent ?? null, polygon: null }));
-    const g1 = buildGazetteer(divisions('社区'));
-    const g2 = buildGazetteer(divisions('村')); // 河滨 renamed: the same address parses otherwise
-    const addresses = Array.from({ length: 2300 }, (_, i) => [
-      `成都市锦江区东湖街道河滨社区永丰街${i}号1栋2单元2202室`, `锦江 永丰街３８号一栋${i % 9}单元2202`, `跳蹬河街道跳蹬村${i % 7}组12号`,
-      `河滨村${i}号`, '', '   ', `某某路${i}`, '成华区跳蹬河街道跳蹬村1社12号',
-    ][i % 8]!);
-    const thread = new NormaliseThread();
-    try {
-      expect(await thread.ready()).toBe(true);
-      const posted: Array<Record<string, unknown>> = [];
-      const worker = (thread as unknown as { worker: Worker }).worker;
-      const post = worker.postMessage.bind(worker);
-      worker.postMessage = (m: Record<string, unknown>) => { posted.push(m); post(m); };
-      const first = await thread.parseAddresses(addresses, g1);
-      expect(first).toEqual(addresses.map((a) => parseAddress(a, g1)));
-      const again = await thread.parseAddresses(addresses.slice(0, 10), g1);
-      expect(again).toEqual(first!.slice(0, 10));
-      const other = await thread.parseAddresses(addresses, g2);
-      expect(other).toEqual(addresses.map((a) => parseAddress(a, g2)));
-      expect(other![3]).not.toEqual(first![3]);
-      // Three messages of at most 1,000 addresses for each full list; the gazetteer goes with the first message
-      // after it changed, not with every one.
-      expect(posted.map((m) => [(m.addresses as string[]).length, m.gazetteerData !== undefined]))
-        .toEqual([[1000, true], [1000, false], [300, false], [10, false], [1000, true], [1000, false], [300, false]]);
-      expect(thread.stats.addresses).toBe(2 * 2300 + 10);
     } finally {
       await thread.stop();
     }
