@@ -140,8 +140,8 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     const records = source.mentions.length;
     const truthKeys = source.mentions.map((m) => m.truthKey);
     const truthKeyOf = new Map(source.mentions.map((m) => [`${m.person.recordId}|${m.person.mentionKey}`, m.truthKey]));
-    // The batches as a sync worker meets them: made one at a time as the run goes (here from a serialised copy, a
-    // batch ahead of the one linked), not a whole city's mentions held as objects on the heap all along. Those (2.4 GB
+    // The batches as a sync worker meets them: made one at a time as the run goes (here from a serialised copy, each
+    // during the batch two before it), not a whole city's mentions held as objects on the heap all along. Those (2.4 GB
     // at a million persons) were the evaluation's, not linking's, and every full collection of the heap marked them.
     const plan = planned.map((b) => serialize({ places: b.places, persons: b.persons.map((m) => m.person) }) as Buffer | null);
     planned.length = 0;
