@@ -24,6 +24,8 @@ export interface PoolOptions {
   max?: number;
   /** Extra `SET` statements run on each new connection, e.g. `search_path`. */
   searchPath?: string[];
+  /** How long an idle connection is kept before it is closed; 0: kept until the pool ends. Default 30 s. */
+  idleTimeoutMillis?: number;
 }
 
 export function createPool(connectionString: string, options: PoolOptions = {}): pg.Pool {
@@ -35,7 +37,7 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
     connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'tonglan',
-    idleTimeoutMillis: 30_000,
+    idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
     ...(startup.length ? { options: startup.join(' ') } : {}),
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.

@@ -10,7 +10,7 @@ import { createPool, dropDatabase, ensureDatabase, withDatabase, withTransaction
 import { migrate } from '../../platform/migrate';
 import { DEFAULT_BATCH_ROWS } from '../../sync/batch-size';
 import { loadGazetteer } from '../gazetteer';
-import { linkBatch, prepareMentions, startLinkingThread } from '../index';
+import { linkBatch, linkPlacesAhead, prepareMentions, startLinkingThread } from '../index';
 import { normaliseThread } from '../normalise-thread';
 import type { PersonMention, PlaceMention } from '../types';
 import { pairwise, type PairwiseFigures } from './metrics';
@@ -32,6 +32,11 @@ export interface EvalOptions {
   log?: (line: string) => void;
   /** Normalise the next batch while the current one is linked (prepareMentions, linking/index.ts). Default true. */
   prepareAhead?: boolean;
+  /**
+   * Link the next batch's places beside while the current one is linked (linkPlacesAhead, linking/index.ts). Default
+   * true; only with prepareAhead.
+   */
+  placesAhead?: boolean;
   /** Called just before the measured linking starts and just after it ends (bench:linking's --cpu-profile). */
   around?: { start(): Promise<void>; stop(): Promise<void> };
 }
@@ -108,7 +113,9 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   const url = withDatabase(options.databaseUrl, `tl_linkeval_${randomBytes(4).toString('hex')}`);
   await ensureDatabase(url);
   // Four connections: the batch's, two beside it (its places and its key tables: linkBatch's besidePool), and prepareMentions' check.
-  const pool = createPool(url, { max: 4, applicationName: 'linking-eval' });
+  // Idle connections are kept: the database CPU over the run is read from these four backends (backendStats), and
+  // one closed after 30 idle seconds would take its CPU with it (a new one's is not counted).
+  const pool = createPool(url, { max: 4, applicationName: 'linking-eval', idleTimeoutMillis: 0 });
   try {
     await migrate(url);
     const geo = await buildGeography({ seed: manifest.seed, cityCode: manifest.cityCode });
@@ -164,14 +171,20 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     const started = process.hrtime.bigint();
     let b = batchAt(0);
     let next = batchAt(1);
+    const placesAhead = options.prepareAhead !== false && options.placesAhead !== false;
+    let placesOfB = b && placesAhead ? linkPlacesAhead(pool, b.places) : undefined;
     for (let i = 0; b; i++) {
       // The next batch is normalised while this one's statements run (a pipeline, as sync overlaps mapping with
-      // writing): the same work, overlapped; it changes no link.
+      // writing): the same work, overlapped; it changes no link. Its places are linked beside once this batch's
+      // are (linkPlacesAhead).
       const current = b;
+      const currentPlaces = placesOfB;
       const ahead = next && options.prepareAhead !== false ? prepareMentions(pool, next.persons, next.places) : undefined;
+      placesOfB = next && placesAhead ? linkPlacesAhead(pool, next.places, currentPlaces) : undefined;
       const linked = withTransaction(pool, async (client) => {
         // As the sync pipeline does: places and persons together, residences from the batch's places.
-        const links = await linkBatch(client, current.places, current.persons, { besidePool: pool });
+        const links = await linkBatch(client, current.places, current.persons,
+          { besidePool: pool, ...(currentPlaces ? { placesAhead: currentPlaces } : {}) });
         placeLinks.push(links.places);
       });
       // The batch after next is made while this one's first statements run.
@@ -187,6 +200,9 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     const usage1 = process.resourceUsage();
     const backends1 = backendStats(backends);
     await options.around?.stop();
+    const now = (await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).rows;
+    const uncounted = now.filter((r) => !backends.includes(r.pid)).length;
+    if (uncounted) log(`database CPU: ${uncounted} backend(s) opened during the run are not counted`);
     const cpuSeconds = { process: (cpu.user + cpu.system) / 1e6, database: backendDelta(backends0, backends1, 'cpu') };
     const kernel = {
       process: {
