@@ -7,7 +7,6 @@ import { generate } from '../demo/generate';
 import { databaseBaseUrl, printTable } from '../linking/eval';
 import { runEvaluation } from '../linking/eval/run';
 import { normaliseThread } from '../linking/normalise-thread';
-import { placesAheadStats } from '../linking';
 import { personLinkingStats } from '../linking/person-linking';
 import pg from 'pg';
 import { DEFAULT_BATCH_ROWS } from '../sync/batch-size';
@@ -46,7 +45,6 @@ async function main(): Promise<void> {
   let batch = DEFAULT_BATCH_ROWS;
   let profile = false;
   let prepareAhead = true;
-  let placesAhead = true;
   let warmupPersons = DEFAULT_WARMUP_PERSONS;
   let cpuProfile: string | undefined;
   let heapProfile: string | undefined;
@@ -59,13 +57,12 @@ async function main(): Promise<void> {
     else if (a === '--batch') batch = Number(v());
     else if (a === '--profile') profile = true;
     else if (a === '--no-prepare') prepareAhead = false;
-    else if (a === '--no-places-ahead') placesAhead = false;
     else if (a === '--no-thread') process.env.LINKING_THREAD = 'off';
     else if (a === '--warmup-persons') warmupPersons = Number(v());
     else if (a === '--cpu-profile') cpuProfile = v();
     else if (a === '--heap-profile') heapProfile = v();
     else if (a === '--runs') runs = Number(v());
-    else throw new Error(`unknown argument ${a} (use [--data DIR] [--persons N] [--batch N] [--warmup-persons N] [--profile] [--no-prepare] [--no-places-ahead] [--no-thread] [--runs N] [--cpu-profile FILE] [--heap-profile FILE])`);
+    else throw new Error(`unknown argument ${a} (use [--data DIR] [--persons N] [--batch N] [--warmup-persons N] [--profile] [--no-prepare] [--no-thread] [--runs N] [--cpu-profile FILE] [--heap-profile FILE])`);
   }
   if (!Number.isInteger(persons) || persons < 1) throw new Error('--persons must be a positive integer');
   if (!Number.isInteger(batch) || batch < 1) throw new Error('--batch must be a positive integer');
@@ -86,16 +83,15 @@ async function main(): Promise<void> {
     const measured: Measured[] = [];
     for (let i = 0; i < runs; i++) {
       personLinkingStats.batches = 0; personLinkingStats.mentions = 0; personLinkingStats.seconds = 0; personLinkingStats.phases = {};
-      Object.assign(placesAheadStats, { batches: 0, seconds: 0, noConnection: 0, failed: 0 });
       normaliseThread.stats.mentions = 0; normaliseThread.stats.messages = 0;
-      const r = await runEvaluation({ dataDir: data, databaseUrl: databaseBaseUrl(), batchSize: batch, prepareAhead, placesAhead,
+      const r = await runEvaluation({ dataDir: data, databaseUrl: databaseBaseUrl(), batchSize: batch, prepareAhead,
         around: cpuProfile ? profileCpu(cpuProfile) : heapProfile ? profileHeap(heapProfile) : undefined, log: (l) => process.stderr.write(`${l}\n`) });
       measured.push({ r, personSeconds: personLinkingStats.seconds, personMentions: personLinkingStats.mentions,
-        phases: { ...personLinkingStats.phases }, placesAhead: { ...placesAheadStats }, linkingThread: normaliseThread.stats.mentions > 0 });
+        phases: { ...personLinkingStats.phases }, linkingThread: normaliseThread.stats.mentions > 0 });
       if (runs > 1) process.stderr.write(`run ${i + 1} of ${runs}: ${Math.round(r.recordsPerSecond)} records/s\n`);
     }
     const byRate = [...measured].sort((a, b) => a.r.recordsPerSecond - b.r.recordsPerSecond);
-    const { r, personSeconds, personMentions, phases, placesAhead: ahead, linkingThread } = byRate[(byRate.length - 1) >> 1]!;
+    const { r, personSeconds, personMentions, phases, linkingThread } = byRate[(byRate.length - 1) >> 1]!;
     printTable(`linking benchmark (${data}, batches of ${batch}${runs > 1 ? `, the median of ${runs} runs` : ''})`, r, (s) => process.stdout.write(`${s}\n`));
     const round = (x: number) => Math.round(x * 10000) / 10000;
     // Person linking (linkPersons: features, look-ups, scoring, writes). Since linkBatch overlaps it with place
@@ -109,13 +105,10 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`  person linking (overlapped)         ${personSeconds.toFixed(2)} s, ${Math.round(personRecordsPerSecond)} /s\n`);
     for (const [phase, sec] of Object.entries(phases)) process.stdout.write(`    ${phase.padEnd(32)} ${sec.toFixed(2)} s\n`);
-    if (placesAhead) {
-      process.stdout.write(`  places linked ahead (beside)        ${ahead.batches} batches, ${ahead.seconds.toFixed(2)} s; linked in the batch: ${ahead.noConnection} (no connection free), ${ahead.failed} (failed beside)\n`);
-    }
     const load = loadavg().map((x) => Math.round(x * 100) / 100);
     const server = await serverSettings();
     process.stdout.write(`${JSON.stringify({
-      benchmark: 'linking', records: r.records, persons: r.truePersons, batch, prepareAhead, placesAhead, seconds: round(r.seconds),
+      benchmark: 'linking', records: r.records, persons: r.truePersons, batch, prepareAhead, seconds: round(r.seconds),
       recordsPerSecond: Math.round(r.recordsPerSecond), personLinkingSeconds: round(personSeconds),
       personRecordsPerSecond: Math.round(personRecordsPerSecond), f1: round(r.f1), precision: round(r.precision), recall: round(r.recall),
       gridAccuracy: round(r.gridAccuracy), communityAccuracy: round(r.communityAccuracy),
@@ -148,7 +141,6 @@ interface Measured {
   personSeconds: number;
   personMentions: number;
   phases: Record<string, number>;
-  placesAhead: { batches: number; seconds: number; noConnection: number; failed: number };
   linkingThread: boolean;
 }
 

@@ -6,7 +6,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { PoolClient, Queryable } from '../platform/db';
 import { connectAtOnce, inTransactionBeside, type BesidePool } from './beside';
-import { loadGazetteer, type Gazetteer } from './gazetteer';
+import { loadGazetteer } from './gazetteer';
 import { takeLinkingLock } from './linking-lock';
 import { normaliseThread } from './normalise-thread';
 import {
@@ -99,22 +99,12 @@ export interface BatchLinks { places: PlaceLink[]; persons: PersonLink[] }
  * Both are awaited before this returns or throws (the first failure: place linking's, when both failed), so no
  * statement of either is still to be sent when the caller commits or rolls back.
  */
-export interface LinkBatchOptions extends Omit<LinkPersonsOptions, 'linkedPlaces'> {
-  /**
-   * These very places, linked ahead of the batch (linkPlacesAhead): their links are taken as they are; when that
-   * gave null (no connection was free, the work beside failed) the batch links them as it would have.
-   */
-  placesAhead?: PromiseLike<PlaceLink[] | null>;
-}
-
 export async function linkBatch(client: PoolClient, places: PlaceMention[], persons: PersonMention[],
-  options: LinkBatchOptions = {}): Promise<BatchLinks> {
-  const { placesAhead, ...personOptions } = options;
-  const linkNow = () => (options.besidePool && places.length ? linkPlacesBeside(client, options.besidePool, places) : linkPlaces(client, places));
-  const placesDone = placesAhead ? Promise.resolve(placesAhead).then((links) => links ?? linkNow()) : linkNow();
+  options: Omit<LinkPersonsOptions, 'linkedPlaces'> = {}): Promise<BatchLinks> {
+  const placesDone = options.besidePool && places.length ? linkPlacesBeside(client, options.besidePool, places) : linkPlaces(client, places);
   const linkedPlaces = placesDone.then((links) => placesByAddress(places, links));
   linkedPlaces.catch(() => undefined); // a failure is reported through placesDone
-  const personsDone = linkPersons(client, persons, { ...personOptions, linkedPlaces });
+  const personsDone = linkPersons(client, persons, { ...options, linkedPlaces });
   const [p, q] = await Promise.allSettled([placesDone, personsDone]);
   if (p.status === 'rejected') throw p.reason;
   if (q.status === 'rejected') throw q.reason;
@@ -144,54 +134,6 @@ async function linkPlacesBeside(client: PoolClient, pool: BesidePool, mentions: 
 }
 
 /**
- * Optional, for pipelines: a coming batch's places, linked beside (linkPlacesBeside: a connection and a transaction
- * of their own, committed) while the current batch is linked, for that batch's linkBatch (`placesAhead`). A batch
- * otherwise waits for its places at its residences, after its reads and scoring, and at a million persons that
- * wait was a twelfth of the run (docs/linking.md round 23); linked ahead, they take the time of the current batch's
- * writes, when one of the database's two cores was idle.
- *
- * `after`: the current batch's places (its own placesAhead): the coming batch's are linked once those are, so
- * places are linked in the order of the batches as before (a place may take the grid of a building another place
- * settled). Place linking takes no linking lock, and a place only ever becomes more precise, so the persons of
- * the current batch see the same places whether or not the coming batch's are linked meanwhile. The addresses are
- * parsed first in slices, between turns of the event loop (mostly found parsed by prepareMentions). Never throws:
- * null when the places could not be linked beside (no connection free at once, a lock wait past the timeout, a bad
- * mention), and linkBatch then links them itself, reporting what is wrong with them.
- */
-export async function linkPlacesAhead(pool: BesidePool & Queryable, places: PlaceMention[], after?: PromiseLike<unknown>): Promise<PlaceLink[] | null> {
-  try {
-    if (after) await Promise.resolve(after).then(() => undefined, () => undefined);
-    if (!places.length) return [];
-    const g = await loadGazetteer(pool);
-    await parseInSlices(places, g);
-    const side = await connectAtOnce(pool);
-    if (!side) { placesAheadStats.noConnection++; return null; }
-    const started = process.hrtime.bigint();
-    const links = await inTransactionBeside(side, (c) => linkPlaceMentions(c, places, g));
-    placesAheadStats.batches++;
-    placesAheadStats.seconds += Number(process.hrtime.bigint() - started) / 1e9;
-    return links;
-  } catch {
-    placesAheadStats.failed++;
-    return null;
-  }
-}
-
-/** What linkPlacesAhead did in this process (bench:linking prints it). */
-export const placesAheadStats = { batches: 0, seconds: 0, noConnection: 0, failed: 0 };
-
-/** Mentions prepared between two turns of the event loop when preparing ahead (prepareMentions, linkPlacesAhead). */
-const PREPARE_SLICE = 50;
-
-/** The places' addresses parsed into parseWithCache's cache, in slices with a turn of the event loop between them. */
-async function parseInSlices(places: readonly PlaceMention[], g: Gazetteer): Promise<void> {
-  for (let i = 0; i < places.length; i += PREPARE_SLICE) {
-    for (const p of places.slice(i, i + PREPARE_SLICE)) if (p.address != null && String(p.address).trim()) parseWithCache(String(p.address), g);
-    await nextTurn();
-  }
-}
-
-/**
  * Optional, for pipelines: normalises a coming batch's mentions (address parsing here, ID numbers, pinyin and
  * blocking keys on the linking thread) while the current batch's statements run, so that this process's work
  * overlaps the database's. It only
@@ -204,10 +146,14 @@ async function parseInSlices(places: readonly PlaceMention[], g: Gazetteer): Pro
 export async function prepareMentions(db: Queryable, persons: PersonMention[], places: PlaceMention[] = []): Promise<void> {
   if (!persons.length && !places.length) return;
   const g = await loadGazetteer(db);
-  await parseInSlices(places, g);
+  const slice = 50;
+  for (let i = 0; i < places.length; i += slice) {
+    for (const p of places.slice(i, i + slice)) if (p.address != null && String(p.address).trim()) parseWithCache(String(p.address), g);
+    await nextTurn();
+  }
   const placeKeys: Array<string | null> = [];
-  for (let i = 0; i < persons.length; i += PREPARE_SLICE) {
-    for (const m of persons.slice(i, i + PREPARE_SLICE)) placeKeys.push(m.address ? placeKeyFor(m.address, g) : null);
+  for (let i = 0; i < persons.length; i += slice) {
+    for (const m of persons.slice(i, i + slice)) placeKeys.push(m.address ? placeKeyFor(m.address, g) : null);
     await nextTurn();
   }
   // The persons' features and keys: on the linking thread (many mentions), or here in slices.

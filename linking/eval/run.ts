@@ -10,7 +10,7 @@ import { createPool, dropDatabase, ensureDatabase, withDatabase, withTransaction
 import { migrate } from '../../platform/migrate';
 import { DEFAULT_BATCH_ROWS } from '../../sync/batch-size';
 import { loadGazetteer } from '../gazetteer';
-import { linkBatch, linkPlacesAhead, prepareMentions, startLinkingThread } from '../index';
+import { linkBatch, prepareMentions, startLinkingThread } from '../index';
 import { normaliseThread } from '../normalise-thread';
 import type { PersonMention, PlaceMention } from '../types';
 import { pairwise, type PairwiseFigures } from './metrics';
@@ -32,11 +32,6 @@ export interface EvalOptions {
   log?: (line: string) => void;
   /** Normalise the next batch while the current one is linked (prepareMentions, linking/index.ts). Default true. */
   prepareAhead?: boolean;
-  /**
-   * Link the next batch's places beside while the current one is linked (linkPlacesAhead, linking/index.ts). Default
-   * true; only with prepareAhead.
-   */
-  placesAhead?: boolean;
   /** Called just before the measured linking starts and just after it ends (bench:linking's --cpu-profile). */
   around?: { start(): Promise<void>; stop(): Promise<void> };
 }
@@ -171,20 +166,14 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     const started = process.hrtime.bigint();
     let b = batchAt(0);
     let next = batchAt(1);
-    const placesAhead = options.prepareAhead !== false && options.placesAhead !== false;
-    let placesOfB = b && placesAhead ? linkPlacesAhead(pool, b.places) : undefined;
     for (let i = 0; b; i++) {
       // The next batch is normalised while this one's statements run (a pipeline, as sync overlaps mapping with
-      // writing): the same work, overlapped; it changes no link. Its places are linked beside once this batch's
-      // are (linkPlacesAhead).
+      // writing): the same work, overlapped; it changes no link.
       const current = b;
-      const currentPlaces = placesOfB;
       const ahead = next && options.prepareAhead !== false ? prepareMentions(pool, next.persons, next.places) : undefined;
-      placesOfB = next && placesAhead ? linkPlacesAhead(pool, next.places, currentPlaces) : undefined;
       const linked = withTransaction(pool, async (client) => {
         // As the sync pipeline does: places and persons together, residences from the batch's places.
-        const links = await linkBatch(client, current.places, current.persons,
-          { besidePool: pool, ...(currentPlaces ? { placesAhead: currentPlaces } : {}) });
+        const links = await linkBatch(client, current.places, current.persons, { besidePool: pool });
         placeLinks.push(links.places);
       });
       // The batch after next is made while this one's first statements run.
