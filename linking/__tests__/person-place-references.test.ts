@@ -91,3 +91,85 @@ it('a role without UPDATE on the referenced tables writes persons with reference
     await db.pool.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`);
   }
 });
+
+/**
+ * Migration 0373: in READ COMMITTED the check locks no referenced row; the guarantee is kept by the deleting side,
+ * which takes the referencing table in SHARE mode before its check. Two real connections each way.
+ */
+describe('a removal racing a write that references it', () => {
+  const newPlace = async (tag: string) => (await db.pool.query<{ id: string }>(
+    `INSERT INTO core.places (address, norm_key, grid_code) VALUES ('某地' || $1, $1, 'G0340B') RETURNING id`, [`race-${tag}-${randomUUID()}`])).rows[0]!.id;
+  const settledWithin = async (p: Promise<unknown>, ms: number) =>
+    Promise.race([p.then(() => true, () => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+
+  it('a delete waits for an uncommitted person naming the place, then refuses', async () => {
+    const place = await newPlace('a');
+    const writer = await db.pool.connect();
+    const remover = await db.pool.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query(`INSERT INTO core.persons (name, residence_place_id, grid_code) VALUES ('赵敏', $1, 'G0340B')`, [place]);
+      const removal = remover.query('DELETE FROM core.places WHERE id = $1', [place]);
+      removal.catch(() => undefined);
+      expect(await settledWithin(removal, 300)).toBe(false);
+      await writer.query('COMMIT');
+      await expect(removal).rejects.toEqual(violation('persons_residence_place_id_fkey'));
+    } finally {
+      writer.release();
+      remover.release();
+    }
+  });
+
+  it('a person naming a place being deleted waits for the delete, then is refused', async () => {
+    const place = await newPlace('b');
+    const writer = await db.pool.connect();
+    const remover = await db.pool.connect();
+    try {
+      await remover.query('BEGIN');
+      await remover.query('DELETE FROM core.places WHERE id = $1', [place]);
+      const write = writer.query(`INSERT INTO core.persons (name, residence_place_id) VALUES ('钱敏', $1)`, [place]);
+      write.catch(() => undefined);
+      expect(await settledWithin(write, 300)).toBe(false);
+      await remover.query('COMMIT');
+      await expect(write).rejects.toEqual(violation('persons_residence_place_id_fkey'));
+      const { rows } = await db.pool.query(`SELECT 1 FROM core.persons WHERE name = '钱敏'`);
+      expect(rows).toHaveLength(0);
+    } finally {
+      writer.release();
+      remover.release();
+    }
+  });
+
+  it('a REPEATABLE READ writer whose snapshot predates the delete is refused too (it still locks the row)', async () => {
+    const place = await newPlace('c');
+    const writer = await db.pool.connect();
+    try {
+      await writer.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await writer.query('SELECT count(*) FROM core.places'); // the snapshot is taken here
+      await db.pool.query('DELETE FROM core.places WHERE id = $1', [place]);
+      await expect(writer.query(`INSERT INTO core.persons (name, residence_place_id) VALUES ('孙敏', $1)`, [place]))
+        .rejects.toMatchObject({ code: expect.stringMatching(/^(40001|23503)$/) });
+      await writer.query('ROLLBACK');
+    } finally {
+      writer.release();
+    }
+  });
+
+  it('a grid delete waits for an uncommitted place naming it, then refuses', async () => {
+    await db.pool.query(`INSERT INTO core.grids (code, name, level) VALUES ('G0373', '竞态网格', 'grid')`);
+    const writer = await db.pool.connect();
+    const remover = await db.pool.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query(`INSERT INTO core.places (address, norm_key, grid_code) VALUES ('某地', $1, 'G0373')`, [`race-grid-${randomUUID()}`]);
+      const removal = remover.query(`DELETE FROM core.grids WHERE code = 'G0373'`);
+      removal.catch(() => undefined);
+      expect(await settledWithin(removal, 300)).toBe(false);
+      await writer.query('COMMIT');
+      await expect(removal).rejects.toEqual(violation('places_grid_code_fkey'));
+    } finally {
+      writer.release();
+      remover.release();
+    }
+  });
+});
