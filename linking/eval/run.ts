@@ -134,15 +134,14 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     // Every record is linked once, as a first sync of these sources links them: each is a department row the
     // batch inserts with a new id (sync/load/batch-writer.ts marks those), so it has no link to look up yet.
     for (const m of source.mentions) m.person.newRecord = true;
-    // Each batch's place links as [ref, place] pairs, serialised (v8.serialize: off the heap), read into a map after
-    // the clock stops: the place links of the run, kept batch by batch, are the evaluation's, not linking's (sync keeps
-    // none), and as objects they grew to millions that every full collection of the heap marked.
-    const placeLinks: Buffer[] = [];
+    // Each batch's place links as linkBatch returns them, read into a map after the clock stops: a map of every
+    // place of the run, grown batch by batch, is the evaluation's work, not linking's (sync keeps none).
+    const placeLinks: Array<Array<{ ref: string; placeId: string | null }>> = [];
     const planned = batches(source.mentions, source.scenes, options.batchSize ?? DEFAULT_BATCH_ROWS);
     // What is compared with the truth after the clock stops: a record's truth key, by its identity.
     const records = source.mentions.length;
-    // (Serialised as well, read back after the clock stops: two million keys.)
-    const truth = serialize(source.mentions.map((m) => [`${m.person.recordId}|${m.person.mentionKey}`, m.truthKey]));
+    const truthKeys = source.mentions.map((m) => m.truthKey);
+    const truthKeyOf = new Map(source.mentions.map((m) => [`${m.person.recordId}|${m.person.mentionKey}`, m.truthKey]));
     // The batches as a sync worker meets them: made one at a time as the run goes (here from a serialised copy, each
     // during the batch two before it), not a whole city's mentions held as objects on the heap all along. Those (2.4 GB
     // at a million persons) were the evaluation's, not linking's, and every full collection of the heap marked them.
@@ -175,7 +174,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
       const linked = withTransaction(pool, async (client) => {
         // As the sync pipeline does: places and persons together, residences from the batch's places.
         const links = await linkBatch(client, current.places, current.persons, { besidePool: pool });
-        placeLinks.push(serialize(links.places.map((p) => [p.ref, p.placeId])));
+        placeLinks.push(links.places);
       });
       // The batch after next is made while this one's first statements run.
       const later = new Promise<Batch | undefined>((resolve) => setImmediate(() => resolve(batchAt(i + 2))));
@@ -204,10 +203,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     };
     log(`linked in ${seconds.toFixed(2)} s (${plan.length} batches)`);
     const placeOf = new Map<string, string | null>();
-    for (const stored of placeLinks.splice(0)) for (const [ref, placeId] of deserialize(stored) as Array<[string, string | null]>) placeOf.set(ref, placeId);
-    const truthPairs = deserialize(truth) as Array<[string, string]>;
-    const truthKeys = truthPairs.map(([, k]) => k);
-    const truthKeyOf = new Map(truthPairs);
+    for (const batch of placeLinks) for (const p of batch) placeOf.set(p.ref, p.placeId);
 
     // Final state: merges and later grid propagation count, as a client of the hub would see them.
     const links = await pool.query<{ record_id: string; mention_key: string; person_id: string; method: string }>(
