@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { PoolClient } from '../../platform/db';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 
 /**
@@ -93,54 +94,54 @@ it('a role without UPDATE on the referenced tables writes persons with reference
 });
 
 /**
- * Migration 0373: in READ COMMITTED the check locks no referenced row; the guarantee is kept by the deleting side,
- * which takes the referencing table in SHARE mode before its check. Two real connections each way.
+ * The guarantee under concurrency: a removal racing a write that names the removed row. The check locks the rows it
+ * finds FOR KEY SHARE, so a delete waits for the writer and then sees its reference, and a writer's check waits for
+ * the delete and then misses the row; a REPEATABLE READ writer whose snapshot predates the delete fails on the lock.
+ * Two real connections each way (docs/linking.md round 23 tried keeping this without the locks).
  */
 describe('a removal racing a write that references it', () => {
   const newPlace = async (tag: string) => (await db.pool.query<{ id: string }>(
     `INSERT INTO core.places (address, norm_key, grid_code) VALUES ('某地' || $1, $1, 'G0340B') RETURNING id`, [`race-${tag}-${randomUUID()}`])).rows[0]!.id;
   const settledWithin = async (p: Promise<unknown>, ms: number) =>
     Promise.race([p.then(() => true, () => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+  /**
+   * `first` in a transaction left open on one connection, then `second` on another: it must still be waiting 300 ms
+   * later, and settle once the first commits. Resolves to the error `second` ended with (null when it succeeded).
+   */
+  const secondWaitsForFirst = async (first: (c: PoolClient) => Promise<unknown>, second: (c: PoolClient) => Promise<unknown>) => {
+    const [a, b] = [await db.pool.connect(), await db.pool.connect()];
+    try {
+      await a.query('BEGIN');
+      await first(a);
+      const later = second(b).then(() => null, (err: unknown) => err);
+      expect(await settledWithin(later, 300)).toBe(false);
+      await a.query('COMMIT');
+      return await later;
+    } finally {
+      a.release();
+      b.release();
+    }
+  };
 
   it('a delete waits for an uncommitted person naming the place, then refuses', async () => {
     const place = await newPlace('a');
-    const writer = await db.pool.connect();
-    const remover = await db.pool.connect();
-    try {
-      await writer.query('BEGIN');
-      await writer.query(`INSERT INTO core.persons (name, residence_place_id, grid_code) VALUES ('赵敏', $1, 'G0340B')`, [place]);
-      const removal = remover.query('DELETE FROM core.places WHERE id = $1', [place]);
-      removal.catch(() => undefined);
-      expect(await settledWithin(removal, 300)).toBe(false);
-      await writer.query('COMMIT');
-      await expect(removal).rejects.toEqual(violation('persons_residence_place_id_fkey'));
-    } finally {
-      writer.release();
-      remover.release();
-    }
+    await expect(secondWaitsForFirst(
+      (writer) => writer.query(`INSERT INTO core.persons (name, residence_place_id, grid_code) VALUES ('赵敏', $1, 'G0340B')`, [place]),
+      (remover) => remover.query('DELETE FROM core.places WHERE id = $1', [place]),
+    )).resolves.toEqual(violation('persons_residence_place_id_fkey'));
   });
 
   it('a person naming a place being deleted waits for the delete, then is refused', async () => {
     const place = await newPlace('b');
-    const writer = await db.pool.connect();
-    const remover = await db.pool.connect();
-    try {
-      await remover.query('BEGIN');
-      await remover.query('DELETE FROM core.places WHERE id = $1', [place]);
-      const write = writer.query(`INSERT INTO core.persons (name, residence_place_id) VALUES ('钱敏', $1)`, [place]);
-      write.catch(() => undefined);
-      expect(await settledWithin(write, 300)).toBe(false);
-      await remover.query('COMMIT');
-      await expect(write).rejects.toEqual(violation('persons_residence_place_id_fkey'));
-      const { rows } = await db.pool.query(`SELECT 1 FROM core.persons WHERE name = '钱敏'`);
-      expect(rows).toHaveLength(0);
-    } finally {
-      writer.release();
-      remover.release();
-    }
+    await expect(secondWaitsForFirst(
+      (remover) => remover.query('DELETE FROM core.places WHERE id = $1', [place]),
+      (writer) => writer.query(`INSERT INTO core.persons (name, residence_place_id) VALUES ('钱敏', $1)`, [place]),
+    )).resolves.toEqual(violation('persons_residence_place_id_fkey'));
+    const { rows } = await db.pool.query(`SELECT 1 FROM core.persons WHERE name = '钱敏'`);
+    expect(rows).toHaveLength(0);
   });
 
-  it('a REPEATABLE READ writer whose snapshot predates the delete is refused too (it still locks the row)', async () => {
+  it('a REPEATABLE READ writer whose snapshot predates the delete is refused too', async () => {
     const place = await newPlace('c');
     const writer = await db.pool.connect();
     try {
@@ -157,19 +158,9 @@ describe('a removal racing a write that references it', () => {
 
   it('a grid delete waits for an uncommitted place naming it, then refuses', async () => {
     await db.pool.query(`INSERT INTO core.grids (code, name, level) VALUES ('G0373', '竞态网格', 'grid')`);
-    const writer = await db.pool.connect();
-    const remover = await db.pool.connect();
-    try {
-      await writer.query('BEGIN');
-      await writer.query(`INSERT INTO core.places (address, norm_key, grid_code) VALUES ('某地', $1, 'G0373')`, [`race-grid-${randomUUID()}`]);
-      const removal = remover.query(`DELETE FROM core.grids WHERE code = 'G0373'`);
-      removal.catch(() => undefined);
-      expect(await settledWithin(removal, 300)).toBe(false);
-      await writer.query('COMMIT');
-      await expect(removal).rejects.toEqual(violation('places_grid_code_fkey'));
-    } finally {
-      writer.release();
-      remover.release();
-    }
+    await expect(secondWaitsForFirst(
+      (writer) => writer.query(`INSERT INTO core.places (address, norm_key, grid_code) VALUES ('某地', $1, 'G0373')`, [`race-grid-${randomUUID()}`]),
+      (remover) => remover.query(`DELETE FROM core.grids WHERE code = 'G0373'`),
+    )).resolves.toEqual(violation('places_grid_code_fkey'));
   });
 });
