@@ -6,7 +6,7 @@ import { buildGeography } from '../../demo/geography';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadGeographyIntoHub, loadRegisterIntoHub } from '../../demo/hub-grids';
 import { readRegisterFile } from '../../demo/register';
-import { createPool, dropDatabase, ensureDatabase, withDatabase, withTransaction } from '../../platform/db';
+import { createPool, dropDatabase, ensureDatabase, withDatabase, withTransaction, type Queryable } from '../../platform/db';
 import { migrate } from '../../platform/migrate';
 import { DEFAULT_BATCH_ROWS } from '../../sync/batch-size';
 import { loadGazetteer } from '../gazetteer';
@@ -157,7 +157,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     // CPU time of this process and of the database backends serving it, over the linking alone: on a shared
     // machine wall-clock time swings with other work, CPU time much less.
     const clients = await Promise.all([pool.connect(), pool.connect(), pool.connect(), pool.connect()]);
-    const backends = (await clients[0]!.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).rows.map((r) => r.pid);
+    const backends = await backendPids(clients[0]!);
     for (const c of clients) c.release();
     await options.around?.start();
     const backends0 = backendStats(backends);
@@ -189,8 +189,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     const usage1 = process.resourceUsage();
     const backends1 = backendStats(backends);
     await options.around?.stop();
-    const now = (await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).rows;
-    const uncounted = now.filter((r) => !backends.includes(r.pid)).length;
+    const uncounted = (await backendPids(pool)).filter((pid) => !backends.includes(pid)).length;
     if (uncounted) log(`database CPU: ${uncounted} backend(s) opened during the run are not counted`);
     const cpuSeconds = { process: (cpu.user + cpu.system) / 1e6, database: backendDelta(backends0, backends1, 'cpu') };
     const kernel = {
@@ -291,6 +290,11 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     await pool.end();
     if (!options.keepDatabase) await dropDatabase(url);
   }
+}
+
+/** The server processes (backends) connected to the evaluation's database. */
+async function backendPids(db: Queryable): Promise<number[]> {
+  return (await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).rows.map((r) => r.pid);
 }
 
 /** CPU seconds (user + system) of the given server processes, from /proc (the database on this machine). */
