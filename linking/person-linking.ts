@@ -92,9 +92,7 @@ export interface Residence { placeId: string; gridCode: string | null }
  * Time spent in linkPersons by this process (wall clock, statements included): what bench:linking reports as
  * person-linking throughput, apart from place linking.
  */
-export const personLinkingStats = { batches: 0, mentions: 0, seconds: 0, phases: {} as Record<string, number>, knownKeyPairsSkipped: 0,
-  /** Mentions whose normalisation was prepared ahead of their batch (prepareMentions) and taken. */
-  preparedTaken: 0 };
+export const personLinkingStats = { batches: 0, mentions: 0, seconds: 0, phases: {} as Record<string, number>, knownKeyPairsSkipped: 0 };
 
 /**
  * Wall-clock time per phase of a batch, added to personLinkingStats.phases (bench:linking prints them): each call
@@ -214,7 +212,6 @@ async function normaliseBatch(mentions: readonly PersonMention[], placeKeys: Rea
     const p = takePrepared(mentions[i]!, i, placeKeys[i]!);
     if (p) out[i] = p; else rest.push(i);
   }
-  personLinkingStats.preparedTaken += mentions.length - rest.length;
   if (!rest.length) return out;
   const sources = sourceList(mentions, placeKeys, rest);
   const viaThread = normalisesOnThread(rest.length) ? normaliseThread.normalise(sources) : null;

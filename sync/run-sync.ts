@@ -1,11 +1,11 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { Pool, PoolClient, Queryable } from '../platform/db';
+import type { Pool, PoolClient } from '../platform/db';
 import { HubError, isHubError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import { getConnectorKind } from '../connectors/registry';
 import type { ConnectorKind, ReadMessage, StreamConfig } from '../connectors/contract';
 import { compileEventProjection, compileStream, rowHash, type CompiledStream, type EventProjector, type Mapping } from './mapping';
-import { copyRows, prepareRowMentions, rowCopyTail, softDeleteMissing, stagesEvent, writeRows, type MappedRow, type StreamWriteContext } from './load/batch-writer';
+import { copyRows, rowCopyTail, softDeleteMissing, stagesEvent, writeRows, type MappedRow, type StreamWriteContext } from './load/batch-writer';
 import { readStreamState, writeStreamState, type StreamState } from './load/connector-state';
 import { copyLine } from './load/copy-text';
 import { hubLinker, type Linker } from './load/linker';
@@ -74,11 +74,6 @@ export interface StreamRun {
   /** Encode each row's staging line while mapping (the stream loads without linking). */
   encodeAhead: boolean;
   stagesEvent: boolean;
-  /**
-   * Where a coming batch's mentions are prepared from (the run's pool: one query outside the batch's transaction), when
-   * the stream links: see prepareRowMentions.
-   */
-  prepareDb?: Queryable;
 }
 
 /** The values of a row whose staging line is encoded (MappedRow.copyTail): not needed any more. */
@@ -157,7 +152,7 @@ export async function prepareStream(client: PoolClient, record: ConnectorRecord,
   return {
     ctx, compiled, projector, stream, state,
     known: state?.columns ? new Set([...state.columns, ...compiled.sourceColumns]) : null,
-    encodeAhead: !linker, stagesEvent: stagesEvent(ctx), ...(linker?.prepare && besidePool ? { prepareDb: besidePool } : {}),
+    encodeAhead: !linker, stagesEvent: stagesEvent(ctx),
   };
 }
 
@@ -238,24 +233,15 @@ async function incremental(client: PoolClient, run: StreamRun, read: AsyncIterab
   // connections): at most one batch in flight, committed strictly in order, so the cursor never runs ahead.
   let inFlight: Promise<void> | null = null;
   let failure: unknown = null;
-  // Whether the next batch's mentions are normalised while the batch before it is written (prepareRowMentions): while
-  // the last batch's rows were mostly changed. writeRows links only changed rows, so a batch of rows the hub holds
-  // already (a source read again from the start) would be normalised in vain.
-  let prepareNext = true;
   const write = async (batch: PendingBatch) => {
     const c = await commitBatch(client, run, runId, batch);
     result.read += c.read;
     result.written += c.written;
     result.unchanged += c.unchanged;
     result.quarantined += c.quarantined;
-    prepareNext = c.unchanged * 2 <= batch.rows.length;
   };
   const flush = async () => {
-    // Linking's own work on this batch (ID numbers, pinyin, keys, addresses) done while the batch in flight is in
-    // the database, instead of inside this batch's transaction.
-    const ahead = inFlight && prepareNext && run.prepareDb && rows.length ? prepareRowMentions(run.ctx, rows, run.prepareDb) : null;
     if (inFlight) await inFlight;
-    if (ahead) await ahead;
     if (failure) throw failure;
     if (signal?.aborted) throw new Cancelled();
     if (!count && !stateChanged) return;

@@ -2,7 +2,7 @@ import { uuidv7 } from '../../platform/uuidv7';
 import { from as copyFrom } from 'pg-copy-streams';
 import { finished, pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import type { PoolClient, Queryable } from '../../platform/db';
+import type { PoolClient } from '../../platform/db';
 import type { Department } from '../../domain/departments';
 import type { PersonLink, PersonMention, PlaceLink, PlaceMention } from '../../linking/types';
 import type { EventDraft, StreamMapping } from '../mapping';
@@ -55,7 +55,7 @@ export interface WriteResult {
 }
 
 interface Existing { id: string; hash: string; deleted: boolean; eventId: string | null }
-interface Changed extends MappedRow { id: string; eventId: string | null; inserted: boolean; eventExists: boolean; ahead?: RowMentions }
+interface Changed extends MappedRow { id: string; eventId: string | null; inserted: boolean; eventExists: boolean }
 
 const PERSON_KEYS = ['idNumber', 'name', 'sex', 'birthDate', 'phone', 'address'] as const;
 
@@ -92,83 +92,38 @@ export function rowCopyTail(r: Pick<MappedRow, 'key' | 'hash' | 'sourceUpdatedAt
  * The person and place mentions of a batch's rows, as linking receives them: a mention per mapped person
  * (`mapping.persons`, ref `<row id>#p<i>`) and per party of the parties field (`<row id>#party<j>`) that has an
  * ID number or a name, and the row's address (`mapping.place`, ref `<row id>`). writeRows links the changed
- * rows' mentions: those made ahead for the row (prepareRowMentions) when there are, given the row's id now.
+ * rows' mentions.
  */
 function linkingMentions(ctx: Pick<StreamWriteContext, 'department' | 'target' | 'connectorId' | 'mapping'>,
-  rows: readonly { id: string; key: string; values: Record<string, unknown>; inserted?: boolean; ahead?: RowMentions }[]): { persons: PersonMention[]; places: PlaceMention[] } {
+  rows: readonly { id: string; key: string; values: Record<string, unknown>; inserted?: boolean }[]): { persons: PersonMention[]; places: PlaceMention[] } {
+  const { mapping, target } = ctx;
   const persons: PersonMention[] = [];
   const places: PlaceMention[] = [];
   for (const r of rows) {
-    const own = r.ahead ?? mentionsOfRow(ctx, r.key, r.values);
-    own.persons.forEach((m, k) => {
-      m.ref = `${r.id}${own.refSuffixes[k]}`;
-      m.recordId = r.id;
-      // A row inserted by this batch has a new id: its mentions cannot be linked yet (linking skips their look-up).
-      if (r.inserted) m.newRecord = true; else delete m.newRecord;
-      persons.push(m);
+    // A row inserted by this batch has a new id: its mentions cannot be linked yet (linking skips their look-up).
+    const base = { department: ctx.department, sourceTable: target.name, recordId: r.id, recordKey: r.key, connectorId: ctx.connectorId, ...(r.inserted ? { newRecord: true } : {}) };
+    mapping.persons?.forEach((p, i) => {
+      const m: PersonMention = { ref: `${r.id}#p${i}`, ...base };
+      for (const k of PERSON_KEYS) {
+        const f = p[k];
+        if (f) (m as unknown as Record<string, unknown>)[k] = k === 'sex' ? sexOf(r.values[f]) : text(r.values[f]);
+      }
+      if (m.idNumber || m.name) persons.push(m);
     });
-    if (own.address) places.push({ ref: r.id, address: own.address });
+    const parties = mapping.parties ? r.values[mapping.parties.field] : null;
+    if (Array.isArray(parties)) {
+      parties.forEach((party: Record<string, unknown>, j) => {
+        const m: PersonMention = {
+          ref: `${r.id}#party${j}`, ...base, idNumber: text(party.idNumber), name: text(party.name), sex: sexOf(party.sex),
+          birthDate: text(party.birthDate), phone: text(party.phone), address: text(party.address),
+        };
+        if (m.idNumber || m.name) persons.push(m);
+      });
+    }
+    const address = mapping.place ? text(r.values[mapping.place.address]) : null;
+    if (address) places.push({ ref: r.id, address });
   }
   return { persons, places };
-}
-
-/**
- * A row's mentions before its id is known (the id is given at linking, linkingMentions): the persons with the part of
- * each ref after the row's id, and the address.
- */
-interface RowMentions { persons: PersonMention[]; refSuffixes: string[]; address: string | null }
-
-function mentionsOfRow(ctx: Pick<StreamWriteContext, 'department' | 'target' | 'connectorId' | 'mapping'>, key: string,
-  values: Record<string, unknown>): RowMentions {
-  const { mapping, target } = ctx;
-  const out: RowMentions = { persons: [], refSuffixes: [], address: null };
-  const base = { department: ctx.department, sourceTable: target.name, recordId: '', recordKey: key, connectorId: ctx.connectorId };
-  mapping.persons?.forEach((p, i) => {
-    const m: PersonMention = { ref: '', ...base };
-    for (const k of PERSON_KEYS) {
-      const f = p[k];
-      if (f) (m as unknown as Record<string, unknown>)[k] = k === 'sex' ? sexOf(values[f]) : text(values[f]);
-    }
-    if (m.idNumber || m.name) { out.persons.push(m); out.refSuffixes.push(`#p${i}`); }
-  });
-  const parties = mapping.parties ? values[mapping.parties.field] : null;
-  if (Array.isArray(parties)) {
-    parties.forEach((party: Record<string, unknown>, j) => {
-      const m: PersonMention = {
-        ref: '', ...base, idNumber: text(party.idNumber), name: text(party.name), sex: sexOf(party.sex),
-        birthDate: text(party.birthDate), phone: text(party.phone), address: text(party.address),
-      };
-      if (m.idNumber || m.name) { out.persons.push(m); out.refSuffixes.push(`#party${j}`); }
-    });
-  }
-  out.address = mapping.place ? text(values[mapping.place.address]) : null;
-  return out;
-}
-
-/** Mentions made ahead of their batch, by mapped row (prepareRowMentions); writeRows links them. */
-const aheadMentions = new WeakMap<MappedRow, RowMentions>();
-
-/**
- * For pipelines (sync's incremental runs): makes the mentions of a coming batch's rows and has the linker normalise
- * them (ID numbers, pinyin and blocking keys on the linking thread, addresses parsed here; linking/index.ts
- * prepareMentions) while the batch before is in the database. writeRows then links these very mention objects,
- * and linking takes what was prepared for them instead of waiting for the linking thread. Changes no link: linking
- * uses a prepared result only while the mention holds what it was computed from. `db` answers one query (whether
- * the division table changed), outside the batch's transaction. Settles when done; never rejects (preparing is
- * optional: a failure leaves the batch to normalise its mentions itself).
- */
-export async function prepareRowMentions(ctx: StreamWriteContext, rows: readonly MappedRow[], db: Queryable): Promise<void> {
-  const prepare = ctx.linker?.prepare;
-  if (!prepare) return;
-  const persons: PersonMention[] = [];
-  const places: PlaceMention[] = [];
-  for (const r of rows) {
-    const own = mentionsOfRow(ctx, r.key, r.values);
-    aheadMentions.set(r, own);
-    persons.push(...own.persons);
-    if (own.address) places.push({ ref: '', address: own.address });
-  }
-  await prepare(db, persons, places).catch(() => undefined);
 }
 
 /** Whether a stream's rows carry an event projection into the staging table (writeRows' `hasEvent`). */
@@ -289,7 +244,6 @@ export async function writeRows(client: PoolClient, ctx: StreamWriteContext, inp
     changed.push({
       key: r.key, hash: r.hash, sourceUpdatedAt: r.sourceUpdatedAt, values: r.values, ...(r.event ? { event: r.event } : {}), ...(r.copyTail !== undefined ? { copyTail: r.copyTail } : {}),
       id: e?.id ?? uuidv7(), eventId: hasEvent && r.event ? e?.eventId ?? uuidv7() : null, inserted: !e, eventExists: !!e?.eventId,
-      ...(aheadMentions.has(r) ? { ahead: aheadMentions.get(r)! } : {}),
     });
   }
   const unchanged = rows.length - changed.length + duplicates;

@@ -1,5 +1,5 @@
-import type { PoolClient, Queryable } from '../../platform/db';
-import { linkBatch, prepareMentions, type BatchLinks, type LinkPersonsOptions } from '../../linking';
+import type { PoolClient } from '../../platform/db';
+import { linkBatch, type BatchLinks, type LinkPersonsOptions } from '../../linking';
 import type { PersonMention, PlaceMention } from '../../linking/types';
 
 /**
@@ -10,11 +10,6 @@ import type { PersonMention, PlaceMention } from '../../linking/types';
 export interface Linker {
   /** Places and persons of one batch (linking/index.ts linkBatch). */
   linkBatch(client: PoolClient, places: PlaceMention[], persons: PersonMention[], options?: Omit<LinkPersonsOptions, 'linkedPlaces'>): Promise<BatchLinks>;
-  /**
-   * Optional: normalises a coming batch's mentions while the batch before is written (linking/index.ts
-   * prepareMentions); linkBatch then takes the results for these same mention objects. Changes no link.
-   */
-  prepare?(db: Queryable, persons: PersonMention[], places: PlaceMention[]): Promise<void>;
 }
 
-export const hubLinker: Linker = { linkBatch, prepare: prepareMentions };
+export const hubLinker: Linker = { linkBatch };
