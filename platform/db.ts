@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { StatementQueueClient } from './statement-queue';
 
 /**
  * PostgreSQL access. One pool per part. A subgraph's pool runs as its own database role (`SET ROLE` on every
@@ -38,6 +39,8 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'tonglan',
     idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
+    // Statements sent to a connection while one runs wait in the project's queue, not node-postgres's (statement-queue.ts).
+    Client: StatementQueueClient,
     ...(startup.length ? { options: startup.join(' ') } : {}),
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
