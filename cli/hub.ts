@@ -7,6 +7,7 @@ import { ensureInfrastructure, redactUrl } from '../platform/infra';
 import { createLogger, type Logger } from '../platform/logger';
 import { migrate } from '../platform/migrate';
 import { bootstrapHubData } from './bootstrap';
+import { describeDemoData, waitForDemoData } from './demo-data';
 import type { RunningPart } from './part';
 import { PARTS, findPart, loadPart } from './parts';
 import { Supervisor } from './supervisor';
@@ -89,6 +90,12 @@ async function start(config: Readonly<HubConfig>, log: Logger, args: string[]): 
     const ready = await waitReady(`${url}/readyz`, 180_000, () => stopping !== null);
     if (ready) {
       console.log(`\nTonglan is ready: ${url}/graphql  (health ${url}/healthz, readiness ${url}/readyz, metrics ${url}/metrics)\n`);
+      // Ready is before the demo systems are seeded and synced: say when their data is in (or what it waits for).
+      if (entries.some((e) => e.name === 'worker') && config.DEMO_ENABLED) {
+        const demo = await waitForDemoData(infra.databaseUrl, 180_000, () => stopping !== null)
+          .catch((err: unknown) => { log.warn({ err }, 'could not follow the demo data\'s first sync'); return null; });
+        if (demo) console.log(`${describeDemoData(demo)}\n`);
+      }
     } else if (!stopping) {
       log.error({ down: supervisor.down() }, `gateway did not become ready at ${url}/readyz`);
     }

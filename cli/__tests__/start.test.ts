@@ -122,6 +122,28 @@ describe('npm start', () => {
     const anonymousBody = (await anonymous.json()) as { errors?: Array<{ extensions?: { code?: string } }>; data?: unknown };
     expect(anonymousBody.errors?.[0]?.extensions?.code).toBe('TL_ERR_UNAUTHENTICATED');
 
+    // Ready comes before the demo systems are seeded and synced; the hub then says when their data is in, and a
+    // query sent after that line finds it (the README's first query).
+    const demoDeadline = Date.now() + 180_000;
+    while (!/Demo data is (in|still syncing)/.test(output) && Date.now() < demoDeadline && hub.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const announced = /Demo data is in: ([\d,]+) persons and ([\d,]+) events, synced from (.*)/.exec(output);
+    if (!announced) console.log(`hub output:\n${output.slice(-4000)}`);
+    expect(announced).not.toBeNull();
+    expect(announced![3]).toContain('POLICE/demo-police');
+    const persons = Number(announced![1]!.replace(/,/g, ''));
+    expect(persons).toBeGreaterThan(0);
+    const adminToken = `Bearer ${await signDevToken(loadConfig({ NODE_ENV: 'test' }), { role: 'city-admin', sub: 'start-test' })}`;
+    const counted = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: adminToken },
+      body: JSON.stringify({ query: '{ persons(first: 1) { totalCount } }' }),
+    });
+    const countedBody = (await counted.json()) as { data?: { persons: { totalCount: number } }; errors?: unknown };
+    expect(countedBody.errors).toBeUndefined();
+    expect(countedBody.data!.persons.totalCount).toBeGreaterThanOrEqual(persons);
+
     // A live change, followed from the demo police system to a subscriber: an incident the live generator
     // creates after we subscribe is synced by the worker's schedule, relayed, and delivered with its entity
     // resolved through the gateway (incident number included).
