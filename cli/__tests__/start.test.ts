@@ -134,10 +134,10 @@ describe('npm start', () => {
     expect(announced![3]).toContain('POLICE/demo-police');
     const persons = Number(announced![1]!.replace(/,/g, ''));
     expect(persons).toBeGreaterThan(0);
-    const adminToken = `Bearer ${await signDevToken(loadConfig({ NODE_ENV: 'test' }), { role: 'city-admin', sub: 'start-test' })}`;
+    const token = `Bearer ${await signDevToken(loadConfig({ NODE_ENV: 'test' }), { role: 'city-admin', sub: 'start-test' })}`;
     const counted = await fetch(`http://127.0.0.1:${port}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: adminToken },
+      headers: { 'content-type': 'application/json', authorization: token },
       body: JSON.stringify({ query: '{ persons(first: 1) { totalCount } }' }),
     });
     const countedBody = (await counted.json()) as { data?: { persons: { totalCount: number } }; errors?: unknown };
@@ -151,7 +151,6 @@ describe('npm start', () => {
     const police = await connectWhenSeeded(policeUrl, 120_000);
     try {
       const before = new Set((await police.query<{ jqbh: string }>('SELECT jqbh FROM t_jqxx')).rows.map((r) => r.jqbh));
-      const token = `Bearer ${await signDevToken(loadConfig({ NODE_ENV: 'test' }), { role: 'city-admin', sub: 'start-test' })}`;
       const sub = subscribeChanges(`ws://127.0.0.1:${port}/graphql`, token,
         `subscription { changes(filter: { entityTypes: ["Event"], departments: [POLICE], ops: [CREATE] }) {
            id type department entity { ... on Event { id kind policeIncident { incidentNo } } } } }`);
