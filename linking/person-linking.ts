@@ -964,19 +964,22 @@ function personRow(r: NewPerson, residences: Map<string, Residence>, out: CopyTe
  * under the linking lock, so only a writer outside linking can have taken one meanwhile (a unique violation).
  * Then everything is rolled back to the savepoint and `false` returned: writeOneByOne does it again step by
  * step, with the fall-backs that join that writer's person or record.
- * node-postgres 8 queues queries sent to a busy client (and warns once per process that this is deprecated,
- * to be removed in pg 9): upgrading needs a queue of our own here and in linkPending's reads.
+ * Statements sent to a busy connection wait in the pools' own queue (platform/statement-queue.ts).
  */
 async function writeQueued(client: PoolClient, w: BatchWrites, besidePool?: BesidePool): Promise<true | 'keys-aside' | 'keys-here'> {
   const steps: Array<Promise<unknown>> = [];
   const send = (text: string, values?: unknown[]) => { steps.push(client.query(text, values)); };
+  // The connection beside is taken before the savepoint: from SAVEPOINT to RELEASE every statement is queued in one
+  // go, with no await between, so that no statement of place linking, which may share this connection (linkBatch),
+  // lands inside. A SAVEPOINT tl_places queued inside would be destroyed by RELEASE tl_link_writes, and place
+  // linking's own RELEASE would then fail ("savepoint does not exist"; seen once in batch-writer.test.ts).
+  const keys = planKeys(w.pending, w.personIdNumber, w.keptIds);
+  const side = besidePool && (keys.fresh.length || keys.freshOpen.length || keys.known.length || keys.knownOpen.length)
+    ? await connectAtOnce(besidePool) : null;
   send('SAVEPOINT tl_link_writes');
   if (w.keptNew.length) steps.push(copyRows(client, 'core.persons', PERSON_COLUMNS, w.keptNew, (r, out) => personRow(r, w.residences, out)));
   if (w.adopted.length) send(ADOPT_ID_NUMBERS, [w.adopted.map((a) => a.id), w.adopted.map((a) => a.idNumber)]);
   steps.push(copyRows(client, 'core.person_records', RECORD_COLUMNS, w.pending, recordRow));
-  const keys = planKeys(w.pending, w.personIdNumber, w.keptIds);
-  const side = besidePool && (keys.fresh.length || keys.freshOpen.length || keys.known.length || keys.knownOpen.length)
-    ? await connectAtOnce(besidePool) : null;
   // Written beside the batch (on their own connection, in parallel) or here, queued like the rest.
   const keysWritten = side ? writeKeysAside(side, keys) : null;
   keysWritten?.catch(() => undefined);
