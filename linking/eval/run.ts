@@ -136,12 +136,17 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     for (const m of source.mentions) m.person.newRecord = true;
     // Each batch's place links as linkBatch returns them, read into a map after the clock stops: a map of every
     // place of the run, grown batch by batch, is the evaluation's work, not linking's (sync keeps none).
-    const placeLinks: Array<Array<{ ref: string; placeId: string | null }>> = [];
+    // Each batch's list is serialised as it comes (v8.serialize: off the heap), as the truth below is.
+    const placeLinks: Buffer[] = [];
     const planned = batches(source.mentions, source.scenes, options.batchSize ?? DEFAULT_BATCH_ROWS);
-    // What is compared with the truth after the clock stops: a record's truth key, by its identity.
+    // What is compared with the truth after the clock stops: a record's truth key, by its identity. Kept serialised
+    // during the run: as objects (two million keys in a map at a million persons) they were a third of the heap's old
+    // generation, which every full collection marked on the cores the run is short of; a sync worker holds none of it.
     const records = source.mentions.length;
-    const truthKeys = source.mentions.map((m) => m.truthKey);
-    const truthKeyOf = new Map(source.mentions.map((m) => [`${m.person.recordId}|${m.person.mentionKey}`, m.truthKey]));
+    const truthStored = serialize({
+      identities: source.mentions.map((m) => `${m.person.recordId}|${m.person.mentionKey}`),
+      truthKeys: source.mentions.map((m) => m.truthKey),
+    });
     // The batches as a sync worker meets them: made one at a time as the run goes (here from a serialised copy, each
     // during the batch two before it), not a whole city's mentions held as objects on the heap all along. Those (2.4 GB
     // at a million persons) were the evaluation's, not linking's, and every full collection of the heap marked them.
@@ -174,7 +179,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
       const linked = withTransaction(pool, async (client) => {
         // As the sync pipeline does: places and persons together, residences from the batch's places.
         const links = await linkBatch(client, current.places, current.persons, { besidePool: pool });
-        placeLinks.push(links.places);
+        placeLinks.push(serialize(links.places));
       });
       // The batch after next is made while this one's first statements run.
       const later = new Promise<Batch | undefined>((resolve) => setImmediate(() => resolve(batchAt(i + 2))));
@@ -202,7 +207,9 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     };
     log(`linked in ${seconds.toFixed(2)} s (${plan.length} batches)`);
     const placeOf = new Map<string, string | null>();
-    for (const batch of placeLinks) for (const p of batch) placeOf.set(p.ref, p.placeId);
+    for (const stored of placeLinks) for (const p of deserialize(stored) as Array<{ ref: string; placeId: string | null }>) placeOf.set(p.ref, p.placeId);
+    const { identities, truthKeys } = deserialize(truthStored) as { identities: string[]; truthKeys: string[] };
+    const truthKeyOf = new Map(identities.map((id, i) => [id, truthKeys[i]!]));
 
     // Final state: merges and later grid propagation count, as a client of the hub would see them.
     const links = await pool.query<{ record_id: string; mention_key: string; person_id: string; method: string }>(
