@@ -31,6 +31,8 @@ export interface LinkPersonsOptions {
    * batch's places on one (linkPlacesBeside). Any pool with free connections: one is used only if it is free at once.
    */
   besidePool?: BesidePool;
+  /** See PersonLinkOptions.writesAfter (person-linking.ts): linkBatch's places, settled. */
+  writesAfter?: PromiseLike<unknown>;
 }
 
 export async function linkPersons(client: PoolClient, mentions: PersonMention[], options: LinkPersonsOptions = {}): Promise<PersonLink[]> {
@@ -38,6 +40,7 @@ export async function linkPersons(client: PoolClient, mentions: PersonMention[],
   const g = mentions.some((m) => m.address) ? await loadGazetteer(client) : undefined;
   return linkPersonMentions(client, mentions, {
     ...(options.besidePool ? { besidePool: options.besidePool } : {}),
+    ...(options.writesAfter ? { writesAfter: options.writesAfter } : {}),
     placeKeyOf: (address) => (g ? placeKeyFor(address, g) : null),
     // A person's residence: the place of an address their records give (docs/linking.md, Residence). New persons
     // are written with it; known persons without one are updated.
@@ -100,11 +103,14 @@ export interface BatchLinks { places: PlaceLink[]; persons: PersonLink[] }
  * statement of either is still to be sent when the caller commits or rolls back.
  */
 export async function linkBatch(client: PoolClient, places: PlaceMention[], persons: PersonMention[],
-  options: Omit<LinkPersonsOptions, 'linkedPlaces'> = {}): Promise<BatchLinks> {
+  options: Omit<LinkPersonsOptions, 'linkedPlaces' | 'writesAfter'> = {}): Promise<BatchLinks> {
   const placesDone = options.besidePool && places.length ? linkPlacesBeside(client, options.besidePool, places) : linkPlaces(client, places);
   const linkedPlaces = placesDone.then((links) => placesByAddress(places, links));
   linkedPlaces.catch(() => undefined); // a failure is reported through placesDone
-  const personsDone = linkPersons(client, persons, { ...options, linkedPlaces });
+  // The persons' writes wait for the places (settled either way): when those run on this connection, a savepoint of
+  // theirs must not nest with the writes' (whose fall-back awaits between its savepoints and their release).
+  const writesAfter = placesDone.then(() => undefined, () => undefined);
+  const personsDone = linkPersons(client, persons, { ...options, linkedPlaces, writesAfter });
   const [p, q] = await Promise.allSettled([placesDone, personsDone]);
   if (p.status === 'rejected') throw p.reason;
   if (q.status === 'rejected') throw q.reason;

@@ -84,6 +84,12 @@ export interface PersonLinkOptions {
    * transaction.
    */
   besidePool?: BesidePool;
+  /**
+   * Work of the same batch on the same connection whose savepoints the writes must not nest with (linkBatch's place
+   * linking, when it runs on the batch's connection): the writes' savepoints are made only once it has settled.
+   * Statements on one connection run one after another anyway, so waiting costs a round trip, not overlap.
+   */
+  writesAfter?: PromiseLike<unknown>;
 }
 
 export interface Residence { placeId: string; gridCode: string | null }
@@ -186,7 +192,7 @@ async function linkPersonsTimed(client: PoolClient, mentions: PersonMention[], o
     const rows = (await existing).rows;
     lap('existing links (wait)');
     readsAhead = rows.length <= mentions.length * READS_AHEAD_MAX_KNOWN;
-    return await linkLocked(client, items, rows, options.residencesOf, options.besidePool, reads, openKeys);
+    return await linkLocked(client, items, rows, options, reads, openKeys);
   } finally {
     await client.query(INDEX_PROBES_OFF).catch(() => undefined);
   }
@@ -279,8 +285,9 @@ const INDEX_PROBES_OFF = `SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_
   SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_material TO DEFAULT; SET LOCAL max_parallel_workers_per_gather TO DEFAULT;
   SET LOCAL jit TO DEFAULT`;
 
-async function linkLocked(client: PoolClient, items: Item[], existing: ExistingRow[], resolve?: PersonLinkOptions['residencesOf'],
-  besidePool?: BesidePool, reads?: Reads, openKeys?: OpenKeys): Promise<PersonLink[]> {
+async function linkLocked(client: PoolClient, items: Item[], existing: ExistingRow[], options: PersonLinkOptions,
+  reads?: Reads, openKeys?: OpenKeys): Promise<PersonLink[]> {
+  const resolve = options.residencesOf;
   const known = new Map(existing.map((r) => [`${r.st}\u0000${r.rid}\u0000${r.mk}`, r]));
   const pending: Item[] = [];
   const firstOfKey = new Map<string, Item>();
@@ -301,7 +308,7 @@ async function linkLocked(client: PoolClient, items: Item[], existing: ExistingR
   }
 
   if (pending.length) {
-    await linkPending(client, pending, res, besidePool, reads, openKeys);
+    await linkPending(client, pending, res, options, reads, openKeys);
   } else {
     if (reads) await settleReads(reads);
     await updateResidences(client, await planResidences(client, res, new Set()), new Set());
@@ -412,8 +419,9 @@ async function settleReads(reads: Reads): Promise<void> {
   await Promise.all([reads.keysBuilt, reads.numbered, reads.candidates, reads.weakNames]);
 }
 
-async function linkPending(client: PoolClient, pending: Item[], res: ResidenceContext, besidePool?: BesidePool, ahead?: Reads,
+async function linkPending(client: PoolClient, pending: Item[], res: ResidenceContext, options: PersonLinkOptions, ahead?: Reads,
   openKeys?: OpenKeys): Promise<void> {
+  let besidePool = options.besidePool;
   const reads = ahead ?? sendReads(client, pending, openKeys);
   const [generation, byNumber, fetched, counted] = await Promise.all([reads.keysBuilt, reads.numbered, reads.candidates, reads.weakNames]);
   const built = generation !== null;
@@ -525,6 +533,9 @@ async function linkPending(client: PoolClient, pending: Item[], res: ResidenceCo
   const residences = await planResidences(client, res, keptIds);
   lap('residences (place linking)');
   const writes: BatchWrites = { keptNew, adopted, pending, personIdNumber, keptIds, residences, reviews: keptReviews, generation };
+  // The fall-back (writeOneByOne) awaits between its savepoints and their release: nothing else of the batch may be
+  // sent to this connection meanwhile, nor between writeQueued's failure and its rollback to the savepoint.
+  if (options.writesAfter) await options.writesAfter;
   const done = await writeQueued(client, writes, besidePool);
   if (done !== true) await writeOneByOne(client, writes, done === 'keys-aside');
   lap('writes');

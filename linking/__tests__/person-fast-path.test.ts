@@ -1,7 +1,7 @@
 import { generateIdNumber } from '../../domain/id-number';
 import { withTransaction } from '../../platform/db';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
-import { linkPersons, linkPlaces, prepareMentions } from '../index';
+import { linkBatch, linkPersons, linkPlaces, prepareMentions } from '../index';
 import { personFeatures } from '../person-features';
 import { lookupKeys } from '../person-normalise';
 import { loadAddressRegister } from '../place-linking';
@@ -187,6 +187,32 @@ describe('person linking: valid ID numbers, residences, preparing ahead', () => 
       `SELECT p.id, p.grid_code FROM core.persons p JOIN core.places pl ON pl.id = p.residence_place_id WHERE p.id = ANY($1::uuid[])`,
       [[outsider, b!.personId]]);
     expect(Object.fromEntries(homes.rows.map((h) => [h.id, h.grid_code]))).toEqual({ [outsider]: GRID_A, [b!.personId]: GRID_B });
+  });
+
+  it('makes the persons\' write savepoints only after the batch\'s places, linked on the same connection, are done', async () => {
+    // No pool beside: the places are linked on the batch's connection, overlapped with person linking, and the
+    // persons carry no address (their writes need no place). A writer outside linking takes the new person's number,
+    // so the writes fall back to one by one (savepoints awaited before their release). A place-linking savepoint made
+    // between one of those and its release would be destroyed by the release (or rolled back with the rollback).
+    const idNumber = generateIdNumber('510104', '1979-09-19', 71, 'F');
+    const scenes = Array.from({ length: 400 }, (_, i) => ({ ref: `scene-${i}`, address: `锦江区永丰街${100 + i}号${1 + (i % 3)}栋1单元101室` }));
+    const sent: string[] = [];
+    const { outsider, linked } = await withOutsiderPerson(db.pool, idNumber, '秦岚', () => withTransaction(db.pool, (c) => {
+      const query = c.query.bind(c) as (...args: unknown[]) => unknown;
+      (c as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        const q = args[0];
+        sent.push(typeof q === 'string' ? q : String((q as { text?: string }).text ?? (q as { constructor: { name: string } }).constructor.name));
+        return query(...args);
+      };
+      return linkBatch(c, scenes, [mention({ name: '秦岚', idNumber })]);
+    }));
+    expect(linked.persons[0]!.personId).toBe(outsider);
+    expect(linked.places.filter((p) => p.placeId)).toHaveLength(scenes.length);
+    const placeStatements = sent.map((t, i) => (/tl_places|core\.places|core\.buildings/.test(t) ? i : -1)).filter((i) => i >= 0);
+    const firstWrite = sent.findIndex((t) => t.includes('SAVEPOINT tl_link_writes'));
+    expect(placeStatements.length).toBeGreaterThan(0);
+    expect(sent.some((t) => t.includes('SAVEPOINT tl_persons'))).toBe(true);
+    expect(firstWrite).toBeGreaterThan(Math.max(...placeStatements));
   });
 
   it('links the same whether the batch was prepared ahead or not', async () => {
