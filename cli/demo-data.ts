@@ -8,6 +8,8 @@ export interface DemoDataState {
   waiting: Array<{ connector: string; lastError: string | null }>;
   persons: number;
   events: number;
+  /** How many connectors config/connectors.yaml declares, when known (more than are there: not applied yet). */
+  declared: number | null;
 }
 
 /**
@@ -16,16 +18,21 @@ export interface DemoDataState {
  * its department systems and the worker has synced them: a query sent at once (the README's) would find an empty
  * hub. This tells the user when the demo data is in, or which connector it still waits for and why.
  */
-export async function waitForDemoData(databaseUrl: string, timeoutMs: number, cancelled: () => boolean): Promise<DemoDataState | null> {
+export async function waitForDemoData(databaseUrl: string, timeoutMs: number, cancelled: () => boolean,
+  declared: number | null = null): Promise<DemoDataState | null> {
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'tonglan-start' });
   client.on('error', () => undefined);
   await client.connect();
   try {
     const deadline = Date.now() + timeoutMs;
-    let state = await demoDataState(client);
-    while ((state.waiting.length || !state.synced.length) && Date.now() < deadline && !cancelled()) {
+    let state = await demoDataState(client, declared);
+    // `declared`: how many connectors the file declares (countDeclaredConnectors), when known. None: nothing to wait
+    // for. Otherwise the worker may not have applied the file yet: wait until that many are there and synced.
+    const waiting = (s: DemoDataState) => declared !== 0
+      && (s.waiting.length > 0 || !s.synced.length || (declared !== null && s.synced.length < declared));
+    while (waiting(state) && Date.now() < deadline && !cancelled()) {
       await new Promise((r) => setTimeout(r, 500));
-      state = await demoDataState(client);
+      state = await demoDataState(client, declared);
     }
     return cancelled() ? null : state;
   } finally {
@@ -33,7 +40,7 @@ export async function waitForDemoData(databaseUrl: string, timeoutMs: number, ca
   }
 }
 
-async function demoDataState(client: pg.Client): Promise<DemoDataState> {
+async function demoDataState(client: pg.Client, declared: number | null): Promise<DemoDataState> {
   const { rows } = await client.query<{ connector: string; synced: boolean; last_error: string | null }>(
     `SELECT c.department || '/' || c.name AS connector,
             EXISTS (SELECT FROM hub.sync_runs r WHERE r.connector_id = c.id AND r.status = 'succeeded') AS synced,
@@ -50,12 +57,17 @@ async function demoDataState(client: pg.Client): Promise<DemoDataState> {
     waiting: rows.filter((r) => !r.synced).map((r) => ({ connector: r.connector, lastError: r.last_error })),
     persons: counts.rows[0]!.persons,
     events: counts.rows[0]!.events,
+    declared,
   };
 }
 
 /** The line `npm start` prints for the state. */
 export function describeDemoData(state: DemoDataState): string {
   const n = (x: number) => x.toLocaleString('en-US');
+  const registered = state.synced.length + state.waiting.length;
+  if (state.declared !== null && registered < state.declared) {
+    return `Demo data is still syncing (${n(state.persons)} persons and ${n(state.events)} events so far); the worker has registered ${registered} of the ${state.declared} connectors config/connectors.yaml declares`;
+  }
   if (!state.waiting.length && state.synced.length) {
     return `Demo data is in: ${n(state.persons)} persons and ${n(state.events)} events, synced from ${state.synced.join(', ')}`;
   }

@@ -7,6 +7,7 @@ import { ensureInfrastructure, redactUrl } from '../platform/infra';
 import { createLogger, type Logger } from '../platform/logger';
 import { migrate } from '../platform/migrate';
 import { bootstrapHubData } from './bootstrap';
+import { countDeclaredConnectors, connectorsFilePath } from '../sync/connectors-file';
 import { describeDemoData, waitForDemoData } from './demo-data';
 import type { RunningPart } from './part';
 import { PARTS, findPart, loadPart } from './parts';
@@ -92,7 +93,8 @@ async function start(config: Readonly<HubConfig>, log: Logger, args: string[]): 
       console.log(`\nTonglan is ready: ${url}/graphql  (health ${url}/healthz, readiness ${url}/readyz, metrics ${url}/metrics)\n`);
       // Ready is before the demo systems are seeded and synced: say when their data is in (or what it waits for).
       if (entries.some((e) => e.name === 'worker') && config.DEMO_ENABLED) {
-        const demo = await waitForDemoData(infra.databaseUrl, 180_000, () => stopping !== null)
+        const declared = countDeclaredConnectors(connectorsFilePath(config.CONNECTORS_FILE), { demoEnabled: config.DEMO_ENABLED });
+        const demo = await waitForDemoData(infra.databaseUrl, 180_000, () => stopping !== null, declared)
           .catch((err: unknown) => { log.warn({ err }, 'could not follow the demo data\'s first sync'); return null; });
         if (demo) console.log(`${describeDemoData(demo)}\n`);
       }

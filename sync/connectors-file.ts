@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import YAML from 'yaml';
 import type { Pool } from '../platform/db';
 import { HubError } from '../platform/errors';
@@ -71,6 +72,32 @@ export function parseConnectorsFile(text: string, env: NodeJS.ProcessEnv = proce
       throw new HubError('TL_ERR_CONFIG_INVALID', `${at}: ${(err as Error).message}`);
     }
   });
+}
+
+/** The connectors file's path: CONNECTORS_FILE, relative to the project's root unless absolute. */
+export function connectorsFilePath(file: string): string {
+  return isAbsolute(file) ? file : join(__dirname, '..', file);
+}
+
+/**
+ * How many connectors the file declares that will run (not paused; demo ones only with the demo on), counted without
+ * resolving their settings; null when the file cannot be read as YAML (the worker reports why when it applies it).
+ */
+export function countDeclaredConnectors(file: string, options: { demoEnabled: boolean }): number | null {
+  if (!existsSync(file)) return 0;
+  let doc: unknown;
+  try {
+    doc = YAML.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+  const list = (doc as Partial<ConnectorsFile> | null)?.connectors;
+  if (list === undefined || list === null) return 0;
+  if (!Array.isArray(list)) return null;
+  return list.filter((c: unknown) => {
+    const d = (c ?? {}) as { paused?: unknown; demo?: unknown };
+    return d.paused !== true && (options.demoEnabled || d.demo !== true);
+  }).length;
 }
 
 /** Create or update every connector of the file. Returns the connectors it declares. */

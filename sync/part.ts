@@ -1,11 +1,10 @@
-import { isAbsolute, join } from 'node:path';
 import type { PartDefinition } from '../cli/part';
 import { startLinkingThread } from '../linking';
 import { createPool } from '../platform/db';
 import { createRedis } from '../platform/redis';
 import { createPartRegistry, startMetricsPublisher } from '../observability/part-metrics';
 import { setConnectorRuntime } from '../connectors/registry';
-import { applyConnectorsFile } from './connectors-file';
+import { applyConnectorsFile, connectorsFilePath } from './connectors-file';
 import { listConnectors } from './connector-store';
 import { SyncQueues } from './worker/sync-queues';
 import { SyncWorker } from './worker/sync-worker';
@@ -25,7 +24,7 @@ export const part: PartDefinition = {
     const redis = createRedis(ctx.redisUrl);
     // This process's metrics reach the gateway's /metrics through Redis (observability/part-metrics.ts).
     const metricsPublisher = startMetricsPublisher({ redis, prefix: config.REDIS_PREFIX, part: 'worker', registry: createPartRegistry('worker') });
-    const file = isAbsolute(config.CONNECTORS_FILE) ? config.CONNECTORS_FILE : join(__dirname, '..', config.CONNECTORS_FILE);
+    const file = connectorsFilePath(config.CONNECTORS_FILE);
     // The demo systems' addresses as the configuration resolved them (DEMO_DIR defaults under DATA_DIR).
     const env = {
       ...process.env, DEMO_DIR: config.DEMO_DIR, DEMO_POLICE_DATABASE_URL: config.DEMO_POLICE_DATABASE_URL,
