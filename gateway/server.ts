@@ -173,6 +173,10 @@ export async function createGatewayServer(options: GatewayOptions): Promise<Gate
     gateway,
     formatError: formatGatewayError,
     includeStacktraceInErrorResponses: false,
+    // The part's stop() owns shutdown (cli/hub.ts calls it on SIGINT/SIGTERM): it drains HTTP before stopping Apollo.
+    // Apollo's own handlers (on by default outside NODE_ENV=test) stopped Apollo at the signal, under the requests
+    // still draining, and then re-sent the signal to the process.
+    stopOnTerminationSignals: false,
     introspection: introspectionEnabled(config),
     // PERSISTED_OPERATIONS=safelist: only operations of PERSISTED_OPERATIONS_FILE run (sent whole or by hash);
     // the gateway's own execute() (change-event enrichment) is exempt, from it and from the query limits.

@@ -7,8 +7,25 @@ import { startGraphStack, type GraphStack } from '../../test/fixtures/graph-stac
  */
 describe('gateway: stop', () => {
   let stack: GraphStack;
-  beforeAll(async () => { stack = await startGraphStack({ label: 'gwstop' }); });
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  let listenersAdded: Record<string, number> = {};
+  beforeAll(async () => {
+    // Outside tests (NODE_ENV not 'test') Apollo Server would stop itself on these signals unless told not to.
+    const nodeEnv = process.env.NODE_ENV;
+    const before = signals.map((s) => process.listenerCount(s));
+    process.env.NODE_ENV = 'production';
+    try {
+      stack = await startGraphStack({ label: 'gwstop' });
+    } finally {
+      process.env.NODE_ENV = nodeEnv;
+    }
+    listenersAdded = Object.fromEntries(signals.map((s, i) => [s, process.listenerCount(s) - before[i]!]));
+  });
   afterAll(async () => { await stack?.stop(); });
+
+  it('leaves SIGINT and SIGTERM to the part that runs it (no second stop of Apollo Server racing the gateway\'s own)', () => {
+    expect(listenersAdded).toEqual({ SIGINT: 0, SIGTERM: 0 });
+  });
 
   it('closes a stalled half-sent request after the drain time and finishes stopping', async () => {
     const { port } = new URL(stack.url);
