@@ -98,9 +98,12 @@ describe('StatementQueueClient', () => {
     const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
     const running = client.query('SELECT pg_sleep(5)');
     const waiting = [client.query('SELECT 1'), client.query('SELECT 2')];
+    // Settled handlers attached before the backend is ended: its error can reach this process before the answer to
+    // pg_terminate_backend does, and a rejection without a handler then fails the test as unhandled.
+    const settled = Promise.allSettled([running, ...waiting]);
     await new Promise((r) => setTimeout(r, 100));
     await db.pool.query('SELECT pg_terminate_backend($1)', [pid]);
-    const results = await Promise.allSettled([running, ...waiting]);
+    const results = await settled;
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
     await client.end().catch(() => undefined);
   });
