@@ -16,12 +16,19 @@ import pg from 'pg';
  *
  * When the connection ends, the statements still waiting are handed to node-postgres, which fails each with its
  * own error ("Client was closed and is not queryable" or the connection's).
+ *
+ * Named statements (named-statement.ts) are prepared once per connection. One prepared before a table it reads
+ * gained or lost a column fails with 'cached plan must not change result type' from then on (its result's shape was
+ * fixed when it was prepared): the client prepares it again under a new name and runs it once more.
  */
 export class StatementQueueClient extends pg.Client {
   /** Statements waiting for the one in node-postgres's hands, in the order they were sent. */
   private readonly waiting: Array<() => void> = [];
   /** A statement of this client's is in node-postgres's hands (sent, or waiting there for the connection). */
   private inFlight = false;
+  /** Named statements prepared again after their plan went stale: the name each now has on this connection. */
+  private readonly renamed = new Map<string, string>();
+  private preparedAgain = 0;
 
   constructor(config?: string | pg.ClientConfig) {
     super(config);
@@ -32,6 +39,33 @@ export class StatementQueueClient extends pg.Client {
   // One signature for node-postgres's overloads: what each returns is what node-postgres returns for it.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override query(...args: any[]): any {
+    const [config, values, callback] = args as [unknown, unknown, unknown];
+    if (isNamed(config) && !hasCallback(config)) {
+      // pg.Pool's query() calls the client's with a callback: both forms get the stale-plan retry.
+      const done = [values, callback].find((a): a is (err: Error | null, res?: pg.QueryResult) => void => typeof a === 'function');
+      const result = this.namedQuery(Array.isArray(values) ? { ...config, values } : config);
+      if (!done) return result;
+      result.then((res) => done(null, res), (err: Error) => done(err));
+      return undefined;
+    }
+    return this.enqueue(args);
+  }
+
+  /** A named statement (promise form), prepared again under a new name once if its cached plan went stale. */
+  private async namedQuery(config: pg.QueryConfig & { name: string }): Promise<pg.QueryResult> {
+    const name = this.renamed.get(config.name) ?? config.name;
+    try {
+      return await (this.enqueue([{ ...config, name }]) as Promise<pg.QueryResult>);
+    } catch (err) {
+      if (!isStalePlan(err)) throw err;
+      const fresh = `${config.name}_${++this.preparedAgain}`;
+      this.renamed.set(config.name, fresh);
+      return (this.enqueue([{ ...config, name: fresh }]) as Promise<pg.QueryResult>);
+    }
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private enqueue(args: any[]): any {
     if (!this.inFlight) {
       this.inFlight = true;
       return super.query(...(args as Parameters<pg.Client['query']>));
@@ -61,6 +95,16 @@ export class StatementQueueClient extends pg.Client {
 
 function isSubmittable(config: unknown): config is { submit: unknown } {
   return typeof config === 'object' && config !== null && typeof (config as { submit?: unknown }).submit === 'function';
+}
+
+function isNamed(config: unknown): config is pg.QueryConfig & { name: string } {
+  return typeof config === 'object' && config !== null && typeof (config as { name?: unknown }).name === 'string' && !isSubmittable(config);
+}
+
+/** PostgreSQL's error for a prepared statement whose result columns changed under it (SQLSTATE 0A000). */
+function isStalePlan(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '0A000' && /cached plan must not change result type/.test(e.message ?? '');
 }
 
 function hasCallback(config: unknown): boolean {

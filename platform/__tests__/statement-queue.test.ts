@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createPool } from '../db';
+import { named } from '../named-statement';
 import { StatementQueueClient } from '../statement-queue';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db';
 
@@ -106,6 +107,34 @@ describe('StatementQueueClient', () => {
     const results = await settled;
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
     await client.end().catch(() => undefined);
+  });
+
+  it('prepares a named statement again when a table it reads changed its columns, through a pool as on one client', async () => {
+    await db.pool.query('CREATE TABLE r (id int PRIMARY KEY, label text)');
+    await db.pool.query("INSERT INTO r VALUES (1, '网格一')");
+    const pool = createPool(db.url, { max: 1 });
+    try {
+      const read = () => pool.query(named('SELECT r.* FROM r WHERE id = ANY($1::int[])', [[1]]));
+      expect((await read()).rows).toEqual([{ id: 1, label: '网格一' }]);
+      // The same statement on the same connection: prepared once, not parsed again.
+      const prepared = async () => (await pool.query('SELECT count(*)::int AS n FROM pg_prepared_statements')).rows[0].n as number;
+      expect(await prepared()).toBe(1);
+      await db.pool.query("ALTER TABLE r ADD COLUMN grid_code text DEFAULT '5101'");
+      // PostgreSQL refuses the statement prepared before ('cached plan must not change result type'): prepared again.
+      expect((await read()).rows).toEqual([{ id: 1, label: '网格一', grid_code: '5101' }]);
+      expect((await read()).rows).toEqual([{ id: 1, label: '网格一', grid_code: '5101' }]);
+      const client = await pool.connect();
+      try {
+        const viaClient = await client.query(named('SELECT r.* FROM r WHERE id = ANY($1::int[])', [[1]]));
+        expect(viaClient.rows[0].grid_code).toBe('5101');
+      } finally {
+        client.release();
+      }
+      // Other errors of a named statement are the caller's, unchanged.
+      await expect(pool.query(named('SELECT r.* FROM r WHERE id = $1::int', ['not a number']))).rejects.toMatchObject({ code: '22P02' });
+    } finally {
+      await pool.end();
+    }
   });
 
   it('is the client of the project\'s pools', async () => {

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Pool } from '../../platform/db';
+import { named } from '../../platform/named-statement';
 import type { Identity } from '../../security/identity';
 import { departmentScope } from '../../security/scope';
 import type { LoaderContext } from '../shared/context';
@@ -74,7 +75,8 @@ function groupBy<K>(keys: readonly K[], by: (k: K) => string): Map<string, numbe
 }
 
 export function createCoreLoaders({ identity, pool }: LoaderContext): CoreLoaders {
-  const q = <R>(sql: string, params: unknown[]) => pool.query(sql, params).then((r) => r.rows as R[]);
+  // Named statements: every request runs the same few texts (platform/named-statement.ts).
+  const q = <R>(sql: string, params: unknown[]) => pool.query(named(sql, params)).then((r) => r.rows as R[]);
 
   const personById = new DataLoader<string, PersonRow | null>((keys) => byUuid(keys, async (ids) => {
     const params: unknown[] = [ids];

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Department } from '../../domain/departments';
+import { named } from '../../platform/named-statement';
 import { canSeeDepartment, scopeCondition } from '../../security/scope';
 import type { LoaderContext } from './context';
 import { groupRows, isUuid } from './sql';
@@ -30,9 +31,10 @@ export function recordsBy<R extends object>(ctx: LoaderContext, spec: RecordSpec
     const ids = keys.filter(isUuid);
     if (!ids.length || !canSeeDepartment(ctx.identity, spec.department)) return keys.map(() => []);
     const params: unknown[] = [ids];
-    const rows = await ctx.pool.query(`SELECT ${spec.key}::text AS _key, ${spec.columns ?? 't.*'} FROM ${spec.from}
+    // A named statement: one text per loader and kind of caller (platform/named-statement.ts).
+    const rows = await ctx.pool.query(named(`SELECT ${spec.key}::text AS _key, ${spec.columns ?? 't.*'} FROM ${spec.from}
       WHERE ${spec.key} = ANY($1::uuid[]) AND t._deleted_at IS NULL AND ${scopeCondition(ctx.identity, 't.grid_code', params)}
-      ORDER BY ${spec.key}, ${spec.orderBy}`, params);
+      ORDER BY ${spec.key}, ${spec.orderBy}`, params));
     return groupRows(keys, rows.rows as R[]);
   });
 }
