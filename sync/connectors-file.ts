@@ -53,7 +53,8 @@ function expandUrl(kind: string, config: Record<string, unknown>): Record<string
   return { ...Object.fromEntries(Object.entries(fromUrl).filter(([k]) => k in props)), ...rest };
 }
 
-export function parseConnectorsFile(text: string, env: NodeJS.ProcessEnv = process.env, file = 'connectors.yaml'): DeclaredConnector[] {
+/** The file's `connectors` list as written (nothing interpolated yet); an error names the file. */
+function declaredList(text: string, file: string): ConnectorsFile['connectors'] {
   let doc: unknown;
   try {
     doc = YAML.parse(text);
@@ -63,7 +64,11 @@ export function parseConnectorsFile(text: string, env: NodeJS.ProcessEnv = proce
   const list = (doc as Partial<ConnectorsFile> | null)?.connectors;
   if (list === undefined || list === null) return [];
   if (!Array.isArray(list)) throw new HubError('TL_ERR_CONFIG_INVALID', `${file}: "connectors" must be a list`);
-  return list.map((c, i) => {
+  return list;
+}
+
+export function parseConnectorsFile(text: string, env: NodeJS.ProcessEnv = process.env, file = 'connectors.yaml'): DeclaredConnector[] {
+  return declaredList(text, file).map((c, i) => {
     const at = `${file}: connectors[${i}]${c && typeof c === 'object' && 'name' in c ? ` (${String(c.name)})` : ''}`;
     const { demo, ...input } = interpolate(c, env, `connectors[${i}]`) as ConnectorInput & { demo?: boolean };
     try {
@@ -85,15 +90,12 @@ export function connectorsFilePath(file: string): string {
  */
 export function countDeclaredConnectors(file: string, options: { demoEnabled: boolean }): number | null {
   if (!existsSync(file)) return 0;
-  let doc: unknown;
+  let list: unknown[];
   try {
-    doc = YAML.parse(readFileSync(file, 'utf8'));
+    list = declaredList(readFileSync(file, 'utf8'), file);
   } catch {
     return null;
   }
-  const list = (doc as Partial<ConnectorsFile> | null)?.connectors;
-  if (list === undefined || list === null) return 0;
-  if (!Array.isArray(list)) return null;
   return list.filter((c: unknown) => {
     const d = (c ?? {}) as { paused?: unknown; demo?: unknown };
     return d.paused !== true && (options.demoEnabled || d.demo !== true);
